@@ -1,0 +1,9 @@
+/**
+ * The command table. Each entry loads its module lazily so `siglip tokenize` never pays for onnxruntime.
+ * Add a command: one file in this folder exporting `command: Command`, one line here.
+ */
+import type { Command } from "../io.ts";
+
+export const COMMANDS: Record<string, () => Promise<Command>> = {
+  tokenize: async () => (await import("./tokenize.ts")).command,
+};

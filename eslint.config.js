@@ -1,0 +1,34 @@
+// @ts-check
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  {
+    ignores: ["**/node_modules/**", "**/dist/**", "**/.turbo/**", "tools/reference/.venv/**", "**/*.js", "**/*.mjs"],
+  },
+  ...tseslint.configs.recommended,
+  {
+    files: ["**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-explicit-any": "error",
+      "@typescript-eslint/consistent-type-imports": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["onnxruntime-web", "onnxruntime-web/*", "onnxruntime-node"], message: "Only packages/runtime imports onnxruntime." },
+            { group: ["hono", "hono/*"], message: "Only apps/edge-api imports hono." },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Pure packages run in Workers and browsers: no Node built-ins outside their tests and CLI adapters.
+    files: ["packages/core/src/**/*.ts", "packages/tokenizer/src/**/*.ts", "packages/preprocess/src/**/*.ts", "packages/metrics/src/**/*.ts"],
+    ignores: ["**/*.test.ts", "**/node/**"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["node:*"], message: "Pure packages must not import Node built-ins." }] }],
+    },
+  },
+);

@@ -1,0 +1,6 @@
+export * from "./errors.ts";
+export * from "./registry.ts";
+export * from "./tensor.ts";
+export * from "./embedding.ts";
+export * from "./npy.ts";
+export * from "./resample.ts";

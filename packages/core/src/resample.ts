@@ -1,0 +1,74 @@
+/**
+ * Antialiased bilinear resampling weights, as torch `F.interpolate(mode="bilinear", align_corners=False,
+ * antialias=True)` computes them (siglip2-spec §6.2). NaFlex resizes its learned 16x16 position grid to each
+ * image's patch grid with these; the exporter and the runtime share them.
+ * @module
+ */
+import { SiglipError } from "./errors.ts";
+
+/**
+ * Dense 1-D weights `W [outSize, inSize]` (float64) with `out = W · in`. Rows sum to 1.
+ */
+export function antialiasBilinearWeights(inSize: number, outSize: number): Float64Array {
+  if (!Number.isInteger(inSize) || !Number.isInteger(outSize) || inSize < 1 || outSize < 1) {
+    throw new SiglipError("INVALID_ARGUMENT", `resample sizes must be positive integers, got ${inSize} -> ${outSize}`);
+  }
+  const W = new Float64Array(outSize * inSize);
+  const scale = inSize / outSize;
+  const support = Math.max(scale, 1); // bilinear support 1, widened when downsampling
+  const inv = 1 / Math.max(scale, 1);
+  for (let i = 0; i < outSize; i++) {
+    const center = scale * (i + 0.5);
+    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
+    const xmax = Math.min(Math.trunc(center + support + 0.5), inSize);
+    let total = 0;
+    for (let j = xmin; j < xmax; j++) {
+      const w = Math.max(0, 1 - Math.abs((j - center + 0.5) * inv));
+      W[i * inSize + j] = w;
+      total += w;
+    }
+    if (total > 0) for (let j = xmin; j < xmax; j++) W[i * inSize + j] = (W[i * inSize + j] as number) / total;
+  }
+  return W;
+}
+
+/**
+ * Resizes a row-major `[G, G, D]` grid (float32) to `[h, w, D]` with separable antialiased bilinear weights:
+ * `out = Wy · grid · Wxᵀ` per channel, accumulated in float64 and rounded once to float32.
+ * @param grid [G*G*D] float32, (y, x, d) order
+ * @returns [h*w*D] float32, (y, x, d) order
+ */
+export function resizePositionGrid(grid: Float32Array, G: number, D: number, h: number, w: number): Float32Array {
+  if (grid.length !== G * G * D) {
+    throw new SiglipError("SHAPE_MISMATCH", `position grid has ${grid.length} values, expected ${G}x${G}x${D}`);
+  }
+  const Wy = antialiasBilinearWeights(G, h);
+  const Wx = antialiasBilinearWeights(G, w);
+  const tmp = new Float64Array(G * w * D); // [G, w, D]: horizontal pass first
+  for (let y = 0; y < G; y++) {
+    for (let x = 0; x < w; x++) {
+      const o = (y * w + x) * D;
+      for (let j = 0; j < G; j++) {
+        const wt = Wx[x * G + j] as number;
+        if (wt === 0) continue;
+        const src = (y * G + j) * D;
+        for (let d = 0; d < D; d++) tmp[o + d] = (tmp[o + d] as number) + wt * (grid[src + d] as number);
+      }
+    }
+  }
+  const out = new Float32Array(h * w * D); // [h, w, D]
+  const acc = new Float64Array(D);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      acc.fill(0);
+      for (let j = 0; j < G; j++) {
+        const wt = Wy[y * G + j] as number;
+        if (wt === 0) continue;
+        const src = (j * w + x) * D;
+        for (let d = 0; d < D; d++) acc[d] = (acc[d] as number) + wt * (tmp[src + d] as number);
+      }
+      out.set(acc, (y * w + x) * D);
+    }
+  }
+  return out;
+}
