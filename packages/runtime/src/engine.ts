@@ -1,0 +1,55 @@
+/**
+ * The engine interface: one small contract over onnxruntime-node (servers) and onnxruntime-web (Workers, browsers,
+ * Node for parity checks). Tensors cross it as `@siglip-edge/core` tensors, so no caller sees an onnxruntime type.
+ * @module
+ */
+import type { Tensor } from "@siglip-edge/core";
+
+export type EngineName = "onnxruntime-node" | "onnxruntime-web";
+
+/** One external-data file referenced by a graph (`location` in its TensorProto). */
+export interface ExternalDataFile {
+  /** The `location` string the graph stores, e.g. `vision.onnx.data`. */
+  path: string;
+  data: Uint8Array;
+}
+
+/** A graph held in memory, with its external weights (the edge path: bytes read from R2 or HTTP). */
+export interface ModelBytes {
+  kind: "bytes";
+  graph: Uint8Array;
+  externalData?: readonly ExternalDataFile[];
+}
+
+/** A graph on the local filesystem; onnxruntime-node resolves its external data next to it. */
+export interface ModelPath {
+  kind: "path";
+  path: string;
+}
+
+export type ModelSource = ModelBytes | ModelPath;
+
+export interface SessionConfig {
+  /** Intra-op threads (onnxruntime-node). onnxruntime-web always runs one thread here. */
+  threads?: number;
+  /**
+   * Keep ORT from packing a second copy of MatMul weights (edge-runtime §6.1: 57.5 vs 86.1 MiB for 40 MB of fp32).
+   * Default true for onnxruntime-web; ignored by onnxruntime-node (its binding takes no config entries).
+   */
+  disablePrepacking?: boolean;
+}
+
+export interface EngineSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** Runs the graph; returns the requested outputs (all when `outputs` is omitted) as core tensors. */
+  run(feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>>;
+  release(): Promise<void>;
+}
+
+export interface InferenceEngine {
+  readonly name: EngineName;
+  createSession(model: ModelSource, config?: SessionConfig): Promise<EngineSession>;
+  /** Bytes of engine-owned memory outside the JS heap (the WASM linear memory), when the engine can tell. */
+  nativeMemoryBytes(): number | undefined;
+}

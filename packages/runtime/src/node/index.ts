@@ -1,0 +1,2 @@
+export { createNodeEngine } from "./ort-node-engine.ts";
+export { createWebEngineForNode } from "./web-engine.ts";

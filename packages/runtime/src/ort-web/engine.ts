@@ -1,0 +1,103 @@
+/**
+ * onnxruntime-web (CPU / WASM execution provider) behind the engine interface, following the recipe proven in
+ * workerd (docs: edge-runtime §3): the `onnxruntime-web/wasm` entry, a precompiled `WebAssembly.Module` handed to ORT
+ * through a wrapper around `WebAssembly.instantiate` (workerd forbids compiling wasm from bytes), one thread, no
+ * proxy, a placeholder `wasmBinary`, external data, and `session.disable_prepacking`.
+ * @module
+ */
+// eslint-disable-next-line no-restricted-imports -- packages/runtime is the one package that imports onnxruntime
+import * as ort from "onnxruntime-web/wasm";
+import { SiglipError } from "@siglip-edge/core";
+import type { EngineSession, InferenceEngine, ModelSource, SessionConfig } from "../engine.ts";
+import type { OrtTensorCtor } from "../ort-convert.ts";
+import { wrapSession } from "../ort-session.ts";
+
+let installed: WebAssembly.Module | undefined;
+let memory: WebAssembly.Memory | undefined;
+
+type Instantiate = typeof WebAssembly.instantiate;
+
+function findMemory(namespace: unknown, depth = 0): WebAssembly.Memory | undefined {
+  if (namespace instanceof WebAssembly.Memory) return namespace;
+  if (typeof namespace !== "object" || namespace === null || depth > 1) return undefined;
+  for (const value of Object.values(namespace)) {
+    const found = findMemory(value, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Replaces the global `WebAssembly.instantiate` once: calls that pass bytes (ORT's Emscripten glue always does)
+ * instantiate the given precompiled module instead. ORT 1.30 does not forward Emscripten's `instantiateWasm` hook,
+ * which is why the global is wrapped; the wrapper lives only in this file.
+ */
+function installInstantiateHook(module: WebAssembly.Module): void {
+  if (installed !== undefined) {
+    if (installed !== module) throw new SiglipError("INTERNAL", "a different ORT wasm module is already installed");
+    return;
+  }
+  installed = module;
+  const original: Instantiate = WebAssembly.instantiate.bind(WebAssembly);
+  const wrapped = async (source: unknown, imports?: WebAssembly.Imports): Promise<unknown> => {
+    if (source instanceof WebAssembly.Module) return original(source, imports);
+    const instance = await original(module, imports);
+    memory = findMemory(instance.exports) ?? findMemory(imports); // the threaded build imports its memory
+
+    return { instance, module };
+  };
+  WebAssembly.instantiate = wrapped as Instantiate;
+}
+
+export interface WebEngineOptions {
+  /** `ort-wasm-simd-threaded.wasm`, precompiled (a wrangler `CompiledWasm` import, or compiled by the Node adapter). */
+  wasmModule: WebAssembly.Module;
+}
+
+let engine: WebEngine | undefined;
+
+class WebEngine implements InferenceEngine {
+  readonly name = "onnxruntime-web" as const;
+
+  async createSession(model: ModelSource, config: SessionConfig = {}): Promise<EngineSession> {
+    if (model.kind !== "bytes") {
+      throw new SiglipError("INVALID_ARGUMENT", "onnxruntime-web loads models from bytes, not file paths");
+    }
+    const options: ort.InferenceSession.SessionOptions = {
+      executionProviders: ["wasm"],
+      graphOptimizationLevel: "all",
+      extra: { session: { disable_prepacking: config.disablePrepacking === false ? "0" : "1" } },
+    };
+    if (model.externalData !== undefined) {
+      options.externalData = model.externalData.map((f) => ({ path: f.path, data: f.data }));
+    }
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(model.graph, options);
+    } catch (cause) {
+      throw new SiglipError("MODEL_LOAD_FAILED", `onnxruntime-web could not create a session: ${String(cause)}`, { cause });
+    }
+    return wrapSession(session, ort.Tensor as unknown as OrtTensorCtor);
+  }
+
+  nativeMemoryBytes(): number | undefined {
+    return memory?.buffer.byteLength;
+  }
+}
+
+/**
+ * The process-wide onnxruntime-web engine (ORT's wasm runtime is a singleton per isolate). The first call installs
+ * the module and sets ORT's environment; later calls return the same engine.
+ */
+export function createWebEngine(options: WebEngineOptions): InferenceEngine {
+  installInstantiateHook(options.wasmModule);
+  if (engine === undefined) {
+    ort.env.wasm.numThreads = 1; // Workers have no wasm threads
+    ort.env.wasm.proxy = false;
+    // A truthy placeholder: ORT then neither fetches the .wasm nor needs import.meta.url; the hook ignores these bytes.
+    ort.env.wasm.wasmBinary = new Uint8Array(1);
+    ort.env.logLevel = "error";
+    engine = new WebEngine();
+  }
+  return engine;
+}

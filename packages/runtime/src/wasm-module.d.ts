@@ -1,0 +1,5 @@
+/** wrangler's `CompiledWasm` rule: a `.wasm` import is a precompiled `WebAssembly.Module`. */
+declare module "*.wasm" {
+  const module: WebAssembly.Module;
+  export default module;
+}
