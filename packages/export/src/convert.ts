@@ -1,0 +1,143 @@
+/**
+ * Checkpoint directory -> bundle directory: the vision graph, the text graph with the token table inside, the text
+ * graph without it plus the row-addressable table, the NaFlex position grid, the tokenizer, and the manifest with
+ * sizes and sha256 of every file. Weights are read one tensor at a time and written straight to external data.
+ * @module
+ */
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { existsSync, openSync, closeSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { SiglipError } from "@siglip-edge/core";
+import { openCheckpoint, type Checkpoint } from "./checkpoint.ts";
+import { positionGridSide } from "./config.ts";
+import { BUNDLE_FORMAT, BUNDLE_VERSION, describeFile, type BundleFile, type BundleManifest, type FixResPreprocessing, type NaFlexPreprocessing } from "./bundle.ts";
+import { toF16, type WeightDType } from "./graphs/layers.ts";
+import { buildFixResVision, buildNaFlexVision, buildText, opsetsFor, quantizeRowsInt8 } from "./graphs/towers.ts";
+import { fileSink } from "./onnx/builder.ts";
+import type { GraphBuilder, WeightSink } from "./onnx/builder.ts";
+
+export interface ConvertOptions {
+  dtype?: WeightDType;
+  checkpointId?: string;
+  revision?: string | null;
+  /** Progress lines (one per graph). */
+  log?: (line: string) => void;
+}
+
+const TOKEN_TABLE = "text_model.embeddings.token_embedding.weight";
+
+async function writeGraph(
+  out: string,
+  name: string,
+  build: (sink: WeightSink) => Promise<GraphBuilder>,
+  dtype: WeightDType,
+  files: BundleFile[],
+): Promise<void> {
+  const dataName = `${name}.onnx.data`;
+  const sink = fileSink(join(out, dataName), dataName);
+  let g: GraphBuilder;
+  try {
+    g = await build(sink);
+  } finally {
+    sink.close();
+  }
+  await writeFile(join(out, `${name}.onnx`), g.encode(opsetsFor(dtype)));
+  files.push(await describeFile(out, `${name}.onnx`, "onnx"), await describeFile(out, dataName, "onnx-data", "mixed"));
+}
+
+function writeRaw(path: string, chunks: (Float32Array | Uint16Array | Int8Array)[]): void {
+  const fd = openSync(path, "w");
+  try {
+    for (const c of chunks) writeSync(fd, new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function preprocessing(ck: Checkpoint): Promise<FixResPreprocessing | NaFlexPreprocessing> {
+  const pp = join(ck.dir, "preprocessor_config.json");
+  const j = existsSync(pp) ? (JSON.parse(await readFile(pp, "utf8")) as Record<string, unknown>) : {};
+  const resample = j["resample"] === 3 ? "bicubic" : "bilinear"; // SigLIP 2 ships 2 (bilinear); SigLIP 1 used 3
+  const common = {
+    resample: resample as "bilinear" | "bicubic",
+    rescaleFactor: typeof j["rescale_factor"] === "number" ? j["rescale_factor"] : 1 / 255,
+    imageMean: Array.isArray(j["image_mean"]) ? (j["image_mean"] as number[]) : [0.5, 0.5, 0.5],
+    imageStd: Array.isArray(j["image_std"]) ? (j["image_std"] as number[]) : [0.5, 0.5, 0.5],
+  };
+  const v = ck.config.vision;
+  if (ck.config.family === "fixres") return { kind: "fixres", imageSize: v.imageSize ?? 224, ...common };
+  return { kind: "naflex", patchSize: v.patchSize, maxNumPatches: typeof j["max_num_patches"] === "number" ? j["max_num_patches"] : 256, ...common };
+}
+
+/** Converts a checkpoint directory into a bundle at `out`. Returns the manifest (also written to manifest.json). */
+export async function convertCheckpoint(checkpointDir: string, out: string, opts: ConvertOptions = {}): Promise<BundleManifest> {
+  const dtype = opts.dtype ?? "fp32";
+  if (!["fp32", "fp16", "int8", "q4"].includes(dtype)) throw new SiglipError("INVALID_ARGUMENT", `unknown dtype ${dtype}`);
+  const log = opts.log ?? ((): void => undefined);
+  const ck = await openCheckpoint(checkpointDir);
+  const c = ck.config;
+  await mkdir(out, { recursive: true });
+  const files: BundleFile[] = [];
+  log(`vision (${c.family}, ${dtype})`);
+  await writeGraph(out, "vision", (s) => (c.family === "fixres" ? buildFixResVision(c, ck.read, s, { dtype }) : buildNaFlexVision(c, ck.read, s, { dtype })), dtype, files);
+  log("text (token table inside)");
+  await writeGraph(out, "text", (s) => buildText(c, ck.read, s, { dtype, splitTable: false }), dtype, files);
+  log("text (token table split out)");
+  await writeGraph(out, "text_split", (s) => buildText(c, ck.read, s, { dtype, splitTable: true }), dtype, files);
+
+  // Split table: fp32 for fp32 bundles, fp16 for fp16, int8 rows + float32 per-row scales for int8/q4.
+  const V = c.text.vocabSize;
+  const D = c.text.hiddenSize;
+  const table = await ck.read(TOKEN_TABLE); // [V, D]
+  let tableDtype: "float32" | "float16" | "int8";
+  let scalesFile: string | null = null;
+  if (dtype === "fp32") {
+    tableDtype = "float32";
+    writeRaw(join(out, "token_table.bin"), [table]);
+  } else if (dtype === "fp16") {
+    tableDtype = "float16";
+    writeRaw(join(out, "token_table.bin"), [toF16(table)]);
+  } else {
+    tableDtype = "int8";
+    const { q, scales } = quantizeRowsInt8(table, V, D);
+    writeRaw(join(out, "token_table.bin"), [q]);
+    writeRaw(join(out, "token_table_scales.bin"), [scales]);
+    scalesFile = "token_table_scales.bin";
+  }
+  files.push(await describeFile(out, "token_table.bin", "token-table", tableDtype));
+  if (scalesFile !== null) files.push(await describeFile(out, scalesFile, "token-table-scales", "float32"));
+
+  let positionGrid: BundleManifest["positionGrid"] = null;
+  if (c.family === "naflex") {
+    writeRaw(join(out, "position_grid.bin"), [await ck.read("vision_model.embeddings.position_embedding.weight")]);
+    files.push(await describeFile(out, "position_grid.bin", "position-grid", "float32"));
+    positionGrid = { file: "position_grid.bin", side: positionGridSide(c.vision), dim: c.vision.hiddenSize };
+  }
+  let tokenizer: string | null = null;
+  if (existsSync(join(ck.dir, "tokenizer.json"))) {
+    await copyFile(join(ck.dir, "tokenizer.json"), join(out, "tokenizer.json"));
+    files.push(await describeFile(out, "tokenizer.json", "tokenizer"));
+    tokenizer = "tokenizer.json";
+  }
+  const [logitScale] = await ck.read("logit_scale");
+  const [logitBias] = await ck.read("logit_bias");
+  const manifest: BundleManifest = {
+    format: BUNDLE_FORMAT,
+    version: BUNDLE_VERSION,
+    checkpoint: { id: opts.checkpointId ?? checkpointDir, revision: opts.revision ?? null },
+    family: c.family,
+    modelType: c.modelType,
+    dtype,
+    sizes: { embedDim: c.vision.hiddenSize, text: c.text, vision: c.vision },
+    preprocessing: await preprocessing(ck),
+    text: { maxLength: c.text.maxPositions, tokenizer, padId: 0, eosId: 1 },
+    logitScale: logitScale ?? 0,
+    logitBias: logitBias ?? 0,
+    graphs: { vision: "vision.onnx", text: "text.onnx", textSplit: "text_split.onnx" },
+    tokenTable: { file: "token_table.bin", dtype: tableDtype, rows: V, dim: D, scales: scalesFile },
+    positionGrid,
+    files,
+  };
+  await writeFile(join(out, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
+  return manifest;
+}

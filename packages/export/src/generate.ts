@@ -1,0 +1,113 @@
+/**
+ * Deterministic random-weight checkpoints in the Hugging Face layout (config.json + model.safetensors), for tests and
+ * goldens. No real weights can be downloaded here, so the loaders are exercised on random checkpoints of the exact
+ * architecture. Weights are scaled so activations stay O(1) through every layer (Linear ~ U(-a, a) with
+ * a = sqrt(3 / fan_in) * gain, LayerNorm gammas around 1): with PyTorch's tiny default init, real differences would
+ * hide under vanishing activations.
+ * @module
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { SiglipError } from "@siglip-edge/core";
+import { parseModelConfig, toHfConfigJson, type ModelConfig } from "./config.ts";
+import { writeSafetensors, type StDType } from "./safetensors.ts";
+import { expectedTensorShapes } from "./tensor-names.ts";
+
+/** Presets: tiny ones for tests (a few MB), `b16-*` with the real B/16 shapes (256000 x 768 token table). */
+export const PRESETS: Readonly<Record<string, unknown>> = {
+  // g-opt-like pairing: text tower narrower than vision, head 64 -> 96; head_dim 24 (inexact scale, like So400m).
+  "tiny-fixres": {
+    model_type: "siglip",
+    text_config: { vocab_size: 1000, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, projection_size: 96 },
+    vision_config: { image_size: 48, patch_size: 8, hidden_size: 96, intermediate_size: 160, num_hidden_layers: 2, num_attention_heads: 4 },
+  },
+  // NaFlex keeps the released 16 x 16 position grid so small images downsample it (antialias matters).
+  "tiny-naflex": {
+    model_type: "siglip2",
+    text_config: { vocab_size: 1000, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4 },
+    vision_config: { num_patches: 256, patch_size: 4, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4 },
+  },
+  "b16-fixres": { model_type: "siglip", text_config: { vocab_size: 256000 }, vision_config: { image_size: 224 } },
+  "b16-naflex": { model_type: "siglip2", text_config: { vocab_size: 256000 }, vision_config: { num_patches: 256 } },
+};
+
+/** mulberry32: a small, fast, seedable 32-bit PRNG. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** FNV-1a of a tensor name, mixed with the seed: each tensor gets its own stream, independent of write order. */
+function tensorSeed(seed: number, name: string): number {
+  let h = 0x811c9dc5 ^ seed;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** The value distribution of one tensor, chosen by its role. */
+function fill(name: string, shape: number[], seed: number): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const rnd = mulberry32(tensorSeed(seed, name));
+  const out = new Float32Array(n);
+  const uni = (lo: number, hi: number): void => {
+    for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * rnd();
+  };
+  if (name === "logit_scale") out[0] = Math.log(10) + 0.5 * rnd(); // exp(t) ~ 10-16
+  else if (name === "logit_bias") out[0] = -2 + rnd();
+  else if (/(layer_?norm\d?|final_layer_norm|post_layernorm)\.weight$/.test(name)) uni(0.6, 1.4);
+  else if (name.endsWith(".bias")) uni(-0.2, 0.2);
+  else if (name.endsWith("in_proj_bias")) uni(-0.2, 0.2);
+  else if (/embedding\.weight$/.test(name) && !name.includes("patch_embedding")) uni(-1.5, 1.5);
+  else if (name.endsWith("head.probe")) uni(-1.5, 1.5);
+  else {
+    // Linear / conv weights [out, in, ...]: fan_in = product of the trailing dims. q/k get gain 2 so attention is peaky.
+    const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
+    const gain = /(q_proj|k_proj|in_proj_weight)/.test(name) ? 2 : 1.2;
+    const a = Math.sqrt(3 / fanIn) * gain;
+    uni(-a, a);
+  }
+  return out;
+}
+
+export interface GenerateOptions {
+  seed?: number;
+  dtype?: StDType;
+  /** Split the tensors over this many shards with a model.safetensors.index.json. */
+  shards?: number;
+}
+
+/**
+ * Writes `config.json` and the weights of a random checkpoint into `dir`, streaming one tensor at a time.
+ * @returns the resolved config
+ */
+export async function generateCheckpoint(dir: string, presetOrConfig: string | unknown, opts: GenerateOptions = {}): Promise<ModelConfig> {
+  const raw = typeof presetOrConfig === "string" ? PRESETS[presetOrConfig] : presetOrConfig;
+  if (raw === undefined) throw new SiglipError("INVALID_ARGUMENT", `unknown preset ${String(presetOrConfig)}`);
+  const config = parseModelConfig(raw);
+  const seed = opts.seed ?? 0;
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "config.json"), JSON.stringify(toHfConfigJson(config), null, 2) + "\n");
+  const specs = [...expectedTensorShapes(config)].map(([name, shape]) => ({ name, shape }));
+  const produce = (s: { name: string; shape: number[] }): Float32Array => fill(s.name, s.shape, seed);
+  const shards = opts.shards ?? 1;
+  if (shards <= 1) {
+    await writeSafetensors(join(dir, "model.safetensors"), specs, produce, opts.dtype ?? "F32");
+  } else {
+    const weightMap: Record<string, string> = {};
+    const per = Math.ceil(specs.length / shards);
+    for (let s = 0; s < shards; s++) {
+      const part = specs.slice(s * per, (s + 1) * per);
+      const file = `model-${String(s + 1).padStart(5, "0")}-of-${String(shards).padStart(5, "0")}.safetensors`;
+      for (const p of part) weightMap[p.name] = file;
+      await writeSafetensors(join(dir, file), part, produce, opts.dtype ?? "F32");
+    }
+    await writeFile(join(dir, "model.safetensors.index.json"), JSON.stringify({ metadata: {}, weight_map: weightMap }, null, 2));
+  }
+  return config;
+}

@@ -1,0 +1,158 @@
+/**
+ * The three tower graphs (siglip2-spec §3, §4, §6):
+ * - FixRes vision: `pixel_values [B, 3, S, S]` -> `pooler_output [B, D]` (conv patch embedding, no mask);
+ * - NaFlex vision: `pixel_values [B, N, C·P·P]`, `pixel_attention_mask int64 [B, N]`, `position_embeddings [B, N, D]`
+ *   (resized outside the graph with the antialiased weights of @siglip-edge/core, see `naflexPositionEmbeddings`)
+ *   -> `pooler_output [B, D]`, key-masked in the encoder and the MAP head;
+ * - text: `input_ids int64 [B, T]` (table inside) or `inputs_embeds [B, T, D]` (table split out) ->
+ *   `pooler_output [B, P]` = head(LN(h)[:, T-1]).
+ * Outputs are not normalised (as HF `pooler_output`); the runtime L2-normalises.
+ * @module
+ */
+import type { ModelConfig } from "../config.ts";
+import { GraphBuilder, type WeightSink } from "../onnx/builder.ts";
+import { additiveKeyMask, encoderLayer, floatParam, layerNorm, linear, mapHead, toF16, type WeightDType, type WeightReader } from "./layers.ts";
+
+export interface BuildOptions {
+  dtype: WeightDType;
+  /** Also output `last_hidden_state` (the transformers.js contract). */
+  lastHiddenState?: boolean;
+}
+
+export function opsetsFor(dtype: WeightDType): Record<string, number> {
+  return dtype === "q4" ? { "": 17, "com.microsoft": 1 } : { "": 17 };
+}
+
+async function encoder(g: GraphBuilder, x: string, prefix: string, read: WeightReader, t: { D: number; H: number; M: number; eps: number; L: number }, mask: string | null, dtype: WeightDType): Promise<string> {
+  let h = x;
+  for (let i = 0; i < t.L; i++) h = await encoderLayer(g, h, `${prefix}.encoder.layers.${i}`, read, t, mask, dtype);
+  return h;
+}
+
+function visionDims(c: ModelConfig): { D: number; H: number; M: number; eps: number; L: number } {
+  const v = c.vision;
+  return { D: v.hiddenSize, H: v.numHeads, M: v.intermediateSize, eps: v.layerNormEps, L: v.numLayers };
+}
+
+/** FixRes vision tower. */
+export async function buildFixResVision(c: ModelConfig, read: WeightReader, sink: WeightSink | null, o: BuildOptions): Promise<GraphBuilder> {
+  const v = c.vision;
+  const S = v.imageSize ?? 0;
+  const P = v.patchSize;
+  const t = visionDims(c);
+  const g = new GraphBuilder("siglip_vision_fixres", sink);
+  const px = g.input("pixel_values", "float32", ["batch", v.numChannels, S, S]);
+  const p = "vision_model";
+  // Conv weights stay float (fp16 storage in the fp16 variant): the patch embedding is small and precision-critical.
+  const convDtype = o.dtype === "fp16" ? "fp16" : "fp32";
+  const wconv = floatParam(g, `${p}.embeddings.patch_embedding.weight`, [t.D, v.numChannels, P, P], await read(`${p}.embeddings.patch_embedding.weight`), convDtype);
+  const bconv = g.init(`${p}.embeddings.patch_embedding.bias`, "float32", [t.D], await read(`${p}.embeddings.patch_embedding.bias`));
+  const conv = g.op("Conv", [px, wconv, bconv], { kernel_shape: [P, P], strides: [P, P] }); // [B, D, gh, gw]; VALID drops leftovers
+  const tokens = g.op("Transpose", [g.op("Reshape", [conv, g.i64([0, 0, -1])])], { perm: [0, 2, 1] }); // [B, N, D]
+  const pos = floatParam(g, `${p}.embeddings.position_embedding.weight`, [v.numPositions, t.D], await read(`${p}.embeddings.position_embedding.weight`), convDtype);
+  const x = g.op("Add", [tokens, pos]);
+  const h = await encoder(g, x, p, read, t, null, o.dtype);
+  const last = layerNorm(g, h, `${p}.post_layernorm`, await read(`${p}.post_layernorm.weight`), await read(`${p}.post_layernorm.bias`), t.eps);
+  const pooled = await mapHead(g, last, `${p}.head`, read, t, null, o.dtype);
+  finish(g, pooled, last, t.D, ["batch", v.numPositions], o);
+  return g;
+}
+
+/** NaFlex vision tower; position embeddings come in as an input. */
+export async function buildNaFlexVision(c: ModelConfig, read: WeightReader, sink: WeightSink | null, o: BuildOptions): Promise<GraphBuilder> {
+  const v = c.vision;
+  const P = v.patchSize;
+  const K = v.numChannels * P * P;
+  const t = visionDims(c);
+  const g = new GraphBuilder("siglip2_vision_naflex", sink);
+  const px = g.input("pixel_values", "float32", ["batch", "num_patches", K]);
+  const mask = g.input("pixel_attention_mask", "int64", ["batch", "num_patches"]);
+  const posIn = g.input("position_embeddings", "float32", ["batch", "num_patches", t.D]);
+  const p = "vision_model";
+  const patchDtype = o.dtype === "fp16" ? "fp16" : "fp32";
+  const emb = linear(g, px, `${p}.embeddings.patch_embedding`, await read(`${p}.embeddings.patch_embedding.weight`), await read(`${p}.embeddings.patch_embedding.bias`), t.D, K, patchDtype);
+  const x = g.op("Add", [emb, posIn]);
+  const maskAdd = additiveKeyMask(g, mask); // [B, 1, 1, N]
+  const h = await encoder(g, x, p, read, t, maskAdd, o.dtype);
+  const last = layerNorm(g, h, `${p}.post_layernorm`, await read(`${p}.post_layernorm.weight`), await read(`${p}.post_layernorm.bias`), t.eps);
+  const pooled = await mapHead(g, last, `${p}.head`, read, t, maskAdd, o.dtype);
+  finish(g, pooled, last, t.D, ["batch", "num_patches"], o);
+  return g;
+}
+
+export interface TextBuildOptions extends BuildOptions {
+  /** `true`: input is `inputs_embeds [B, T, D]`, rows gathered outside the graph from the split table. */
+  splitTable: boolean;
+}
+
+/** Text tower, with the token table inside (`input_ids`) or split out (`inputs_embeds`). */
+export async function buildText(c: ModelConfig, read: WeightReader, sink: WeightSink | null, o: TextBuildOptions): Promise<GraphBuilder> {
+  const tc = c.text;
+  const D = tc.hiddenSize;
+  const t = { D, H: tc.numHeads, M: tc.intermediateSize, eps: tc.layerNormEps, L: tc.numLayers };
+  const g = new GraphBuilder(o.splitTable ? "siglip_text_split" : "siglip_text", sink);
+  const p = "text_model";
+  let tok: string;
+  let seqOf: string;
+  if (o.splitTable) {
+    tok = g.input("inputs_embeds", "float32", ["batch", "sequence", D]);
+    seqOf = tok;
+  } else {
+    const ids = g.input("input_ids", "int64", ["batch", "sequence"]);
+    tok = await tokenTable(g, ids, await read(`${p}.embeddings.token_embedding.weight`), tc.vocabSize, D, o.dtype);
+    seqOf = ids;
+  }
+  // Positions 0..T-1 of the table, T taken from the input's shape (T <= max_position_embeddings).
+  const T = g.op("Shape", [seqOf], { start: 1, end: 2 });
+  const posTable = floatParam(g, `${p}.embeddings.position_embedding.weight`, [tc.maxPositions, D], await read(`${p}.embeddings.position_embedding.weight`), o.dtype === "fp16" ? "fp16" : "fp32");
+  const pos = g.op("Slice", [posTable, g.i64([0]), T, g.i64([0])]); // [T, D]
+  const x = g.op("Add", [tok, pos]);
+  const h = await encoder(g, x, p, read, t, null, o.dtype); // no attention mask: the released models never used one
+  const last = layerNorm(g, h, `${p}.final_layer_norm`, await read(`${p}.final_layer_norm.weight`), await read(`${p}.final_layer_norm.bias`), t.eps);
+  const lastTok = g.op("Gather", [last, g.init("last_position", "int64", [], BigInt64Array.of(-1n))], { axis: 1 }); // [B, D]: position T-1, whatever token
+  const pooled = linear(g, lastTok, `${p}.head`, await read(`${p}.head.weight`), await read(`${p}.head.bias`), tc.projectionSize, D, o.dtype);
+  finish(g, pooled, last, tc.projectionSize, ["batch", "sequence"], o, D);
+  return g;
+}
+
+/**
+ * Token lookup inside the graph. fp32/fp16: Gather (then Cast); int8/q4: int8 rows with a per-row scale, both
+ * gathered, so the table is never dequantised as a whole.
+ * @returns [B, T, D] float32
+ */
+async function tokenTable(g: GraphBuilder, ids: string, table: Float32Array, V: number, D: number, dtype: WeightDType): Promise<string> {
+  const name = "text_model.embeddings.token_embedding.weight";
+  if (dtype === "fp32") return g.op("Gather", [g.init(name, "float32", [V, D], table), ids], { axis: 0 });
+  if (dtype === "fp16") return g.op("Cast", [g.op("Gather", [g.init(name, "float16", [V, D], toF16(table)), ids], { axis: 0 })], { to: 1 });
+  const { q, scales } = quantizeRowsInt8(table, V, D);
+  const rows = g.op("Cast", [g.op("Gather", [g.init(`${name}.int8`, "int8", [V, D], q), ids], { axis: 0 })], { to: 1 });
+  const sc = g.op("Gather", [g.init(`${name}.row_scale`, "float32", [V, 1], scales), ids], { axis: 0 }); // [B, T, 1]
+  return g.op("Mul", [rows, sc]);
+}
+
+/**
+ * Symmetric int8 per-row quantisation (used for token tables, inside the graph and in the split file).
+ * @param table [V, D] float32
+ */
+export function quantizeRowsInt8(table: Float32Array, V: number, D: number): { q: Int8Array; scales: Float32Array } {
+  const q = new Int8Array(V * D);
+  const scales = new Float32Array(V);
+  for (let r = 0; r < V; r++) {
+    let amax = 0;
+    for (let i = 0; i < D; i++) amax = Math.max(amax, Math.abs(table[r * D + i] as number));
+    const s = amax / 127 || 1;
+    scales[r] = s;
+    for (let i = 0; i < D; i++) q[r * D + i] = Math.round((table[r * D + i] as number) / s);
+  }
+  return { q, scales };
+}
+
+function finish(g: GraphBuilder, pooled: string, last: string, outDim: number, seqDims: (string | number)[], o: BuildOptions, hidden?: number): void {
+  g.rename(pooled, "pooler_output");
+  g.output("pooler_output", "float32", ["batch", outDim]);
+  if (o.lastHiddenState === true) {
+    const id = g.op("Identity", [last]);
+    g.rename(id, "last_hidden_state");
+    g.output("last_hidden_state", "float32", [...seqDims, hidden ?? outDim]);
+  }
+}

@@ -1,0 +1,11 @@
+export * from "./config.ts";
+export * from "./safetensors.ts";
+export * from "./checkpoint.ts";
+export * from "./tensor-names.ts";
+export * from "./generate.ts";
+export * from "./bundle.ts";
+export * from "./convert.ts";
+export * from "./naflex.ts";
+export * from "./model.ts";
+export type { WeightDType } from "./graphs/layers.ts";
+export type { OrtBackend } from "./ort.ts";

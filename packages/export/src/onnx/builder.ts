@@ -1,0 +1,128 @@
+/**
+ * Graph construction helpers: named values, nodes, and initializers that are written straight to an external-data
+ * sink (so a graph's weights never accumulate in memory).
+ * @module
+ */
+import { closeSync, openSync, writeSync } from "node:fs";
+import { encodeModel, type AttrValue, type GraphSpec, type NodeSpec, type OnnxDType, type TensorProtoSpec, type ValueInfoSpec } from "./proto.ts";
+
+/** Where initializer bytes go. `location` is the file name recorded in the graph (relative to the .onnx file). */
+export interface WeightSink {
+  location: string;
+  append(bytes: Uint8Array): { offset: number; length: number };
+  close(): void;
+  /** Bytes written so far. */
+  size(): number;
+}
+
+/** A sink writing to a file; tensors are 64-byte aligned (what onnx's own writer does for mmap-friendly loads). */
+export function fileSink(path: string, location: string): WeightSink {
+  const fd = openSync(path, "w");
+  let pos = 0;
+  const pad = new Uint8Array(64);
+  return {
+    location,
+    append(bytes) {
+      const gap = (64 - (pos % 64)) % 64;
+      if (gap) {
+        writeSync(fd, pad, 0, gap, pos);
+        pos += gap;
+      }
+      const offset = pos;
+      let done = 0;
+      while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done, pos + done);
+      pos += bytes.byteLength;
+      return { offset, length: bytes.byteLength };
+    },
+    close() {
+      closeSync(fd);
+    },
+    size: () => pos,
+  };
+}
+
+export type TypedData = Float32Array | Uint16Array | Int8Array | Uint8Array | Int32Array | BigInt64Array;
+
+function asBytes(d: TypedData): Uint8Array {
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+}
+
+export class GraphBuilder {
+  readonly nodes: NodeSpec[] = [];
+  readonly initializers: TensorProtoSpec[] = [];
+  readonly inputs: ValueInfoSpec[] = [];
+  readonly outputs: ValueInfoSpec[] = [];
+  private counter = 0;
+  private readonly name: string;
+  private readonly sink: WeightSink | null;
+
+  /** @param sink external data for initializers over 1 KiB; `null` keeps everything inline. */
+  constructor(name: string, sink: WeightSink | null) {
+    this.name = name;
+    this.sink = sink;
+  }
+
+  input(name: string, dtype: OnnxDType, dims: (number | string)[]): string {
+    this.inputs.push({ name, dtype, dims });
+    return name;
+  }
+
+  output(name: string, dtype: OnnxDType, dims: (number | string)[]): void {
+    this.outputs.push({ name, dtype, dims });
+  }
+
+  /** Adds an initializer; returns its name. */
+  init(name: string, dtype: OnnxDType, dims: readonly number[], data: TypedData): string {
+    const bytes = asBytes(data);
+    if (this.sink !== null && bytes.byteLength > 1024) {
+      this.initializers.push({ name, dtype, dims, external: { location: this.sink.location, ...this.sink.append(bytes) } });
+    } else {
+      this.initializers.push({ name, dtype, dims, raw: bytes.slice() });
+    }
+    return name;
+  }
+
+  f32(values: number[], dims?: number[]): string {
+    return this.init(`const_${this.counter++}`, "float32", dims ?? [values.length], Float32Array.from(values));
+  }
+
+  /** A float32 scalar (rank 0). */
+  scalar(v: number): string {
+    return this.init(`const_${this.counter++}`, "float32", [], Float32Array.of(v));
+  }
+
+  i64(values: number[]): string {
+    return this.init(`const_${this.counter++}`, "int64", [values.length], BigInt64Array.from(values.map(BigInt)));
+  }
+
+  /** Adds a node and returns its output names. */
+  opN(opType: string, inputs: string[], nOut: number, attrs?: Record<string, AttrValue>, domain?: string): string[] {
+    const id = this.counter++;
+    const outputs = Array.from({ length: nOut }, (_, i) => `${opType.toLowerCase()}_${id}${nOut > 1 ? `_${i}` : ""}`);
+    const node: NodeSpec = { opType, inputs, outputs, name: `${opType}_${id}` };
+    if (attrs !== undefined) node.attrs = attrs;
+    if (domain !== undefined) node.domain = domain;
+    this.nodes.push(node);
+    return outputs;
+  }
+
+  op(opType: string, inputs: string[], attrs?: Record<string, AttrValue>, domain?: string): string {
+    return this.opN(opType, inputs, 1, attrs, domain)[0] as string;
+  }
+
+  /** Renames the output of the last node producing `value` to `name` (for graph outputs). */
+  rename(value: string, name: string): void {
+    for (const n of this.nodes) {
+      n.outputs = n.outputs.map((o) => (o === value ? name : o));
+      n.inputs = n.inputs.map((i) => (i === value ? name : i));
+    }
+  }
+
+  spec(): GraphSpec {
+    return { name: this.name, nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs };
+  }
+
+  encode(opsets: Record<string, number> = { "": 17 }): Uint8Array {
+    return encodeModel(this.spec(), opsets);
+  }
+}

@@ -1,0 +1,71 @@
+/** Shared test fixtures: goldens from tools/reference/export_goldens.py, checkpoints regenerated from the seed. */
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { decodeNpy, type Tensor } from "@siglip-edge/core";
+import { generateCheckpoint } from "../src/generate.ts";
+import { convertCheckpoint } from "../src/convert.ts";
+import type { WeightDType } from "../src/graphs/layers.ts";
+
+export const GOLDENS = join(import.meta.dirname, "..", "..", "..", "fixtures", "goldens", "export");
+
+export interface GoldenMeta {
+  preset: string;
+  seed: number;
+  weights_sha256: string;
+  logit_scale: number;
+  logit_bias: number;
+  naflex_grids: [number, number][] | null;
+}
+
+export function golden(preset: string, name: string): Tensor {
+  return decodeNpy(new Uint8Array(readFileSync(join(GOLDENS, preset, `${name}.npy`))));
+}
+
+export function goldenMeta(preset: string): GoldenMeta {
+  return JSON.parse(readFileSync(join(GOLDENS, preset, "meta.json"), "utf8")) as GoldenMeta;
+}
+
+let root: Promise<string> | null = null;
+function tmpRoot(): Promise<string> {
+  root ??= mkdtemp(join(tmpdir(), "siglip-export-test-"));
+  return root;
+}
+
+const checkpoints = new Map<string, Promise<string>>();
+/** The preset's checkpoint, regenerated from the golden's seed (once per test file). */
+export function checkpoint(preset: string): Promise<string> {
+  let p = checkpoints.get(preset);
+  if (p === undefined) {
+    p = (async () => {
+      const dir = join(await tmpRoot(), preset);
+      if (!existsSync(join(dir, "config.json"))) await generateCheckpoint(dir, preset, { seed: goldenMeta(preset).seed });
+      return dir;
+    })();
+    checkpoints.set(preset, p);
+  }
+  return p;
+}
+
+const bundles = new Map<string, Promise<string>>();
+export function bundle(preset: string, dtype: WeightDType = "fp32"): Promise<string> {
+  const key = `${preset}-${dtype}`;
+  let p = bundles.get(key);
+  if (p === undefined) {
+    p = (async () => {
+      const out = join(await tmpRoot(), `bundle-${key}`);
+      await convertCheckpoint(await checkpoint(preset), out, { dtype, checkpointId: `test/${preset}` });
+      return out;
+    })();
+    bundles.set(key, p);
+  }
+  return p;
+}
+
+/** Rows of an int64 [B, T] golden as number arrays. */
+export function idRows(t: Tensor): number[][] {
+  const [B, T] = t.dims as [number, number];
+  const d = t.data as BigInt64Array;
+  return Array.from({ length: B }, (_, b) => Array.from(d.subarray(b * T, (b + 1) * T), Number));
+}
