@@ -6,4 +6,5 @@ import type { Command } from "../io.ts";
 
 export const COMMANDS: Record<string, () => Promise<Command>> = {
   tokenize: async () => (await import("./tokenize.ts")).command,
+  vocab: async () => (await import("./vocab.ts")).command,
 };
