@@ -1,0 +1,48 @@
+/**
+ * FixRes preprocessing (`SiglipImageProcessor`, siglip2-spec §7.1): stretch to S x S ignoring aspect ratio, then the
+ * pixel table, in CHW layout.
+ * @module
+ */
+import { SiglipError, tensor, type Tensor } from "@siglip-edge/core";
+import type { RgbImage } from "./image.ts";
+import { PIXEL_LUT } from "./normalize.ts";
+import { resizeImage, type ResampleFilter } from "./resize.ts";
+
+export interface FixResOptions {
+  /** Square side S (224, 256, 384, 512 for the released checkpoints). */
+  size: number;
+  /** SigLIP 2 checkpoints use bilinear; SigLIP 1 used bicubic. */
+  resample?: ResampleFilter;
+}
+
+/**
+ * One RGB image to FixRes pixel values.
+ * @param img [H, W, 3] uint8
+ * @returns [3, S, S] float32 (channel-first, values in [-1, 1])
+ */
+export function fixresPixels(img: RgbImage, opts: FixResOptions): Float32Array {
+  const S = opts.size;
+  if (!Number.isInteger(S) || S < 1 || S > 4096) throw new SiglipError("INVALID_ARGUMENT", `FixRes size must be an integer in [1, 4096], got ${S}`);
+  if (img.channels !== 3) throw new SiglipError("INVALID_ARGUMENT", `expected an RGB image, got ${img.channels} channels`);
+  const r = resizeImage(img, S, S, opts.resample ?? "bilinear");
+  const plane = S * S;
+  const out = new Float32Array(3 * plane); // [3, S, S]
+  const src = r.data;
+  for (let i = 0; i < plane; i++) {
+    out[i] = PIXEL_LUT[src[3 * i]!]!;
+    out[plane + i] = PIXEL_LUT[src[3 * i + 1]!]!;
+    out[2 * plane + i] = PIXEL_LUT[src[3 * i + 2]!]!;
+  }
+  return out;
+}
+
+/**
+ * A batch of RGB images to `pixel_values`.
+ * @returns pixel_values [B, 3, S, S] float32
+ */
+export function fixresBatch(images: readonly RgbImage[], opts: FixResOptions): Tensor<"float32"> {
+  const S = opts.size;
+  const out = new Float32Array(images.length * 3 * S * S);
+  images.forEach((img, b) => out.set(fixresPixels(img, opts), b * 3 * S * S));
+  return tensor("float32", [images.length, 3, S, S], out);
+}

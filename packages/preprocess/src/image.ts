@@ -1,0 +1,34 @@
+/**
+ * Decoded pixels: 8-bit samples, channels interleaved, rows top to bottom. After `decodeImage` an image is always
+ * RGB (3 channels), as Pillow's `convert("RGB")` leaves it.
+ * @module
+ */
+
+/** An 8-bit raster, `data` is [height, width, channels] uint8. */
+export interface RgbImage {
+  readonly width: number;
+  readonly height: number;
+  /** 3 after decoding (RGB); the resizer accepts any count. */
+  readonly channels: number;
+  readonly data: Uint8Array;
+}
+
+/** Caps checked from the file header before any pixel buffer is allocated. */
+export interface DecodeLimits {
+  /** Largest accepted file, in bytes. */
+  maxEncodedBytes: number;
+  /** Largest accepted width * height (decompression-bomb guard). */
+  maxPixels: number;
+  /** Largest accepted width or height. */
+  maxDimension: number;
+}
+
+/**
+ * Defaults sized for a 128 MB Worker: 40 MP is a little above a 24 MP photo plus margin (RGBA decode buffers of
+ * 160 MB would not fit; callers serving Workers may lower it). Pillow's own bomb limit is 178,956,970 pixels.
+ */
+export const DEFAULT_LIMITS: Readonly<DecodeLimits> = {
+  maxEncodedBytes: 64 * 1024 * 1024,
+  maxPixels: 40_000_000,
+  maxDimension: 65_535,
+};

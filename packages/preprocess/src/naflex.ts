@@ -1,0 +1,107 @@
+/**
+ * NaFlex preprocessing (`Siglip2ImageProcessor`, siglip2-spec §7.2): resize to the patch grid found by HF's binary
+ * search, apply the pixel table, cut 16x16 patches in (y, x, c) order and zero-pad to `maxNumPatches` rows.
+ * @module
+ */
+import { SiglipError, tensor, type Tensor } from "@siglip-edge/core";
+import type { RgbImage } from "./image.ts";
+import { PIXEL_LUT } from "./normalize.ts";
+import { resizeImage, type ResampleFilter } from "./resize.ts";
+
+export interface NaFlexOptions {
+  /** Patch budget N (256 by default; 576 and 1024 are common overrides). */
+  maxNumPatches?: number;
+  patchSize?: number;
+  resample?: ResampleFilter;
+}
+
+/**
+ * `get_image_size_for_max_num_patches` (eps 1e-5), float64 binary search exactly as HF writes it; not a closed form,
+ * because the search does not always maximise the patch count (17x900 -> 32x1696).
+ * @returns [targetHeight, targetWidth], multiples of `patchSize`
+ */
+export function naflexTargetSize(height: number, width: number, patchSize = 16, maxNumPatches = 256, eps = 1e-5): [number, number] {
+  const scaled = (scale: number, size: number): number => Math.max(patchSize, Math.ceil((size * scale) / patchSize) * patchSize);
+  let lo = eps / 10;
+  let hi = 100.0;
+  while (hi - lo >= eps) {
+    const mid = (lo + hi) / 2;
+    const n = (scaled(mid, height) / patchSize) * (scaled(mid, width) / patchSize);
+    if (n <= maxNumPatches) lo = mid;
+    else hi = mid;
+  }
+  return [scaled(lo, height), scaled(lo, width)];
+}
+
+/** One image's NaFlex tensors. */
+export interface NaFlexImage {
+  /** [N, P*P*3] float32, padded rows are zero */
+  pixelValues: Float32Array;
+  /** [N] int32, 1 for real patches */
+  mask: Int32Array;
+  /** Patch grid (nh, nw). */
+  spatialShape: [number, number];
+}
+
+/**
+ * One RGB image to NaFlex patches.
+ * @param img [H, W, 3] uint8
+ */
+export function naflexPatches(img: RgbImage, opts: NaFlexOptions = {}): NaFlexImage {
+  const P = opts.patchSize ?? 16;
+  const N = opts.maxNumPatches ?? 256;
+  if (!Number.isInteger(N) || N < 1 || N > 65_536) throw new SiglipError("INVALID_ARGUMENT", `maxNumPatches must be an integer in [1, 65536], got ${N}`);
+  if (!Number.isInteger(P) || P < 1 || P > 64) throw new SiglipError("INVALID_ARGUMENT", `patchSize must be an integer in [1, 64], got ${P}`);
+  if (img.channels !== 3) throw new SiglipError("INVALID_ARGUMENT", `expected an RGB image, got ${img.channels} channels`);
+  const [h, w] = naflexTargetSize(img.height, img.width, P, N);
+  const r = resizeImage(img, w, h, opts.resample ?? "bilinear");
+  const nh = h / P;
+  const nw = w / P;
+  const D = P * P * 3;
+  const out = new Float32Array(N * D); // [N, P*P*3]
+  const src = r.data;
+  for (let py = 0; py < nh; py++) {
+    for (let px = 0; px < nw; px++) {
+      let o = (py * nw + px) * D;
+      for (let y = 0; y < P; y++) {
+        let s = ((py * P + y) * w + px * P) * 3; // a patch row is P*3 contiguous samples in HWC
+        for (let i = 0; i < P * 3; i++) out[o++] = PIXEL_LUT[src[s++]!]!;
+      }
+    }
+  }
+  const mask = new Int32Array(N);
+  mask.fill(1, 0, nh * nw);
+  return { pixelValues: out, mask, spatialShape: [nh, nw] };
+}
+
+/** NaFlex model inputs for a batch. */
+export interface NaFlexBatch {
+  /** [B, N, P*P*3] float32 */
+  pixelValues: Tensor<"float32">;
+  /** [B, N] int32 */
+  pixelAttentionMask: Tensor<"int32">;
+  /** [B, 2] int64 */
+  spatialShapes: Tensor<"int64">;
+}
+
+export function naflexBatch(images: readonly RgbImage[], opts: NaFlexOptions = {}): NaFlexBatch {
+  const P = opts.patchSize ?? 16;
+  const N = opts.maxNumPatches ?? 256;
+  const D = P * P * 3;
+  const B = images.length;
+  const pv = new Float32Array(B * N * D);
+  const mask = new Int32Array(B * N);
+  const shapes = new BigInt64Array(B * 2);
+  images.forEach((img, b) => {
+    const one = naflexPatches(img, opts);
+    pv.set(one.pixelValues, b * N * D);
+    mask.set(one.mask, b * N);
+    shapes[2 * b] = BigInt(one.spatialShape[0]);
+    shapes[2 * b + 1] = BigInt(one.spatialShape[1]);
+  });
+  return {
+    pixelValues: tensor("float32", [B, N, D], pv),
+    pixelAttentionMask: tensor("int32", [B, N], mask),
+    spatialShapes: tensor("int64", [B, 2], shapes),
+  };
+}
