@@ -31,6 +31,9 @@ export const PRESETS: Readonly<Record<string, unknown>> = {
   "b16-naflex": { model_type: "siglip2", text_config: { vocab_size: 256000 }, vision_config: { num_patches: 256 } },
 };
 
+/** q/k projections get a larger gain so attention is clearly non-uniform (score std ~2) without being one-hot. */
+const QK_GAIN = 1.5;
+
 /** mulberry32: a small, fast, seedable 32-bit PRNG. */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -66,9 +69,9 @@ function fill(name: string, shape: number[], seed: number): Float32Array {
   else if (/embedding\.weight$/.test(name) && !name.includes("patch_embedding")) uni(-1.5, 1.5);
   else if (name.endsWith("head.probe")) uni(-1.5, 1.5);
   else {
-    // Linear / conv weights [out, in, ...]: fan_in = product of the trailing dims. q/k get gain 2 so attention is peaky.
+    // Linear / conv weights [out, in, ...]: fan_in = product of the trailing dims. q/k get QK_GAIN.
     const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
-    const gain = /(q_proj|k_proj|in_proj_weight)/.test(name) ? 2 : 1.2;
+    const gain = /(q_proj|k_proj|in_proj_weight)/.test(name) ? QK_GAIN : 1.2;
     const a = Math.sqrt(3 / fanIn) * gain;
     uni(-a, a);
   }

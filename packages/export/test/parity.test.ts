@@ -9,7 +9,7 @@ import { cosine, l2NormalizeRows, maxAbsDiff, siglipLogits, tensor, type Tensor 
 import { sha256File } from "../src/bundle.ts";
 import { BundleModel } from "../src/model.ts";
 import type { OrtBackend } from "../src/ort.ts";
-import { bundle, checkpoint, golden, goldenMeta, idRows } from "./fixtures.ts";
+import { bundle, checkpoint, embedGoldenImages, golden, goldenMeta, idRows } from "./fixtures.ts";
 
 function rows(t: Tensor): Float32Array[] {
   const [R, D] = t.dims as [number, number];
@@ -33,25 +33,6 @@ function compare(ours: Tensor<"float32">, ref: Tensor): Figures {
     maxDiff = Math.max(maxDiff, maxAbsDiff(r, b[i] as Float32Array));
   });
   return { minCos, maxDiff };
-}
-
-export async function embedGoldenImages(m: BundleModel, preset: string): Promise<Tensor<"float32">> {
-  const pv = golden(preset, "pixel_values");
-  if (m.manifest.family === "fixres") {
-    const out = await m.embedPixels(pv.data as Float32Array, pv.dims[0] as number);
-    return tensor("float32", out.dims, out.data);
-  }
-  const shapes = golden(preset, "spatial_shapes");
-  const sd = shapes.data as BigInt64Array;
-  const spatialShapes = Array.from({ length: shapes.dims[0] as number }, (_, b) => [Number(sd[2 * b]), Number(sd[2 * b + 1])] as const);
-  const mask = golden(preset, "pixel_attention_mask");
-  const out = await m.embedPatches({
-    pixelValues: pv.data as Float32Array,
-    pixelAttentionMask: mask.data as Int32Array,
-    spatialShapes,
-    numPatches: pv.dims[1] as number,
-  });
-  return tensor("float32", out.dims, out.data);
 }
 
 for (const preset of ["tiny-fixres", "tiny-naflex"]) {
