@@ -1,0 +1,231 @@
+/**
+ * Turns embeddings into an audit report: retrieval per language with image-bootstrap CIs (one resampling shared by
+ * every language, audit-metrics.md §5), and representation bias per language x prompt-set column (§1.2).
+ * @module
+ */
+import { meanNormalized, SiglipError, tensor } from "@siglip-edge/core";
+import {
+  bootstrapRatios,
+  dotRows,
+  percentileInterval,
+  representationBias,
+  retrieval,
+  type CaptionPolicy,
+  type RatioStat,
+  type TiePolicy,
+} from "@siglip-edge/metrics";
+import type { AuditDataset } from "./dataset.ts";
+import { LOW_RESOURCE_LANGUAGES } from "./languages.ts";
+import { promptsFor, type PromptSet } from "./prompt-sets.ts";
+import {
+  packBits,
+  REPORT_SCHEMA,
+  REPORT_SCHEMA_VERSION,
+  type AuditReport,
+  type BiasCell,
+  type Ci,
+  type DirectionResult,
+  type LanguageRetrieval,
+  type MeanRetrieval,
+} from "./report-schema.ts";
+
+export interface AuditOptions {
+  captionPolicy?: CaptionPolicy;
+  ties?: TiePolicy;
+  seed?: number;
+  resamples?: number;
+  level?: number;
+  languages?: readonly string[];
+}
+
+export interface ModelInfo {
+  id: string;
+  revision: string;
+  provider: string;
+  standIn: boolean;
+  note?: string;
+}
+
+export interface AuditInputs {
+  dataset: AuditDataset;
+  promptSets: readonly PromptSet[];
+  /** [I, D] float32 image embeddings in dataset order. */
+  images: Float32Array;
+  dim: number;
+  /** Embedding of every caption and prompt text. */
+  text: (s: string) => Float32Array;
+  model: ModelInfo;
+}
+
+const KS = [1, 5, 10];
+
+function normalizeAll(data: Float32Array, n: number, D: number): Float32Array {
+  const out = new Float32Array(n * D);
+  for (let r = 0; r < n; r++) {
+    let ss = 0;
+    for (let k = 0; k < D; k++) ss += (data[r * D + k] as number) ** 2;
+    const norm = Math.sqrt(ss);
+    if (!(norm > 0)) throw new SiglipError("INVALID_ARGUMENT", `embedding ${r} has norm ${norm}`);
+    for (let k = 0; k < D; k++) out[r * D + k] = (data[r * D + k] as number) / norm;
+  }
+  return out;
+}
+
+/** Texts the audit will embed (captions of the chosen languages and every prompt), deduplicated, in a stable order. */
+export function textsToEmbed(dataset: AuditDataset, promptSets: readonly PromptSet[], languages: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const c of dataset.captions) if (languages.includes(c.language)) out.add(c.text);
+  for (const set of promptSets) for (const lang of languages) for (const cls of set.classes) for (const p of promptsFor(set, cls, lang)) out.add(p);
+  return [...out];
+}
+
+export function computeAudit(inputs: AuditInputs, opts: AuditOptions = {}): AuditReport {
+  const { dataset, dim: D } = inputs;
+  const captionPolicy = opts.captionPolicy ?? "all";
+  const ties = opts.ties ?? "optimistic";
+  const seed = opts.seed ?? 0;
+  const resamples = opts.resamples ?? 1000;
+  const level = opts.level ?? 0.95;
+  const languages = (opts.languages ?? dataset.languages).filter((l) => dataset.languages.includes(l));
+  if (languages.length === 0) throw new SiglipError("INVALID_ARGUMENT", "none of the requested languages is in the dataset");
+  const I = dataset.images.length;
+  if (inputs.images.length !== I * D) throw new SiglipError("SHAPE_MISMATCH", `expected ${I}x${D} image embeddings, got ${inputs.images.length} values`);
+  const img = normalizeAll(inputs.images, I, D); // [I, D]
+
+  // ---- retrieval per language ----
+  interface Partial {
+    language: string;
+    r: ReturnType<typeof retrieval>;
+    captions: number;
+  }
+  const partials: Partial[] = languages.map((language) => {
+    const caps = dataset.captions.filter((c) => c.language === language);
+    const T = caps.length;
+    const txt = new Float32Array(T * D);
+    caps.forEach((c, t) => txt.set(inputs.text(c.text), t * D));
+    const S = dotRows(img, I, normalizeAll(txt, T, D), T, D); // [I, D] x [T, D]^T -> [I, T]
+    return { language, r: retrieval(S, caps.map((c) => c.image), { captionPolicy, ties, ks: KS }), captions: T };
+  });
+
+  // Ratio statistics per language: [t2i R@1, R@5, R@10, MRR, i2t R@1, R@5, R@10, MRR], all over the same resamples.
+  const stats: RatioStat[] = [];
+  for (const { r, language } of partials) {
+    const caps = dataset.captions.filter((c) => c.language === language);
+    const t2iNum = KS.map(() => new Float64Array(I));
+    const t2iRr = new Float64Array(I);
+    const t2iDen = new Float64Array(I);
+    r.perQuery.texts.forEach((t, q) => {
+      const owner = caps[t]?.image as number;
+      const rank = r.perQuery.textToImageRanks[q] as number;
+      KS.forEach((k, j) => (t2iNum[j]![owner] = t2iNum[j]![owner]! + (rank <= k ? 1 : 0)));
+      t2iRr[owner] = t2iRr[owner]! + 1 / rank;
+      t2iDen[owner] = t2iDen[owner]! + 1;
+    });
+    const i2tRanks = r.perQuery.imageToTextRanks;
+    const i2tDen = Float64Array.from(i2tRanks, (x) => (x > 0 ? 1 : 0));
+    for (const num of t2iNum) stats.push({ num, den: t2iDen });
+    stats.push({ num: t2iRr, den: t2iDen });
+    for (const k of KS) stats.push({ num: Float64Array.from(i2tRanks, (x) => (x > 0 && x <= k ? 1 : 0)), den: i2tDen });
+    stats.push({ num: Float64Array.from(i2tRanks, (x) => (x > 0 ? 1 / x : 0)), den: i2tDen });
+  }
+  const reps = bootstrapRatios(stats, { resamples, seed, level });
+  const ci = (j: number): Ci => percentileInterval(reps[j] ?? [], level);
+  const per = 2 * (KS.length + 1);
+
+  const direction = (s: ReturnType<typeof retrieval>["textToImage"], base: number): DirectionResult => ({
+    queries: s.queries,
+    candidates: s.candidates,
+    recall: s.recall,
+    recallCi: Object.fromEntries(KS.map((k, j) => [String(k), ci(base + j)])),
+    mrr: s.mrr,
+    mrrCi: ci(base + KS.length),
+    meanRank: s.meanRank,
+    medianRank: s.medianRank,
+  });
+  const perLanguage: LanguageRetrieval[] = partials.map(({ language, r }, l) => ({
+    language,
+    lowResource: LOW_RESOURCE_LANGUAGES.includes(language),
+    textToImage: direction(r.textToImage, l * per),
+    imageToText: direction(r.imageToText, l * per + KS.length + 1),
+    hits: {
+      textToImage: packBits(Array.from(r.perQuery.textToImageRanks, (x) => (x === 1 ? 1 : 0))),
+      imageToText: packBits(Array.from(r.perQuery.imageToTextRanks, (x) => (x === 1 ? 1 : 0))),
+    },
+  }));
+
+  // Mean over a language subset, with the CI from the mean of the shared replicates (§5).
+  const meanOver = (subset: string[]): MeanRetrieval => {
+    const idx = subset.map((l) => languages.indexOf(l));
+    const dir = (key: "textToImage" | "imageToText", off: number) => {
+      const rows = idx.map((l) => perLanguage[l] as LanguageRetrieval);
+      const avg = (f: (x: LanguageRetrieval) => number) => rows.reduce((s, x) => s + f(x), 0) / rows.length;
+      const avgReps = (j: number) => {
+        const out = new Float64Array(resamples);
+        for (const l of idx) {
+          const rr = reps[l * per + off + j] as Float64Array;
+          for (let b = 0; b < resamples; b++) out[b] = (out[b] as number) + (rr[b] as number) / idx.length;
+        }
+        return out;
+      };
+      return {
+        recall: Object.fromEntries(KS.map((k) => [String(k), avg((x) => x[key].recall[String(k)] ?? Number.NaN)])),
+        recallCi: Object.fromEntries(KS.map((k, j) => [String(k), percentileInterval(avgReps(j), level)])),
+        mrr: avg((x) => x[key].mrr),
+      };
+    };
+    return { languages: subset, textToImage: dir("textToImage", 0), imageToText: dir("imageToText", KS.length + 1) };
+  };
+  const low = languages.filter((l) => LOW_RESOURCE_LANGUAGES.includes(l));
+
+  // ---- representation bias per language x column ----
+  const objectRows = dataset.images.flatMap((im, i) => (im.people ? [] : [i]));
+  const objects = new Float32Array(objectRows.length * D);
+  objectRows.forEach((i, r) => objects.set(img.subarray(i * D, (i + 1) * D), r * D));
+  const objectTensor = tensor("float32", [objectRows.length, D], objects);
+  const cells: BiasCell[] = [];
+  const columns: string[] = [];
+  for (const set of inputs.promptSets) {
+    if (set.contrast === undefined) continue;
+    const { first, second, per: perRole } = set.contrast;
+    const roles = perRole === "role" ? [...new Set(set.classes.map((c) => c.role ?? ""))] : [""];
+    for (const role of roles) {
+      const column = role === "" ? set.id : `${set.id}:${role}`;
+      columns.push(column);
+      for (const language of languages) {
+        const side = (group: string) =>
+          set.classes.filter((c) => c.group === group && (role === "" || c.role === role)).flatMap((c) => promptsFor(set, c, language));
+        const pf = side(first);
+        const ps = side(second);
+        if (pf.length === 0 || ps.length === 0 || objectRows.length === 0) continue;
+        const rb = representationBias(objectTensor, meanNormalized(pf.map(inputs.text)), meanNormalized(ps.map(inputs.text)));
+        cells.push({ language, promptSet: set.id, column, first, second, rate: rb.rate, rateCi: rb.rateCi, rb: rb.rb, rbCi: rb.rbCi, prompts: { first: pf, second: ps } });
+      }
+    }
+  }
+
+  return {
+    schema: REPORT_SCHEMA,
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    generator: "siglip audit (apps/audit)",
+    model: { ...inputs.model, dim: D },
+    dataset: {
+      id: dataset.id,
+      description: dataset.description,
+      images: I,
+      biasImages: objectRows.length,
+      languages,
+      captionsPerLanguage: Object.fromEntries(partials.map((p) => [p.language, p.captions])),
+    },
+    settings: {
+      captionPolicy,
+      ties,
+      ks: KS,
+      seed,
+      bootstrap: { resamples, level, unit: "image" },
+      promptSets: inputs.promptSets.map((s) => ({ id: s.id, attribute: s.attribute, source: s.provenance.source, license: s.provenance.license })),
+      similarity: "cosine of L2-normalised embeddings",
+    },
+    retrieval: { languages: perLanguage, mean: meanOver(languages), lowResourceMean: low.length > 0 ? meanOver(low) : null },
+    bias: { columns, cells },
+  };
+}

@@ -1,0 +1,3 @@
+export * from "./cache.ts";
+export * from "./providers.ts";
+export * from "./run.ts";

@@ -1,0 +1,202 @@
+/**
+ * `siglip audit <run|bias|retrieval|report|compare>`: fairness and multilingual retrieval audits (apps/audit).
+ * bias / retrieval take embeddings from any encoder as .npy and print JSON; report / compare write a dashboard.
+ */
+import { decodeNpy, SiglipError, toFloat32, type Tensor } from "@siglip-edge/core";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { intFlag, parseArgs, stringFlag, UsageError, type Parsed } from "../args.ts";
+import { write, type Command, type CommandIO } from "../io.ts";
+
+const USAGE = `siglip audit <subcommand> [options]
+  run        --out DIR [--provider stand-in|precomputed] [--embeddings DIR] [--model BUNDLE] [--dataset default|xm3600:DIR|folder:DIR]
+             [--prompts gender,age,occupation|FILE.json,...] [--languages en,de,...] [--caption-policy all|first]
+             [--seed N] [--resamples N] [--batch N] [--concurrency N]
+             Embeds (with a resumable SQLite cache in DIR/embeddings.sqlite), writes DIR/report.json and DIR/index.html.
+  bias       --images IMG.npy --groups name=A.npy,name=B.npy [--seed N] [--resamples N]
+             Representation bias of image embeddings [N, D] between groups of text embeddings [P, D]; prints JSON.
+  retrieval  --images IMG.npy --texts TXT.npy --pairs PAIRS.json [--caption-policy all|first] [--ties optimistic|pessimistic]
+             [--seed N] [--resamples N]   PAIRS.json: image index per text, {"owner": [...]}, or [[text, image], ...].
+  report     REPORT.json --out DIR          dashboard (DIR/index.html) from a report
+  compare    A.json B.json --out DIR        two reports on the same dataset: DIR/comparison.json + DIR/index.html`;
+
+async function readNpy(io: CommandIO, path: string, name: string): Promise<Tensor<"float32">> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(resolve(io.cwd, path));
+  } catch (err) {
+    throw new SiglipError("NOT_FOUND", `cannot read ${name} ${path}`, { cause: err });
+  }
+  const t = toFloat32(decodeNpy(bytes));
+  if (t.dims.length !== 2) throw new SiglipError("SHAPE_MISMATCH", `${name} ${path} must be 2-D [N, D], got [${t.dims.join(", ")}]`);
+  return t;
+}
+
+async function readJson(io: CommandIO, path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(resolve(io.cwd, path), "utf8");
+  } catch (err) {
+    throw new SiglipError("NOT_FOUND", `cannot read ${path}`, { cause: err });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new SiglipError("INVALID_ARGUMENT", `${path} is not JSON`, { cause: err });
+  }
+}
+
+function need(p: Parsed, name: string): string {
+  const v = stringFlag(p, name);
+  if (v === undefined) throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+const printJson = (io: CommandIO, value: unknown) => write(io.stdout, JSON.stringify(value, null, 2) + "\n");
+
+async function readReport(io: CommandIO, path: string) {
+  const { parseReport } = await import("@siglip-edge/audit");
+  return parseReport(await readJson(io, path), path);
+}
+
+const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<number>> = {
+  async bias(argv, io) {
+    const p = parseArgs(argv, { images: { type: "string" }, groups: { type: "string" }, seed: { type: "string" }, resamples: { type: "string" } });
+    const images = await readNpy(io, need(p, "images"), "--images");
+    const specs = need(p, "groups").split(",").filter((s) => s !== "");
+    const groups = [];
+    for (const spec of specs) {
+      const eq = spec.indexOf("=");
+      if (eq <= 0 || eq === spec.length - 1) throw new UsageError(`--groups entries look like name=FILE.npy, got "${spec}"`);
+      groups.push({ name: spec.slice(0, eq), embeddings: await readNpy(io, spec.slice(eq + 1), `group ${spec.slice(0, eq)}`) });
+    }
+    const { biasFromEmbeddings } = await import("@siglip-edge/audit");
+    await printJson(io, biasFromEmbeddings(images, groups, { seed: intOrZero(p, "seed"), resamples: intFlag(p, "resamples", 1000, 100_000) }));
+    return 0;
+  },
+  async retrieval(argv, io) {
+    const p = parseArgs(argv, {
+      images: { type: "string" },
+      texts: { type: "string" },
+      pairs: { type: "string" },
+      "caption-policy": { type: "string", choices: ["all", "first"] },
+      ties: { type: "string", choices: ["optimistic", "pessimistic"] },
+      seed: { type: "string" },
+      resamples: { type: "string" },
+    });
+    const images = await readNpy(io, need(p, "images"), "--images");
+    const texts = await readNpy(io, need(p, "texts"), "--texts");
+    const { parsePairs, retrievalFromEmbeddings } = await import("@siglip-edge/audit");
+    const owner = parsePairs(await readJson(io, need(p, "pairs")), texts.dims[0] as number, images.dims[0] as number);
+    const out = retrievalFromEmbeddings(images, texts, owner, {
+      captionPolicy: (stringFlag(p, "caption-policy") ?? "all") as "all" | "first",
+      ties: (stringFlag(p, "ties") ?? "optimistic") as "optimistic" | "pessimistic",
+      seed: intOrZero(p, "seed"),
+      resamples: intFlag(p, "resamples", 1000, 100_000),
+    });
+    await printJson(io, out);
+    return 0;
+  },
+  async report(argv, io) {
+    const p = parseArgs(argv, { out: { type: "string" } });
+    if (p.positionals.length !== 1) throw new UsageError("give one REPORT.json");
+    const report = await readReport(io, p.positionals[0] as string);
+    const { renderDashboard } = await import("@siglip-edge/audit");
+    const out = resolve(io.cwd, need(p, "out"));
+    await mkdir(out, { recursive: true });
+    await writeFile(join(out, "index.html"), renderDashboard(report));
+    await write(io.stderr, `wrote ${join(out, "index.html")}\n`);
+    return 0;
+  },
+  async compare(argv, io) {
+    const p = parseArgs(argv, { out: { type: "string" } });
+    if (p.positionals.length !== 2) throw new UsageError("give two reports: A.json B.json");
+    const a = await readReport(io, p.positionals[0] as string);
+    const b = await readReport(io, p.positionals[1] as string);
+    const { compareReports, renderDashboard } = await import("@siglip-edge/audit");
+    const comparison = compareReports(a, b);
+    const out = resolve(io.cwd, need(p, "out"));
+    await mkdir(out, { recursive: true });
+    await writeFile(join(out, "comparison.json"), JSON.stringify(comparison, null, 1) + "\n");
+    await writeFile(join(out, "index.html"), renderDashboard(a, { other: b, comparison }));
+    await write(io.stderr, `wrote ${join(out, "comparison.json")} and ${join(out, "index.html")}\n`);
+    return 0;
+  },
+  async run(argv, io) {
+    const p = parseArgs(argv, {
+      out: { type: "string" },
+      provider: { type: "string", choices: ["stand-in", "precomputed"] },
+      embeddings: { type: "string" },
+      model: { type: "string" },
+      dataset: { type: "string" },
+      prompts: { type: "string" },
+      languages: { type: "string" },
+      "caption-policy": { type: "string", choices: ["all", "first"] },
+      ties: { type: "string", choices: ["optimistic", "pessimistic"] },
+      seed: { type: "string" },
+      resamples: { type: "string" },
+      batch: { type: "string" },
+      concurrency: { type: "string" },
+    });
+    const audit = await import("@siglip-edge/audit");
+    const node = await import("@siglip-edge/audit/node");
+    const out = resolve(io.cwd, need(p, "out"));
+    if (stringFlag(p, "model") !== undefined) {
+      // The bundle provider plugs in here once @siglip-edge/runtime lands (EmbeddingProvider in apps/audit/src/node).
+      throw new SiglipError("BACKEND_UNAVAILABLE", "--model needs the model runtime provider, which is not in this build yet; use --provider precomputed --embeddings DIR, or --provider stand-in to test the pipeline");
+    }
+    const kind = stringFlag(p, "provider") ?? "stand-in";
+    const provider =
+      kind === "precomputed"
+        ? new node.PrecomputedProvider(resolve(io.cwd, need(p, "embeddings")))
+        : new node.StandInProvider({ log: io.env["SIGLIP_AUDIT_STANDIN_LOG"], delayMs: Number(io.env["SIGLIP_AUDIT_STANDIN_DELAY_MS"] ?? 0) || 0 });
+    if (provider.standIn) await write(io.stderr, `siglip audit run: ${provider.note ?? "stand-in embeddings"}\n`);
+    const ds = stringFlag(p, "dataset") ?? "default";
+    const dataset = ds === "default"
+      ? audit.loadDefaultDataset()
+      : ds.startsWith("xm3600:")
+        ? audit.loadXm3600(resolve(io.cwd, ds.slice(7)))
+        : ds.startsWith("folder:")
+          ? audit.loadFolderDataset(resolve(io.cwd, ds.slice(7)))
+          : (() => { throw new UsageError(`--dataset must be default, xm3600:DIR or folder:DIR, got "${ds}"`); })();
+    const promptSets = [];
+    for (const name of (stringFlag(p, "prompts") ?? audit.BUILTIN_PROMPT_SETS.join(",")).split(",").filter((s) => s !== "")) {
+      const path = (audit.BUILTIN_PROMPT_SETS as readonly string[]).includes(name) ? join(audit.REPO_ROOT, "fixtures/prompts", `${name}.json`) : resolve(io.cwd, name);
+      promptSets.push(audit.parsePromptSet(await readJson(io, path), path));
+    }
+    const languages = stringFlag(p, "languages")?.split(",").filter((s) => s !== "");
+    const stderr = io.stderr as { isTTY?: boolean };
+    const report = await node.runAudit(provider, dataset, promptSets, {
+      out,
+      ...(languages ? { languages } : {}),
+      captionPolicy: (stringFlag(p, "caption-policy") ?? "all") as "all" | "first",
+      ties: (stringFlag(p, "ties") ?? "optimistic") as "optimistic" | "pessimistic",
+      seed: intOrZero(p, "seed"),
+      resamples: intFlag(p, "resamples", 1000, 100_000),
+      batch: intFlag(p, "batch", 32, 4096),
+      concurrency: intFlag(p, "concurrency", 2, 64),
+      onProgress: node.progressPrinter((s) => void io.stderr.write(s), stderr.isTTY === true),
+    });
+    const m = report.retrieval.mean;
+    await write(io.stderr, `wrote ${join(out, "report.json")} and ${join(out, "index.html")}: ${report.dataset.languages.length} languages, mean R@1 T→I ${(100 * (m.textToImage.recall["1"] ?? 0)).toFixed(1)}%, I→T ${(100 * (m.imageToText.recall["1"] ?? 0)).toFixed(1)}%\n`);
+    return 0;
+  },
+};
+
+function intOrZero(p: Parsed, name: string): number {
+  const raw = stringFlag(p, name);
+  if (raw === undefined) return 0;
+  if (!/^[0-9]+$/.test(raw)) throw new UsageError(`--${name} must be a non-negative integer, got "${raw}"`);
+  return Number(raw);
+}
+
+export const command: Command = {
+  summary: "fairness and multilingual retrieval audit (run, bias, retrieval, report, compare)",
+  usage: USAGE,
+  async run(argv, io) {
+    const [sub, ...rest] = argv;
+    const handler = sub === undefined ? undefined : SUBCOMMANDS[sub];
+    if (handler === undefined) throw new UsageError(sub === undefined ? "missing subcommand" : `unknown subcommand "${sub}"`);
+    return handler(rest, io);
+  },
+};
