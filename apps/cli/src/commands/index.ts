@@ -6,6 +6,7 @@ import type { Command } from "../io.ts";
 
 export const COMMANDS: Record<string, () => Promise<Command>> = {
   audit: async () => (await import("./audit.ts")).command,
+  preprocess: async () => (await import("./preprocess.ts")).command,
   tokenize: async () => (await import("./tokenize.ts")).command,
   vocab: async () => (await import("./vocab.ts")).command,
 };

@@ -16,6 +16,21 @@ export interface RgbaPixels {
   data: Uint8ClampedArray;
 }
 
+/**
+ * The slice of the WebAssembly JS API used here, declared locally so the package typechecks without the DOM lib
+ * (Node, Workers and browsers all provide it at run time).
+ */
+interface WasmApi {
+  Module: abstract new (...args: never[]) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+  compile(bytes: ArrayBuffer): Promise<object>;
+}
+
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** A `WebAssembly.Module`, typed structurally (see `WasmApi`). */
+export type CompiledWasm = object;
+
 interface CodecInstance {
   decode(data: Uint8Array, preserveOrientation?: boolean): RgbaPixels | null;
   version?: () => number;
@@ -23,7 +38,7 @@ interface CodecInstance {
 
 interface FactoryOptions {
   noInitialRun: boolean;
-  instantiateWasm: (imports: WebAssembly.Imports, done: (instance: WebAssembly.Instance) => void) => WebAssembly.Exports;
+  instantiateWasm: (imports: object, done: (instance: { exports: object }) => void) => object;
   print: (s: string) => void;
   printErr: (s: string) => void;
 }
@@ -38,7 +53,7 @@ const FACTORIES: Readonly<Record<CodecName, Factory>> = {
 export type CodecName = "jpeg" | "webp";
 
 /** A compiled module (required in Workers) or the `.wasm` bytes (Node and browsers that allow compiling). */
-export type WasmSource = WebAssembly.Module | ArrayBuffer | Uint8Array;
+export type WasmSource = CompiledWasm | ArrayBuffer | Uint8Array;
 
 export interface DecoderModules {
   jpeg?: WasmSource;
@@ -46,7 +61,7 @@ export interface DecoderModules {
 }
 
 interface Slot {
-  module: WebAssembly.Module;
+  module: CompiledWasm;
   instance: Promise<CodecInstance> | undefined;
   /** Messages libjpeg / Emscripten printed during the current call. */
   messages: string[];
@@ -58,7 +73,7 @@ function instantiate(slot: Slot, name: CodecName): Promise<CodecInstance> {
   return FACTORIES[name]({
     noInitialRun: true,
     instantiateWasm: (imports, done) => {
-      const instance = new WebAssembly.Instance(slot.module, imports);
+      const instance = new WA.Instance(slot.module, imports);
       done(instance);
       return instance.exports;
     },
@@ -75,7 +90,8 @@ export async function initDecoders(modules: DecoderModules): Promise<void> {
   for (const name of ["jpeg", "webp"] as const) {
     const src = modules[name];
     if (src === undefined) continue;
-    const module = src instanceof WebAssembly.Module ? src : await WebAssembly.compile(src instanceof Uint8Array ? (src.slice().buffer as ArrayBuffer) : src);
+    const module =
+      src instanceof WA.Module ? src : await WA.compile(src instanceof Uint8Array ? (src.slice().buffer as ArrayBuffer) : (src as ArrayBuffer));
     const slot: Slot = { module, instance: undefined, messages: [] };
     slot.instance = instantiate(slot, name);
     await slot.instance;
