@@ -26,8 +26,11 @@ interface Result {
   textsPerSec: number;
 }
 
-/** The UDHR paragraphs, then their sentences, until there are TEXTS texts. */
-function loadTexts(): string[] {
+/**
+ * "mixed": the UDHR paragraphs, then their clauses, until there are TEXTS texts (many exceed 64 tokens).
+ * "short": clauses of at most 200 characters only (most fit in 64 tokens: no early stop, pure BPE speed).
+ */
+function loadTexts(kind = process.env["TOKBENCH_SET"] ?? "mixed"): string[] {
   const gz = readFileSync(join(root, "fixtures/goldens/tokenizer/udhr.jsonl.gz"));
   const paragraphs = gunzipSync(gz)
     .toString("utf8")
@@ -35,6 +38,7 @@ function loadTexts(): string[] {
     .split("\n")
     .map((l) => (JSON.parse(l) as { text: string }).text);
   const sentences = paragraphs.flatMap((p) => p.split(/(?<=[.,;:।。、，،؛])\s*/u).filter((s) => s.length > 0 && s !== p));
+  if (kind === "short") return sentences.filter((t) => t.length <= 200).slice(0, TEXTS);
   return [...paragraphs, ...sentences].slice(0, TEXTS);
 }
 
@@ -80,10 +84,11 @@ async function child(mode: string, sgtkPath: string): Promise<void> {
   process.stdout.write(JSON.stringify({ loadMs, heapMB, textsPerSec }));
 }
 
-function runChild(mode: string, sgtkPath: string): Result {
+function runChild(mode: string, sgtkPath: string, set: string): Result {
   const out = execFileSync(process.execPath, ["--expose-gc", fileURLToPath(import.meta.url), "--child", mode, sgtkPath], {
     encoding: "utf8",
     maxBuffer: 1 << 20,
+    env: { ...process.env, TOKBENCH_SET: set },
   });
   return { name: mode, ...(JSON.parse(out) as Omit<Result, "name">) };
 }
@@ -131,19 +136,21 @@ async function main(): Promise<void> {
   const sgtk = join(dir, "gemma.sgtk");
   const bin = Tokenizer.fromTokenizerJson(readFileSync(TOKENIZER_JSON, "utf8")).toBinary();
   writeFileSync(sgtk, bin);
-  const texts = loadTexts();
-  const results: Result[] = [runChild("ours-sgtk", sgtk), runChild("ours-json", sgtk), runChild("@huggingface/tokenizers", sgtk)];
-  const py = runPython(texts);
-  if (typeof py !== "string") results.push(py);
-  const ours = results[0] as Result;
-  console.log(`tokenizer bench: ${texts.length} UDHR texts, 64-token encodes, best of ${ROUNDS} passes, one thread; node ${process.version}`);
-  console.log(`vocabulary: tokenizer.json ${(readFileSync(TOKENIZER_JSON).length / 2 ** 20).toFixed(1)} MiB, SGTK ${(bin.length / 2 ** 20).toFixed(1)} MiB`);
-  console.log("| tokenizer | cold load ms | load heap MiB | texts/s | ours-sgtk speed ratio |");
-  console.log("|---|---:|---:|---:|---:|");
-  for (const r of results) {
-    console.log(`| ${r.name} | ${r.loadMs.toFixed(0)} | ${r.heapMB.toFixed(1)} | ${r.textsPerSec.toFixed(0)} | ${(ours.textsPerSec / r.textsPerSec).toFixed(2)}x |`);
+  for (const set of ["mixed", "short"]) {
+    const texts = loadTexts(set);
+    const results: Result[] = [runChild("ours-sgtk", sgtk, set), runChild("ours-json", sgtk, set), runChild("@huggingface/tokenizers", sgtk, set)];
+    const py = runPython(texts);
+    if (typeof py !== "string") results.push(py);
+    const ours = results[0] as Result;
+    console.log(`\ntokenizer bench, set "${set}": ${texts.length} UDHR texts, 64-token encodes, best of ${ROUNDS} passes, one thread; node ${process.version}`);
+    console.log(`vocabulary: tokenizer.json ${(readFileSync(TOKENIZER_JSON).length / 2 ** 20).toFixed(1)} MiB, SGTK ${(bin.length / 2 ** 20).toFixed(1)} MiB`);
+    console.log("| tokenizer | cold load ms | load heap MiB | texts/s | ours-sgtk speed ratio |");
+    console.log("|---|---:|---:|---:|---:|");
+    for (const r of results) {
+      console.log(`| ${r.name} | ${r.loadMs.toFixed(0)} | ${r.heapMB.toFixed(1)} | ${r.textsPerSec.toFixed(0)} | ${(ours.textsPerSec / r.textsPerSec).toFixed(2)}x |`);
+    }
+    if (typeof py === "string") console.log(`hf-tokenizers (Rust): ${py}`);
   }
-  if (typeof py === "string") console.log(`hf-tokenizers (Rust): ${py}`);
   console.log("heap: JS heap + external (incl. ArrayBuffers) after load minus before (Node); for Python, peak RSS of the process.");
 }
 
