@@ -15,20 +15,24 @@ export function isGif(b: Uint8Array): boolean {
   return b.length >= 6 && b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x38 && (b[4] === 0x37 || b[4] === 0x39) && b[5] === 0x61;
 }
 
-/** Concatenates data sub-blocks up to the zero-length terminator (or the end of the file). */
-function readSubBlocks(r: ByteReader, requireTerminator: boolean): Uint8Array {
+/** Concatenates data sub-blocks up to the zero-length terminator; `truncated` when the file ended first. */
+function readSubBlocks(r: ByteReader, requireTerminator: boolean): { data: Uint8Array; truncated: boolean } {
+  let truncated = false;
   const parts: Uint8Array[] = [];
   let total = 0;
   for (;;) {
     if (r.remaining === 0) {
       if (requireTerminator) corrupt(F, "file is truncated inside a data block");
+      truncated = true;
       break;
     }
     const n = r.u8();
     if (n === 0) break;
     if (r.remaining < n) {
       if (requireTerminator) corrupt(F, "file is truncated inside a data block");
+      total += r.remaining;
       parts.push(r.take(r.remaining));
+      truncated = true;
       break;
     }
     parts.push(r.take(n));
@@ -37,17 +41,18 @@ function readSubBlocks(r: ByteReader, requireTerminator: boolean): Uint8Array {
   const out = new Uint8Array(total);
   let o = 0;
   for (const p of parts) {
-    out.set(p.subarray(0, Math.min(p.length, total - o)), o);
+    out.set(p, o);
     o += p.length;
   }
-  return out;
+  return { data: out, truncated };
 }
 
 /**
- * GIF LZW; writes at most `count` indexes through `emit`. Stops quietly at the end code or the end of data (Pillow
- * leaves the rest of the frame at the fill value), and fails on a code that cannot exist yet.
+ * GIF LZW; writes at most `count` indexes through `emit`. Returns true when the frame is complete (all pixels, or
+ * the end code: Pillow leaves the rest at the fill value), false when the data ran out first; fails on a code that
+ * cannot exist yet.
  */
-function lzw(data: Uint8Array, minCodeSize: number, count: number, emit: (i: number, v: number) => void): void {
+function lzw(data: Uint8Array, minCodeSize: number, count: number, emit: (i: number, v: number) => void): boolean {
   const clear = 1 << minCodeSize;
   const eoi = clear + 1;
   const prefix = new Int16Array(4096);
@@ -63,7 +68,7 @@ function lzw(data: Uint8Array, minCodeSize: number, count: number, emit: (i: num
   let written = 0;
   while (written < count) {
     while (bits < codeSize) {
-      if (p >= data.length) return;
+      if (p >= data.length) return false;
       buf |= (data[p++] as number) << bits;
       bits += 8;
     }
@@ -76,7 +81,7 @@ function lzw(data: Uint8Array, minCodeSize: number, count: number, emit: (i: num
       prev = -1;
       continue;
     }
-    if (code === eoi) return;
+    if (code === eoi) return true;
     let sp = 0;
     let c = code;
     if (prev === -1) {
@@ -107,6 +112,7 @@ function lzw(data: Uint8Array, minCodeSize: number, count: number, emit: (i: num
     }
     prev = code;
   }
+  return true;
 }
 
 export function decodeGif(bytes: Uint8Array, limits: DecodeLimits): RgbImage {
@@ -123,7 +129,7 @@ export function decodeGif(bytes: Uint8Array, limits: DecodeLimits): RgbImage {
     if (s === 0x3b) corrupt(F, "no image in file");
     if (s === 0x21) {
       const label = r.u8();
-      const block = readSubBlocks(r, true);
+      const block = readSubBlocks(r, true).data;
       if (label === 0xf9 && block.length >= 4 && ((block[0] as number) & 1) === 1) transparency = block[3];
       continue;
     }
@@ -140,7 +146,7 @@ export function decodeGif(bytes: Uint8Array, limits: DecodeLimits): RgbImage {
     const interlaced = (fflags & 0x40) !== 0;
     const minCodeSize = r.u8();
     if (minCodeSize < 1 || minCodeSize > 11) corrupt(F, `invalid LZW code size ${minCodeSize}`);
-    const data = readSubBlocks(r, false);
+    const { data, truncated } = readSubBlocks(r, false);
     const index = new Uint8Array(W * H).fill(transparency ?? 0);
     // Interlaced rows arrive in 4 passes: every 8th from 0, every 8th from 4, every 4th from 2, every 2nd from 1.
     const rowOf = (i: number): number => {
@@ -156,7 +162,7 @@ export function decodeGif(bytes: Uint8Array, limits: DecodeLimits): RgbImage {
     if (fw > 0 && fh > 0) {
       let rowStart = -1;
       let rowIdx = -1;
-      lzw(data, minCodeSize, fw * fh, (i, v) => {
+      const complete = lzw(data, minCodeSize, fw * fh, (i, v) => {
         const ry = Math.floor(i / fw);
         if (ry !== rowIdx) {
           rowIdx = ry;
@@ -164,6 +170,8 @@ export function decodeGif(bytes: Uint8Array, limits: DecodeLimits): RgbImage {
         }
         index[rowStart + (i - ry * fw)] = v;
       });
+      // Pillow raises "image file is truncated" when the file ends before the frame's data does.
+      if (!complete && truncated) corrupt(F, "file is truncated inside the image data");
     }
     const out = new Uint8Array(W * H * 3);
     for (let i = 0; i < W * H; i++) {
