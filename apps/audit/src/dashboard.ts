@@ -8,6 +8,8 @@ import type { AuditReport, BiasCell, Ci } from "./report-schema.ts";
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const fmt = (x: number, d = 3): string => (Number.isFinite(x) ? x.toFixed(d) : "–");
+/** p-values: 4 decimals, or 2 significant digits in exponent form below 1e-4. */
+export const fmtP = (p: number): string => (!Number.isFinite(p) ? "–" : p < 1e-4 ? p.toExponential(1) : p.toFixed(4));
 const pct = (x: number): string => (Number.isFinite(x) ? (100 * x).toFixed(1) : "–");
 
 interface Series {
@@ -67,7 +69,7 @@ function heatmap(report: AuditReport): string {
   const cw = 30;
   const ch = 16;
   const left = 46;
-  const top = 110;
+  const top = 150;
   const byKey = new Map(cells.map((c) => [`${c.language}\u0000${c.column}`, c]));
   const parts: string[] = [];
   columns.forEach((col, j) => {
@@ -149,7 +151,7 @@ function comparisonSection(a: AuditReport, b: AuditReport, cmp: ReportComparison
   const rows = cmp.languages.map((r) => [r.language, r.textToImage.a, r.textToImage.b, r.textToImage.delta, r.textToImage.holmP, r.imageToText.a, r.imageToText.b, r.imageToText.delta, r.imageToText.holmP]);
   const w = cmp.acrossLanguages;
   return `<section id="comparison"><h2>Model comparison: A = ${esc(a.model.id)} (${esc(a.model.revision)}) vs B = ${esc(b.model.id)} (${esc(b.model.revision)})</h2>
-<p class="summary">Wilcoxon signed-rank across ${cmp.languages.length} languages on R@1: T→I W+ ${w.textToImage.wPlus}, p = <b id="wilcoxon-t2i">${fmt(w.textToImage.p, 4)}</b>; I→T W+ ${w.imageToText.wPlus}, p = <b id="wilcoxon-i2t">${fmt(w.imageToText.p, 4)}</b>. Per language: exact McNemar on R@1 hits, Holm-adjusted over languages.</p>
+<p class="summary">Wilcoxon signed-rank across ${cmp.languages.length} languages on R@1: T→I W+ ${w.textToImage.wPlus}, p = <b id="wilcoxon-t2i">${fmtP(w.textToImage.p)}</b>; I→T W+ ${w.imageToText.wPlus}, p = <b id="wilcoxon-i2t">${fmtP(w.imageToText.p)}</b>. Per language: exact McNemar on R@1 hits, Holm-adjusted over languages.</p>
 ${barChart("compare-t2i-chart", "Text → image recall@1 (%), A vs B", series("textToImage"))}
 ${barChart("compare-i2t-chart", "Image → text recall@1 (%), A vs B", series("imageToText"))}
 ${table("comparison-table", ["language", "T→I R@1 A", "T→I R@1 B", "Δ T→I", "Holm p T→I", "I→T R@1 A", "I→T R@1 B", "Δ I→T", "Holm p I→T"], rows)}

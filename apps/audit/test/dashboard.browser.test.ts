@@ -1,0 +1,103 @@
+/**
+ * Opens the generated dashboards from disk in headless Debian Chromium (playwright-core, no browser download) and
+ * checks that charts and tables render the report's numbers, that sorting works, and that the console stays clean.
+ * Screenshots go to apps/audit/test-artifacts/ (gitignored). Needs `apt-get install chromium` (CI installs it).
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compareReports } from "../src/compare.ts";
+import { fmtP, renderDashboard } from "../src/dashboard.ts";
+import type { AuditReport } from "../src/report-schema.ts";
+import { syntheticReport } from "./helpers.ts";
+
+const CHROMIUM = process.env["SIGLIP_CHROMIUM"] ?? "/usr/bin/chromium";
+const ARTIFACTS = resolve(import.meta.dirname, "../test-artifacts");
+
+let context: BrowserContext;
+let userDir: string;
+const a: AuditReport = syntheticReport(1, 4);
+const noisy = syntheticReport(2, 8);
+const b: AuditReport = { ...noisy, model: { ...noisy.model, id: "synthetic-noisy" } };
+
+async function open(html: string, name: string): Promise<{ page: Page; problems: string[] }> {
+  const dir = join(ARTIFACTS, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "index.html"), html);
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") problems.push(`console ${m.type()}: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("request", (r) => {
+    if (!r.url().startsWith("file:")) problems.push(`network request: ${r.url()}`);
+  });
+  await page.goto(pathToFileURL(join(dir, "index.html")).href);
+  await page.waitForSelector("#t2i-chart rect.bar");
+  return { page, problems };
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)`);
+  userDir = mkdtempSync(join(tmpdir(), "siglip-audit-chromium-"));
+  context = await chromium.launchPersistentContext(userDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1300, height: 900 },
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await context?.close();
+  if (userDir) rmSync(userDir, { recursive: true, force: true });
+});
+
+describe("dashboard in headless Chromium", () => {
+  it("renders per-language bars with CI whiskers, the bias heatmap and sortable tables from the report", async () => {
+    const { page, problems } = await open(renderDashboard(a), "dashboard");
+    const langs = a.retrieval.languages;
+    expect(await page.locator("#t2i-chart rect.bar").count()).toBe(langs.length);
+    expect(await page.locator("#i2t-chart rect.bar").count()).toBe(langs.length);
+    expect(await page.locator("#t2i-chart path.whisker").count()).toBe(langs.length);
+    // the bar for "de" carries the report's number and has the matching rendered height (200 px = 100 %)
+    const de = langs.find((l) => l.language === "de");
+    const bar = page.locator('#t2i-chart rect.bar[data-label="de"]');
+    expect(Number(await bar.getAttribute("data-value"))).toBe(de?.textToImage.recall["1"]);
+    const box = await bar.boundingBox();
+    expect(box?.height ?? 0).toBeCloseTo(200 * (de?.textToImage.recall["1"] ?? 0), 0);
+    // heatmap: one cell per (language, column)
+    expect(await page.locator("#bias-heatmap rect.cell").count()).toBe(a.bias.cells.length);
+    const cell = a.bias.cells.find((c) => c.language === "ja" && c.column === "gender");
+    expect(Number(await page.locator('#bias-heatmap rect.cell[data-language="ja"][data-column="gender"]').getAttribute("data-rb"))).toBe(cell?.rb);
+    // summary text shows the 36-language mean
+    expect(await page.locator("#mean-t2i").textContent()).toBe(`${(100 * (a.retrieval.mean.textToImage.recall["1"] ?? 0)).toFixed(1)}%`);
+    expect(await page.locator("#caption-policy").textContent()).toBe("all");
+    // sorting: click "T→I R@1" twice -> descending
+    const table = page.locator("#retrieval-table");
+    expect(await table.locator("tbody tr").count()).toBe(langs.length);
+    const header = table.locator("th", { hasText: /^T→I R@1$/ });
+    await header.click();
+    await header.click();
+    const sorted = await table.locator("tbody tr td:nth-child(3)").evaluateAll((tds) => tds.map((td) => Number(td.getAttribute("data-sort"))));
+    const expected = langs.map((l) => l.textToImage.recall["1"] ?? 0).sort((x, y) => y - x);
+    expect(sorted).toEqual(expected);
+    await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
+    expect(problems).toEqual([]);
+    console.log(`dashboard: ${langs.length} languages, ${a.bias.cells.length} heatmap cells; screenshot ${join(ARTIFACTS, "dashboard.png")}`);
+  }, 60_000);
+
+  it("renders the two-report comparison", async () => {
+    const comparison = compareReports(a, b);
+    const { page, problems } = await open(renderDashboard(a, { other: b, comparison }), "compare");
+    expect(await page.locator("#compare-t2i-chart rect.bar").count()).toBe(2 * a.retrieval.languages.length);
+    expect(await page.locator("#comparison-table tbody tr").count()).toBe(comparison.languages.length);
+    expect(await page.locator("#wilcoxon-t2i").textContent()).toBe(fmtP(comparison.acrossLanguages.textToImage.p));
+    await page.screenshot({ path: join(ARTIFACTS, "compare.png"), fullPage: false });
+    expect(problems).toEqual([]);
+  }, 60_000);
+});

@@ -1,0 +1,52 @@
+/** Test helpers: synthetic embeddings with a known structure for the default dataset. */
+import { createRng } from "@siglip-edge/metrics";
+import { computeAudit, type AuditInputs } from "../src/compute.ts";
+import { loadDefaultDataset, type AuditDataset } from "../src/dataset.ts";
+import { parsePromptSet, type PromptSet } from "../src/prompt-sets.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { REPO_ROOT } from "../src/dataset.ts";
+import type { AuditReport } from "../src/report-schema.ts";
+
+export function builtinPromptSets(): PromptSet[] {
+  return ["gender", "age", "occupation"].map((id) => {
+    const path = join(REPO_ROOT, "fixtures/prompts", `${id}.json`);
+    return parsePromptSet(JSON.parse(readFileSync(path, "utf8")), path);
+  });
+}
+
+/**
+ * Embeddings where each caption is its image's vector plus language-dependent noise (so recall varies by language in
+ * a known direction: noise grows with the language's index), and prompts are random.
+ */
+export function syntheticInputs(dataset: AuditDataset, promptSets: PromptSet[], seed: number, noiseScale = 1): AuditInputs {
+  const D = 32;
+  const rng = createRng(seed);
+  const gauss = () => {
+    const u = Math.max(rng.next(), 1e-12);
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
+  };
+  const images = Float32Array.from({ length: dataset.images.length * D }, gauss);
+  const byText = new Map<string, Float32Array>();
+  for (const c of dataset.captions) {
+    if (byText.has(c.text)) continue;
+    const noise = noiseScale * (0.2 + 0.05 * dataset.languages.indexOf(c.language));
+    byText.set(c.text, Float32Array.from({ length: D }, (_, k) => (images[c.image * D + k] as number) + noise * gauss()));
+  }
+  const text = (s: string) => {
+    let v = byText.get(s);
+    if (v === undefined) {
+      v = Float32Array.from({ length: D }, gauss);
+      byText.set(s, v);
+    }
+    return v;
+  };
+  void promptSets;
+  return { dataset, promptSets, images, dim: D, text, model: { id: `synthetic-${seed}`, revision: "r1", provider: "test", standIn: true, note: "synthetic test embeddings" } };
+}
+
+export function syntheticReport(seed = 1, noiseScale = 1): AuditReport {
+  const dataset = loadDefaultDataset();
+  const sets = builtinPromptSets();
+  return computeAudit(syntheticInputs(dataset, sets, seed, noiseScale), { seed: 3, resamples: 200 });
+}
