@@ -9,4 +9,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   preprocess: async () => (await import("./preprocess.ts")).command,
   tokenize: async () => (await import("./tokenize.ts")).command,
   vocab: async () => (await import("./vocab.ts")).command,
+  classify: async () => (await import("./classify.ts")).command,
+  convert: async () => (await import("./convert.ts")).command,
+  embed: async () => (await import("./embed.ts")).command,
 };

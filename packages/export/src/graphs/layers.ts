@@ -7,7 +7,8 @@
 import { float32ToFloat16Bits } from "@siglip-edge/core";
 import type { GraphBuilder } from "../onnx/builder.ts";
 
-export type WeightDType = "fp32" | "fp16" | "int8" | "q4";
+export const WEIGHT_DTYPES = ["fp32", "fp16", "int8", "q4"] as const;
+export type WeightDType = (typeof WEIGHT_DTYPES)[number];
 
 /** Reads a checkpoint tensor as float32 (shape already checked). */
 export type WeightReader = (name: string) => Promise<Float32Array>;

@@ -1,0 +1,39 @@
+/** Shared by `embed` and `classify`: open a bundle (directory or cached hub id), tokenize texts, embed files. */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { SiglipError } from "@siglip-edge/core";
+import { assertVocabFits, BundleModel, embedImageBytes, resolveModel } from "@siglip-edge/export";
+import { DEFAULT_LOWERCASE, type LowercaseMode } from "@siglip-edge/tokenizer";
+import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
+import type { CommandIO } from "../io.ts";
+
+export async function openModel(model: string, io: CommandIO, revision?: string): Promise<BundleModel> {
+  const opts: { revision?: string; env: CommandIO["env"] } = { env: io.env };
+  if (revision !== undefined) opts.revision = revision;
+  return BundleModel.load(resolveModel(model, opts), { backend: "node" });
+}
+
+/** Texts to pooler_output rows, with the bundle's tokenizer (else the Gemma development vocabulary). */
+export async function embedTexts(m: BundleModel, texts: readonly string[], io: CommandIO, tokenizerPath?: string, lowercase: LowercaseMode = DEFAULT_LOWERCASE): Promise<Float32Array[]> {
+  const path = tokenizerPath ?? (m.manifest.text.tokenizer !== null ? join(m.dir, m.manifest.text.tokenizer) : devTokenizerJsonPath());
+  const tok = await loadTokenizer(path, { cacheDir: io.env["SIGLIP_NO_CACHE"] ? null : undefined });
+  assertVocabFits(m, tok.vocabSize);
+  const ids = texts.map((t) => tok.encode(t, { lowercase, maxLength: m.manifest.text.maxLength }));
+  const out = await m.embedTokenIds(ids, true); // split table: what the edge runs
+  const D = out.dims[1] as number;
+  return texts.map((_, i) => out.data.slice(i * D, (i + 1) * D));
+}
+
+export async function embedImages(m: BundleModel, paths: readonly string[]): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (const p of paths) {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await readFile(p));
+    } catch (cause) {
+      throw new SiglipError("NOT_FOUND", `cannot read image ${p}`, { cause });
+    }
+    out.push(await embedImageBytes(m, bytes));
+  }
+  return out;
+}
