@@ -1,2 +1,10 @@
 export * from "./engine.ts";
 export { createWebEngine, type WebEngineOptions } from "./ort-web/engine.ts";
+export * from "./pipeline.ts";
+export * from "./classify.ts";
+export { LruCache, memoryEmbeddingCache } from "./memory-cache.ts";
+export * from "./bundle-source.ts";
+export { TokenRowReader, type TokenTableSpec, type TokenRowStats } from "./token-rows.ts";
+export * from "./manifest.ts";
+export { BundlePipeline, modelCard, type BundlePipelineOptions } from "./bundle-pipeline.ts";
+export { openBundleModel, loadBundleTokenizer, SGTK_FILE, type OpenModelOptions } from "./model-factory.ts";

@@ -1,2 +1,3 @@
 export { createNodeEngine } from "./ort-node-engine.ts";
 export { createWebEngineForNode } from "./web-engine.ts";
+export { fsBundleSource } from "./fs-source.ts";

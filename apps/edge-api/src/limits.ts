@@ -1,0 +1,66 @@
+/**
+ * Request admission: a fixed-window rate limit per client (API key hash or "anonymous"), and a cap on inferences in
+ * flight per isolate (the 128 MB are shared by concurrent requests, edge-runtime §10.2 #6). Both answer 429 with
+ * Retry-After instead of queueing without bound.
+ * @module
+ */
+import { ApiError } from "./errors.ts";
+
+export interface RateLimit {
+  requests: number;
+  windowSeconds: number;
+}
+
+export class FixedWindowLimiter {
+  readonly #limit: RateLimit;
+  readonly #windows = new Map<string, { start: number; count: number }>();
+
+  constructor(limit: RateLimit) {
+    this.#limit = limit;
+  }
+
+  /** Counts one request for `key`; throws 429 when the window is full. */
+  hit(key: string, now = Date.now()): void {
+    const ms = this.#limit.windowSeconds * 1000;
+    const w = this.#windows.get(key);
+    if (w === undefined || now - w.start >= ms) {
+      if (this.#windows.size > 10_000) this.#windows.clear(); // bounded memory; a reset only forgives
+      this.#windows.set(key, { start: now, count: 1 });
+      return;
+    }
+    if (w.count >= this.#limit.requests) {
+      const retryAfter = Math.max(1, Math.ceil((w.start + ms - now) / 1000));
+      throw new ApiError("rate_limited", `rate limit of ${this.#limit.requests} requests per ${this.#limit.windowSeconds} s reached`, { retryAfter });
+    }
+    w.count++;
+  }
+}
+
+/** At most `max` inferences at once, up to `queue` more waiting; beyond that 429 `overloaded`. */
+export class Admission {
+  readonly #max: number;
+  readonly #queue: number;
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(max: number, queue: number) {
+    this.#max = max;
+    this.#queue = queue;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.#max) {
+      if (this.#waiting.length >= this.#queue) {
+        throw new ApiError("overloaded", "the server is busy; retry shortly", { retryAfter: 1 });
+      }
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+    this.#active++;
+    try {
+      return await fn();
+    } finally {
+      this.#active--;
+      this.#waiting.shift()?.();
+    }
+  }
+}

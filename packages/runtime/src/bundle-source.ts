@@ -1,0 +1,107 @@
+/**
+ * Where bundle files come from: R2 (Workers), HTTP(S), or the filesystem (node/fs-source.ts). A source reads whole
+ * files and byte ranges; `verifiedRead` checks a whole file against the manifest's size and SHA-256 before anything
+ * uses it, so a truncated upload or a wrong revision fails loudly (`INTEGRITY_MISMATCH`) instead of producing
+ * plausible wrong vectors.
+ * @module
+ */
+import { SiglipError } from "@siglip-edge/core";
+
+export interface BundleSource {
+  /** A human-readable location for messages, e.g. `r2://models/tiny-fixres/`. */
+  readonly location: string;
+  read(path: string): Promise<Uint8Array>;
+  /** `length` bytes from `offset`. */
+  readRange(path: string, offset: number, length: number): Promise<Uint8Array>;
+  /** A local file path, when the source is a filesystem (onnxruntime-node opens graphs by path). */
+  localPath?(path: string): string;
+}
+
+/** The subset of a Workers `R2Bucket` this module uses (structural, so the package needs no Workers types). */
+export interface R2BucketLike {
+  get(
+    key: string,
+    options?: { range?: { offset: number; length: number } },
+  ): Promise<{ arrayBuffer(): Promise<ArrayBuffer> } | null>;
+}
+
+function notFound(location: string, path: string): never {
+  throw new SiglipError("NOT_FOUND", `bundle file ${path} not found in ${location}`);
+}
+
+/** Files under `prefix` in an R2 bucket; ranged reads are R2 ranged GETs. */
+export function r2BundleSource(bucket: R2BucketLike, prefix: string): BundleSource {
+  const base = prefix === "" || prefix.endsWith("/") ? prefix : `${prefix}/`;
+  const location = `r2://${base}`;
+  return {
+    location,
+    async read(path) {
+      const obj = await bucket.get(base + path);
+      if (obj === null) notFound(location, path);
+      return new Uint8Array(await obj.arrayBuffer());
+    },
+    async readRange(path, offset, length) {
+      const obj = await bucket.get(base + path, { range: { offset, length } });
+      if (obj === null) notFound(location, path);
+      const bytes = new Uint8Array(await obj.arrayBuffer());
+      if (bytes.byteLength !== length) {
+        throw new SiglipError("INTEGRITY_MISMATCH", `${location}${path}: range ${offset}+${length} returned ${bytes.byteLength} bytes`);
+      }
+      return bytes;
+    },
+  };
+}
+
+/** Files under a base URL; ranged reads use `Range: bytes=a-b` and require a 206. */
+export function httpBundleSource(baseUrl: string, doFetch: typeof fetch = fetch): BundleSource {
+  const base = baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`;
+  const get = async (path: string, headers: Record<string, string>): Promise<Response> => {
+    let res: Response;
+    try {
+      res = await doFetch(new URL(path, base).href, { headers });
+    } catch (cause) {
+      throw new SiglipError("DOWNLOAD_FAILED", `cannot fetch ${base}${path}`, { cause });
+    }
+    if (res.status === 404) notFound(base, path);
+    if (!res.ok) throw new SiglipError("DOWNLOAD_FAILED", `${base}${path}: HTTP ${res.status}`);
+    return res;
+  };
+  return {
+    location: base,
+    read: async (path) => new Uint8Array(await (await get(path, {})).arrayBuffer()),
+    async readRange(path, offset, length) {
+      const res = await get(path, { range: `bytes=${offset}-${offset + length - 1}` });
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      if (res.status !== 206 || bytes.byteLength !== length) {
+        throw new SiglipError("DOWNLOAD_FAILED", `${base}${path}: the server did not honour a byte range (status ${res.status})`);
+      }
+      return bytes;
+    },
+  };
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** What the manifest promises about one file. */
+export interface FileDigest {
+  size: number;
+  sha256?: string;
+}
+
+/** Reads a whole file and checks its size and SHA-256 against the manifest. */
+export async function verifiedRead(source: BundleSource, path: string, expected: FileDigest): Promise<Uint8Array> {
+  const bytes = await source.read(path);
+  if (bytes.byteLength !== expected.size) {
+    throw new SiglipError("INTEGRITY_MISMATCH", `${source.location}${path}: ${bytes.byteLength} bytes, manifest says ${expected.size}`);
+  }
+  if (expected.sha256 !== undefined) {
+    const got = await sha256Hex(bytes);
+    if (got !== expected.sha256.toLowerCase()) {
+      throw new SiglipError("INTEGRITY_MISMATCH", `${source.location}${path}: sha256 ${got}, manifest says ${expected.sha256}`);
+    }
+  }
+  return bytes;
+}

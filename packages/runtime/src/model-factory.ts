@@ -1,0 +1,63 @@
+/**
+ * Builds a served model from a bundle source: manifest, tokenizer (SGTK preferred: compact and fast to load at the
+ * edge), FixRes preprocessing from packages/preprocess, and the engine. Used by the Worker, its tower roles and
+ * `siglip serve`.
+ * @module
+ */
+import { SiglipError } from "@siglip-edge/core";
+import { preprocessFixRes } from "@siglip-edge/preprocess";
+import { Tokenizer } from "@siglip-edge/tokenizer";
+import type { BundleSource } from "./bundle-source.ts";
+import { verifiedRead } from "./bundle-source.ts";
+import { BundlePipeline, type BundlePipelineOptions } from "./bundle-pipeline.ts";
+import type { InferenceEngine } from "./engine.ts";
+import { fileDigest, readManifest, type BundleManifest } from "./manifest.ts";
+
+/** Compact tokenizer written next to a bundle by `prepare` scripts when the manifest lists none. */
+export const SGTK_FILE = "tokenizer.sgtk";
+
+/**
+ * The bundle's tokenizer: `manifest.text.tokenizer` when listed (verified), else `tokenizer.sgtk` in the bundle.
+ */
+export async function loadBundleTokenizer(source: BundleSource, manifest: BundleManifest): Promise<Tokenizer> {
+  const listed = manifest.text.tokenizer;
+  try {
+    if (listed !== null) return Tokenizer.fromBytes(await verifiedRead(source, listed, fileDigest(manifest, listed)));
+    return Tokenizer.fromBytes(await source.read(SGTK_FILE));
+  } catch (cause) {
+    if ((cause as { code?: string }).code === "NOT_FOUND") {
+      throw new SiglipError("MODEL_LOAD_FAILED", `${source.location}: the manifest lists no tokenizer and there is no ${SGTK_FILE}`, { cause });
+    }
+    throw cause;
+  }
+}
+
+export interface OpenModelOptions extends Partial<Pick<BundlePipelineOptions, "id" | "foldTokenIds" | "maxTextBatch" | "maxImageBatch" | "verify" | "threads">> {
+  engine: InferenceEngine;
+  source: BundleSource;
+  runsOn: string;
+  /** Override the bundle's tokenizer (tests, or a bundle without one). */
+  tokenizer?: Tokenizer;
+}
+
+export async function openBundleModel(o: OpenModelOptions): Promise<BundlePipeline> {
+  const manifest = await readManifest(o.source);
+  // The tokenizer (14 MB for Gemma 256k) loads on the first text request, not when the model is listed.
+  let tokenizer: Promise<Tokenizer> | undefined = o.tokenizer ? Promise.resolve(o.tokenizer) : undefined;
+  const getTokenizer = (): Promise<Tokenizer> => {
+    tokenizer ??= loadBundleTokenizer(o.source, manifest);
+    tokenizer.catch(() => (tokenizer = undefined));
+    return tokenizer;
+  };
+  const pp = manifest.preprocessing;
+  const maxLength = manifest.text.maxLength;
+  return new BundlePipeline({
+    ...o,
+    manifest,
+    tokenize: async (text, lowercase) => (await getTokenizer()).encode(text, lowercase === undefined ? { maxLength } : { maxLength, lowercase }),
+    pixels: async (bytes) => {
+      if (pp.kind !== "fixres") throw new SiglipError("INVALID_ARGUMENT", "NaFlex bundles are not served yet");
+      return (await preprocessFixRes(bytes, { size: pp.imageSize, resample: pp.resample })).data;
+    },
+  });
+}

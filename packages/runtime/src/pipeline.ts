@@ -1,0 +1,72 @@
+/**
+ * What the API needs from a loaded model, independent of where it runs: text and image embeddings plus the
+ * checkpoint's logit scale and bias. `createSiglipPipeline` (siglip-pipeline.ts) builds one from a bundle; the edge
+ * API and `siglip serve` only see this interface.
+ * @module
+ */
+import { SiglipError, type LogitParams } from "@siglip-edge/core";
+
+/** A model as listed by `GET /v1/models`. */
+export interface ModelCard {
+  /** Hugging Face id, or a bundle name for local bundles (`tiny-fixres`). */
+  id: string;
+  family: "fixres" | "naflex";
+  /** Human size, e.g. `B/16 @224` or `tiny`. */
+  size: string;
+  /** Identifies the weights and preprocessing: cache keys and `x-model-revision` use it. */
+  revision: string;
+  embedDim: number;
+  /** Where the towers run, e.g. `workerd: onnxruntime-web (wasm, 1 thread)`. */
+  runsOn: string;
+  /** Weight format of the towers, e.g. `fp32`, `int8`, `q4`. */
+  quantization: string;
+}
+
+export interface TextEmbeddings {
+  /** One raw (not normalised) embedding per text, [D] float32 each. */
+  embeddings: Float32Array[];
+  /** Tokens that are not padding, summed over the texts (the `usage` figure). */
+  tokens: number;
+}
+
+/** `none` = transformers 4.x; `ascii` = what the checkpoints were trained on (default); `unicode` = transformers 5. */
+export type LowercaseMode = "none" | "ascii" | "unicode";
+
+export interface EmbedTextOptions {
+  /** Lowercasing before tokenizing; default the tokenizer's (`ascii`). */
+  lowercase?: LowercaseMode;
+}
+
+export interface SiglipPipeline {
+  readonly card: ModelCard;
+  readonly logit: LogitParams;
+  embedTexts(texts: readonly string[], options?: EmbedTextOptions): Promise<TextEmbeddings>;
+  /** Encoded image files (PNG, JPEG, ...) to raw embeddings, [D] float32 each. */
+  embedImages(images: readonly Uint8Array[]): Promise<Float32Array[]>;
+}
+
+/** The models one deployment serves. */
+export interface ModelProvider {
+  list(): Promise<readonly ModelCard[]>;
+  /** Loads (once) and returns a model; throws `UNKNOWN_CHECKPOINT` for an id it does not serve. */
+  get(id: string): Promise<SiglipPipeline>;
+}
+
+/** A provider over named models opened on first use (opening reads a manifest; weights load on first inference). */
+export function lazyProvider(entries: readonly { id: string; open: () => Promise<SiglipPipeline> }[]): ModelProvider {
+  const opened = new Map<string, Promise<SiglipPipeline>>();
+  const get = (id: string): Promise<SiglipPipeline> => {
+    const entry = entries.find((e) => e.id === id);
+    if (entry === undefined) {
+      return Promise.reject(new SiglipError("UNKNOWN_CHECKPOINT", `model "${id}" is not served here; GET /v1/models lists ${entries.map((e) => `"${e.id}"`).join(", ")}`));
+    }
+    let p = opened.get(id);
+    if (p === undefined) {
+      p = entry.open();
+      p.catch(() => opened.delete(id));
+      opened.set(id, p);
+    }
+    return p;
+  };
+  return { get, list: async () => Promise.all(entries.map(async (e) => (await get(e.id)).card)) };
+}
