@@ -99,7 +99,7 @@ export class PrecomputedProvider implements EmbeddingProvider {
       let bytes: Uint8Array;
       try {
         keys = JSON.parse(readFileSync(join(dir, `${name}.json`), "utf8"));
-        bytes = readFileSync(join(dir, `${name}.npy`));
+        bytes = new Uint8Array(readFileSync(join(dir, `${name}.npy`))); // not a pooled Buffer view (decodeNpy slices)
       } catch (err) {
         throw new SiglipError("NOT_FOUND", `precomputed embeddings need ${name}.json and ${name}.npy in ${dir}`, { cause: err });
       }

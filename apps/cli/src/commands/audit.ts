@@ -23,7 +23,8 @@ const USAGE = `siglip audit <subcommand> [options]
 async function readNpy(io: CommandIO, path: string, name: string): Promise<Tensor<"float32">> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(resolve(io.cwd, path));
+    // a plain Uint8Array copy: core decodeNpy calls .slice(), which on a Node Buffer is a view of a shared pool
+    bytes = new Uint8Array(await readFile(resolve(io.cwd, path)));
   } catch (err) {
     throw new SiglipError("NOT_FOUND", `cannot read ${name} ${path}`, { cause: err });
   }

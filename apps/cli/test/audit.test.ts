@@ -1,0 +1,101 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { encodeNpy, tensor } from "@siglip-edge/core";
+import { describe, expect, it } from "vitest";
+
+const BIN = fileURLToPath(new URL("../bin/siglip.js", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "siglip-audit-cli-"));
+
+function siglip(args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+  return { code: r.status, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") };
+}
+
+function npy(name: string, rows: number[][]): string {
+  const path = join(dir, name);
+  writeFileSync(path, encodeNpy(tensor("float32", [rows.length, rows[0]?.length ?? 0], Float32Array.from(rows.flat()))));
+  return path;
+}
+
+describe("siglip audit bias / retrieval (bring your own embeddings)", () => {
+  it("bias: representation bias between two groups, worked out by hand", () => {
+    // male = e1, female = e2; images [2,1] [1,3] [3,1] [5,1]: 3 of 4 closer to male -> rate 0.75, RB 0.25
+    npy("img.npy", [[2, 1], [1, 3], [3, 1], [5, 1]]);
+    npy("male.npy", [[1, 0], [2, 0]]);
+    npy("female.npy", [[0, 1]]);
+    const r = siglip(["audit", "bias", "--images", "img.npy", "--groups", "male=male.npy,female=female.npy", "--seed", "1", "--resamples", "200"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { pairs: { first: string; second: string; rate: number; rb: number }[]; groups: { name: string; nearestShare: number }[] };
+    expect(out.pairs[0]).toMatchObject({ first: "male", second: "female", rate: 0.75, rb: 0.25 });
+    expect(out.groups.map((g) => g.nearestShare)).toEqual([0.75, 0.25]);
+    const again = siglip(["audit", "bias", "--images", "img.npy", "--groups", "male=male.npy,female=female.npy", "--seed", "1", "--resamples", "200"]);
+    expect(again.stdout).toBe(r.stdout); // seeded bootstrap: identical output
+    console.log("siglip audit bias:", JSON.stringify(out.pairs[0]));
+  }, 60_000);
+
+  it("retrieval: recall both ways from .npy files and a pairs list", () => {
+    // image 0 = e1, image 1 = e2; texts 0 and 2 describe image 0, text 1 image 1; text 2 is closer to image 1 -> T→I rank 2
+    npy("i.npy", [[1, 0], [0, 1]]);
+    npy("t.npy", [[1, 0.1], [0.1, 1], [0.4, 1]]);
+    writeFileSync(join(dir, "pairs.json"), JSON.stringify([0, 1, 0]));
+    const r = siglip(["audit", "retrieval", "--images", "i.npy", "--texts", "t.npy", "--pairs", "pairs.json", "--resamples", "100"]);
+    expect(r.stderr).toBe("");
+    const out = JSON.parse(r.stdout) as { textToImage: { recall: Record<string, number>; meanRank: number }; imageToText: { recall: Record<string, number> } };
+    // T→I ranks [1, 1, 2] -> R@1 2/3, mean rank 4/3; I→T: image 0's best caption (t0, 0.995) ranks first; image 1 t1 first
+    expect(out.textToImage.recall["1"]).toBeCloseTo(2 / 3, 12);
+    expect(out.textToImage.meanRank).toBeCloseTo(4 / 3, 12);
+    expect(out.imageToText.recall["1"]).toBe(1);
+    const first = JSON.parse(siglip(["audit", "retrieval", "--images", "i.npy", "--texts", "t.npy", "--pairs", "pairs.json", "--caption-policy", "first"]).stdout) as { textToImage: { queries: number; recall: Record<string, number> } };
+    expect(first.textToImage).toMatchObject({ queries: 2, recall: { "1": 1 } });
+  }, 60_000);
+
+  it("bad input: one line on stderr and exit code 2", () => {
+    writeFileSync(join(dir, "junk.npy"), "not numpy");
+    const cases = [
+      ["audit", "bias", "--groups", "a=male.npy,b=female.npy"],
+      ["audit", "bias", "--images", "junk.npy", "--groups", "a=male.npy,b=female.npy"],
+      ["audit", "bias", "--images", "img.npy", "--groups", "onlyone=male.npy"],
+      ["audit", "bias", "--images", "img.npy", "--groups", "a=male.npy,b=missing.npy"],
+      ["audit", "retrieval", "--images", "i.npy", "--texts", "t.npy", "--pairs", "pairs-missing.json"],
+      ["audit", "frobnicate"],
+      ["audit", "run", "--out", "x", "--model", "some-bundle"],
+    ];
+    writeFileSync(join(dir, "bad-pairs.json"), JSON.stringify([0, 5, 0]));
+    cases.push(["audit", "retrieval", "--images", "i.npy", "--texts", "t.npy", "--pairs", "bad-pairs.json"]);
+    for (const args of cases) {
+      const r = siglip(args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr.trim().split("\n"), args.join(" ")).toHaveLength(1);
+      expect(r.stdout).toBe("");
+    }
+  }, 60_000);
+});
+
+describe("siglip audit run / report / compare", () => {
+  it("runs on the embedded default with the stand-in provider, then renders and compares reports", () => {
+    const run = siglip(["audit", "run", "--out", "out", "--languages", "en,fr,hi", "--prompts", "gender", "--resamples", "100"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/STAND-IN/);
+    expect(run.stderr).toMatch(/ETA/);
+    const report = JSON.parse(readFileSync(join(dir, "out/report.json"), "utf8")) as { model: { standIn: boolean; revision: string }; dataset: { languages: string[] }; settings: { captionPolicy: string; seed: number; promptSets: { id: string }[] } };
+    expect(report.model).toMatchObject({ standIn: true, revision: "stand-in-v1" });
+    expect(report.dataset.languages).toEqual(["en", "fr", "hi"]);
+    expect(report.settings).toMatchObject({ captionPolicy: "all", seed: 0, promptSets: [{ id: "gender" }] });
+    const rep = siglip(["audit", "report", "out/report.json", "--out", "dash"]);
+    expect(rep.code, rep.stderr).toBe(0);
+    expect(readFileSync(join(dir, "dash/index.html"), "utf8")).toMatch(/<svg id="t2i-chart"/);
+    const cmp = siglip(["audit", "compare", "out/report.json", "out/report.json", "--out", "cmp"]);
+    expect(cmp.code, cmp.stderr).toBe(0);
+    expect(existsSync(join(dir, "cmp/index.html"))).toBe(true);
+    const c = JSON.parse(readFileSync(join(dir, "cmp/comparison.json"), "utf8")) as { acrossLanguages: { textToImage: { p: number } } };
+    expect(c.acrossLanguages.textToImage.p).toBe(1);
+    writeFileSync(join(dir, "not-a-report.json"), "{}");
+    const bad = siglip(["audit", "report", "not-a-report.json", "--out", "dash2"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/not an audit report/);
+  }, 60_000);
+});
