@@ -12,3 +12,4 @@ export type { OrtBackend } from "./ort.ts";
 export * from "./inputs.ts";
 export * from "./cache.ts";
 export * from "./transformers-js.ts";
+export * from "./hub.ts";

@@ -12,4 +12,5 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   classify: async () => (await import("./classify.ts")).command,
   convert: async () => (await import("./convert.ts")).command,
   embed: async () => (await import("./embed.ts")).command,
+  pull: async () => (await import("./pull.ts")).command,
 };
