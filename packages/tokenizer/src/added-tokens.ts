@@ -24,6 +24,7 @@ const WORD_CHAR = /[\p{L}\p{N}_]/u;
 
 export class AddedTokenMatcher {
   private readonly byFirst = new Map<string, AddedToken[]>();
+  private readonly firsts: string[];
 
   constructor(tokens: readonly AddedToken[]) {
     for (const t of tokens) {
@@ -34,6 +35,17 @@ export class AddedTokenMatcher {
       this.byFirst.set(first, list);
     }
     for (const list of this.byFirst.values()) list.sort((a, b) => b.content.length - a.content.length);
+    this.firsts = [...this.byFirst.keys()];
+  }
+
+  /** Next index >= `from` where some token's first character occurs, or -1. */
+  private nextCandidate(text: string, from: number): number {
+    let best = -1;
+    for (const f of this.firsts) {
+      const at = text.indexOf(f, from);
+      if (at !== -1 && (best === -1 || at < best)) best = at;
+    }
+    return best;
   }
 
   get empty(): boolean {
@@ -45,12 +57,12 @@ export class AddedTokenMatcher {
     if (this.empty) return [{ text }];
     const out: Piece[] = [];
     let from = 0; // start of the pending plain text
-    let i = 0;
-    while (i < text.length) {
+    let i = this.nextCandidate(text, 0);
+    while (i !== -1) {
       const candidates = this.byFirst.get(text[i] as string);
       const tok = candidates?.find((t) => text.startsWith(t.content, i) && this.wordOk(t, text, i));
       if (tok === undefined) {
-        i++;
+        i = this.nextCandidate(text, i + 1);
         continue;
       }
       let start = i;
@@ -59,7 +71,8 @@ export class AddedTokenMatcher {
       if (tok.rstrip) while (stop < text.length && WHITESPACE.test(text[stop] as string)) stop++;
       if (start > from) out.push({ text: text.slice(from, start) });
       out.push({ id: tok.id });
-      from = i = stop;
+      from = stop;
+      i = this.nextCandidate(text, stop);
     }
     if (from < text.length) out.push({ text: text.slice(from) });
     return out;

@@ -38,9 +38,14 @@ export class Tokenizer {
   private readonly preTokenize: PreTokenize | null;
   private readonly rawMatcher: AddedTokenMatcher;
   private readonly normalizedMatcher: AddedTokenMatcher;
-  /** Per-chunk id cache (see `VocabConfig.chunkAtSpaces`); cleared when full so memory stays bounded. */
-  private readonly cache = new Map<string, number[]>();
-  private static readonly CACHE_ENTRIES = 16384;
+  /**
+   * Per-chunk id cache (see `VocabConfig.chunkAtSpaces`) in two generations: lookups check the young map, then the
+   * old one (promoting hits); when the young map is full it becomes the old one. An LRU approximation whose memory
+   * is bounded by 2 x CACHE_ENTRIES short entries (a few MB).
+   */
+  private young = new Map<string, number[]>();
+  private old = new Map<string, number[]>();
+  private static readonly CACHE_ENTRIES = 20000;
   private static readonly CACHE_CHUNK_CHARS = 64;
 
   private constructor(vocab: CompiledVocab) {
@@ -149,12 +154,18 @@ export class Tokenizer {
       bpeEncodeWord(this.vocab, chunk, out);
       return;
     }
-    let ids = this.cache.get(chunk);
+    let ids = this.young.get(chunk);
     if (ids === undefined) {
-      ids = [];
-      bpeEncodeWord(this.vocab, chunk, ids);
-      if (this.cache.size >= Tokenizer.CACHE_ENTRIES) this.cache.clear();
-      this.cache.set(chunk, ids);
+      ids = this.old.get(chunk);
+      if (ids === undefined) {
+        ids = [];
+        bpeEncodeWord(this.vocab, chunk, ids);
+      }
+      if (this.young.size >= Tokenizer.CACHE_ENTRIES) {
+        this.old = this.young;
+        this.young = new Map();
+      }
+      this.young.set(chunk, ids);
     }
     for (const id of ids) out.push(id);
   }
