@@ -12,7 +12,7 @@ import { openCheckpoint, type Checkpoint } from "./checkpoint.ts";
 import { positionGridSide } from "./config.ts";
 import { BUNDLE_FORMAT, BUNDLE_VERSION, describeFile, type BundleFile, type BundleManifest, type FixResPreprocessing, type NaFlexPreprocessing } from "./bundle.ts";
 import { toF16, type WeightDType } from "./graphs/layers.ts";
-import { buildFixResVision, buildNaFlexVision, buildText, opsetsFor, quantizeRowsInt8 } from "./graphs/towers.ts";
+import { buildFixResVision, buildNaFlexVision, buildText, opsetsFor, quantizeRowsInt8, tableChunks } from "./graphs/towers.ts";
 import { fileSink } from "./onnx/builder.ts";
 import type { GraphBuilder, WeightSink } from "./onnx/builder.ts";
 
@@ -81,26 +81,32 @@ export async function convertCheckpoint(checkpointDir: string, out: string, opts
   log(`vision (${c.family}, ${dtype})`);
   await writeGraph(out, "vision", (s) => (c.family === "fixres" ? buildFixResVision(c, ck.read, s, { dtype }) : buildNaFlexVision(c, ck.read, s, { dtype })), dtype, files);
   log("text (token table inside)");
-  await writeGraph(out, "text", (s) => buildText(c, ck.read, s, { dtype, splitTable: false }), dtype, files);
+  await writeGraph(out, "text", (s) => buildText(c, ck.read, s, { dtype, splitTable: false, readRows: ck.readRows }), dtype, files);
   log("text (token table split out)");
   await writeGraph(out, "text_split", (s) => buildText(c, ck.read, s, { dtype, splitTable: true }), dtype, files);
 
-  // Split table: fp32 for fp32 bundles, fp16 for fp16, int8 rows + float32 per-row scales for int8/q4.
+  // Split table, streamed in row chunks: fp32 for fp32 bundles, fp16 for fp16, int8 rows + float32 per-row scales
+  // for int8/q4.
   const V = c.text.vocabSize;
   const D = c.text.hiddenSize;
-  const table = await ck.read(TOKEN_TABLE); // [V, D]
-  let tableDtype: "float32" | "float16" | "int8";
+  const tableDtype: "float32" | "float16" | "int8" = dtype === "fp32" ? "float32" : dtype === "fp16" ? "float16" : "int8";
+  const scales = new Float32Array(V);
+  const fd = openSync(join(out, "token_table.bin"), "w");
+  try {
+    for await (const chunk of tableChunks(ck.readRows, TOKEN_TABLE, V, (rows, start, n) => {
+      if (tableDtype === "float32") return rows;
+      if (tableDtype === "float16") return toF16(rows);
+      const q = quantizeRowsInt8(rows, n, D);
+      scales.set(q.scales, start);
+      return q.q;
+    })) {
+      writeSync(fd, new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    }
+  } finally {
+    closeSync(fd);
+  }
   let scalesFile: string | null = null;
-  if (dtype === "fp32") {
-    tableDtype = "float32";
-    writeRaw(join(out, "token_table.bin"), [table]);
-  } else if (dtype === "fp16") {
-    tableDtype = "float16";
-    writeRaw(join(out, "token_table.bin"), [toF16(table)]);
-  } else {
-    tableDtype = "int8";
-    const { q, scales } = quantizeRowsInt8(table, V, D);
-    writeRaw(join(out, "token_table.bin"), [q]);
+  if (tableDtype === "int8") {
     writeRaw(join(out, "token_table_scales.bin"), [scales]);
     scalesFile = "token_table_scales.bin";
   }

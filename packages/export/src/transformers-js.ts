@@ -44,7 +44,7 @@ export async function exportTransformersJs(checkpointDir: string, out: string, o
     written.push(`onnx/${file}`, `onnx/${file}_data`);
   };
   await graph("vision_model", (s) => buildFixResVision(c, ck.read, s, { dtype, lastHiddenState: true }));
-  await graph("text_model", (s) => buildText(c, ck.read, s, { dtype, splitTable: false, lastHiddenState: true }));
+  await graph("text_model", (s) => buildText(c, ck.read, s, { dtype, splitTable: false, lastHiddenState: true, readRows: ck.readRows }));
 
   const [logitScale] = await ck.read("logit_scale");
   const [logitBias] = await ck.read("logit_bias");

@@ -11,7 +11,7 @@
  */
 import type { ModelConfig } from "../config.ts";
 import { GraphBuilder, type WeightSink } from "../onnx/builder.ts";
-import { additiveKeyMask, encoderLayer, floatParam, layerNorm, linear, mapHead, toF16, type WeightDType, type WeightReader } from "./layers.ts";
+import { additiveKeyMask, encoderLayer, floatParam, layerNorm, linear, mapHead, toF16, type RowReader, type WeightDType, type WeightReader } from "./layers.ts";
 
 export interface BuildOptions {
   dtype: WeightDType;
@@ -83,6 +83,8 @@ export async function buildNaFlexVision(c: ModelConfig, read: WeightReader, sink
 export interface TextBuildOptions extends BuildOptions {
   /** `true`: input is `inputs_embeds [B, T, D]`, rows gathered outside the graph from the split table. */
   splitTable: boolean;
+  /** Streams the token table in row chunks (falls back to reading it whole). */
+  readRows?: RowReader;
 }
 
 /** Text tower, with the token table inside (`input_ids`) or split out (`inputs_embeds`). */
@@ -99,7 +101,7 @@ export async function buildText(c: ModelConfig, read: WeightReader, sink: Weight
     seqOf = tok;
   } else {
     const ids = g.input("input_ids", "int64", ["batch", "sequence"]);
-    tok = await tokenTable(g, ids, await read(`${p}.embeddings.token_embedding.weight`), tc.vocabSize, D, o.dtype);
+    tok = await tokenTable(g, ids, o.readRows ?? (async (n, start, count) => (await read(n)).slice(start * D, (start + count) * D)), tc.vocabSize, D, o.dtype);
     seqOf = ids;
   }
   // Positions 0..T-1 of the table, T taken from the input's shape (T <= max_position_embeddings).
@@ -115,17 +117,42 @@ export async function buildText(c: ModelConfig, read: WeightReader, sink: Weight
   return g;
 }
 
+/** Rows per chunk when streaming a token table (4096 x 1152 x 4 B = 18 MB). */
+const TABLE_CHUNK_ROWS = 4096;
+
+/**
+ * Streams a [V, D] table in row chunks, each mapped to its stored form.
+ * @param map rows [n, D] float32 -> stored chunk
+ */
+export async function* tableChunks<T>(readRows: RowReader, name: string, V: number, map: (rows: Float32Array, start: number, n: number) => T): AsyncIterable<T> {
+  for (let start = 0; start < V; start += TABLE_CHUNK_ROWS) {
+    const n = Math.min(TABLE_CHUNK_ROWS, V - start);
+    yield map(await readRows(name, start, n), start, n);
+  }
+}
+
 /**
  * Token lookup inside the graph. fp32/fp16: Gather (then Cast); int8/q4: int8 rows with a per-row scale, both
- * gathered, so the table is never dequantised as a whole.
+ * gathered, so the table is never dequantised as a whole. The table is streamed from the checkpoint in row chunks.
  * @returns [B, T, D] float32
  */
-async function tokenTable(g: GraphBuilder, ids: string, table: Float32Array, V: number, D: number, dtype: WeightDType): Promise<string> {
+async function tokenTable(g: GraphBuilder, ids: string, readRows: RowReader, V: number, D: number, dtype: WeightDType): Promise<string> {
   const name = "text_model.embeddings.token_embedding.weight";
-  if (dtype === "fp32") return g.op("Gather", [g.init(name, "float32", [V, D], table), ids], { axis: 0 });
-  if (dtype === "fp16") return g.op("Cast", [g.op("Gather", [g.init(name, "float16", [V, D], toF16(table)), ids], { axis: 0 })], { to: 1 });
-  const { q, scales } = quantizeRowsInt8(table, V, D);
-  const rows = g.op("Cast", [g.op("Gather", [g.init(`${name}.int8`, "int8", [V, D], q), ids], { axis: 0 })], { to: 1 });
+  if (dtype === "fp32") {
+    const t = await g.initStreamed(name, "float32", [V, D], tableChunks(readRows, name, V, (r) => r));
+    return g.op("Gather", [t, ids], { axis: 0 });
+  }
+  if (dtype === "fp16") {
+    const t = await g.initStreamed(name, "float16", [V, D], tableChunks(readRows, name, V, (r) => toF16(r)));
+    return g.op("Cast", [g.op("Gather", [t, ids], { axis: 0 })], { to: 1 });
+  }
+  const scales = new Float32Array(V);
+  const q = await g.initStreamed(`${name}.int8`, "int8", [V, D], tableChunks(readRows, name, V, (r, start, n) => {
+    const c = quantizeRowsInt8(r, n, D);
+    scales.set(c.scales, start);
+    return c.q;
+  }));
+  const rows = g.op("Cast", [g.op("Gather", [q, ids], { axis: 0 })], { to: 1 });
   const sc = g.op("Gather", [g.init(`${name}.row_scale`, "float32", [V, 1], scales), ids], { axis: 0 }); // [B, T, 1]
   return g.op("Mul", [rows, sc]);
 }

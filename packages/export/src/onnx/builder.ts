@@ -10,6 +10,8 @@ import { encodeModel, type AttrValue, type GraphSpec, type NodeSpec, type OnnxDT
 export interface WeightSink {
   location: string;
   append(bytes: Uint8Array): { offset: number; length: number };
+  /** Appends right after the previous write, without alignment (continues a tensor written in chunks). */
+  appendRaw(bytes: Uint8Array): void;
   close(): void;
   /** Bytes written so far. */
   size(): number;
@@ -33,6 +35,11 @@ export function fileSink(path: string, location: string): WeightSink {
       while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done, pos + done);
       pos += bytes.byteLength;
       return { offset, length: bytes.byteLength };
+    },
+    appendRaw(bytes) {
+      let done = 0;
+      while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done, pos + done);
+      pos += bytes.byteLength;
     },
     close() {
       closeSync(fd);
@@ -79,6 +86,25 @@ export class GraphBuilder {
     } else {
       this.initializers.push({ name, dtype, dims, raw: bytes.slice() });
     }
+    return name;
+  }
+
+  /**
+   * Adds a large initializer written chunk by chunk to the external data (never whole in memory). Requires a sink.
+   * `chunks` yields the tensor's bytes in order.
+   */
+  async initStreamed(name: string, dtype: OnnxDType, dims: readonly number[], chunks: AsyncIterable<TypedData>): Promise<string> {
+    const sink = this.sink;
+    if (sink === null) throw new Error("initStreamed needs an external-data sink");
+    let first: { offset: number; length: number } | null = null;
+    let length = 0;
+    for await (const c of chunks) {
+      const b = asBytes(c);
+      if (first === null) first = sink.append(b);
+      else sink.appendRaw(b);
+      length += b.byteLength;
+    }
+    this.initializers.push({ name, dtype, dims, external: { location: sink.location, offset: first?.offset ?? 0, length } });
     return name;
   }
 
