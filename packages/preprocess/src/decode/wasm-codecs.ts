@@ -41,6 +41,8 @@ interface FactoryOptions {
   instantiateWasm: (imports: object, done: (instance: { exports: object }) => void) => object;
   print: (s: string) => void;
   printErr: (s: string) => void;
+  /** Set so the glue never evaluates `new URL(file, import.meta.url)`: `import.meta.url` is empty in workerd. */
+  locateFile: (path: string) => string;
 }
 
 type Factory = (opts: FactoryOptions) => Promise<CodecInstance>;
@@ -79,6 +81,7 @@ function instantiate(slot: Slot, name: CodecName): Promise<CodecInstance> {
     },
     print: (s) => slot.messages.push(s),
     printErr: (s) => slot.messages.push(s),
+    locateFile: (path) => path,
   });
 }
 
