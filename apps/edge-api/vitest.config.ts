@@ -6,8 +6,20 @@ export default defineConfig({
     projects: [
       { test: { name: "node", include: ["test/node/**/*.test.ts", "src/**/*.test.ts"], testTimeout: 60_000, hookTimeout: 120_000 } },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
-        test: { name: "workerd", include: ["test/workerd/**/*.test.ts"], testTimeout: 60_000, hookTimeout: 120_000 },
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            // The image host of the tests is on 127.0.0.1: allow-listed here only (never in wrangler.toml).
+            miniflare: { bindings: { IMAGE_URL_TEST_ALLOW_ORIGINS: inject("fixtureOrigin") } },
+          })),
+        ],
+        test: {
+          name: "workerd",
+          include: ["test/workerd/**/*.test.ts"],
+          globalSetup: ["test/workerd/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
       },
     ],
   },

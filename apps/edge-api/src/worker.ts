@@ -1,8 +1,125 @@
+/**
+ * The Cloudflare Worker: the Hono app on onnxruntime-web (WASM, one thread) with bundles in R2. Roles (`ROLE`):
+ * `all` runs both towers in this isolate (tiny and small models); `api` serves HTTP and calls `text` / `vision`
+ * tower Workers through service bindings, so each isolate holds one tower within 128 MB (SigLIP 2 B/16).
+ * Everything heavy is created lazily on the first request (the global scope may not do I/O) and kept per isolate.
+ * @module
+ */
+import { isSiglipError } from "@siglip-edge/core";
+import { lazyProvider, modelCard, openBundleModel, r2BundleSource, readManifest, type ModelProvider, type SiglipPipeline } from "@siglip-edge/runtime";
 import { workerdEngine } from "@siglip-edge/runtime/workerd";
+import { createApp } from "./app.ts";
+import { configFromVars } from "./config.ts";
+import { layeredEmbeddingCache, type CacheLike } from "./edge-cache.ts";
+import { base64ToBytes, packVectors, remotePipeline } from "./remote-tower.ts";
+import type { WorkerEnv } from "./worker-env.ts";
+
+interface BundleEntry {
+  id: string;
+  prefix: string;
+  foldTokenIds?: boolean;
+}
+
+const RUNS_ON = "workerd: onnxruntime-web (wasm, 1 thread)";
+
+function bundles(env: WorkerEnv): BundleEntry[] {
+  try {
+    const list = JSON.parse(env.MODEL_BUNDLES ?? "[]") as BundleEntry[];
+    return Array.isArray(list) ? list.filter((b) => typeof b.id === "string" && typeof b.prefix === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+function localProvider(env: WorkerEnv): ModelProvider {
+  return lazyProvider(
+    bundles(env).map((b) => ({
+      id: b.id,
+      open: () => openBundleModel({ engine: workerdEngine(), source: r2BundleSource(env.MODELS, b.prefix), runsOn: RUNS_ON, id: b.id, ...(b.foldTokenIds ? { foldTokenIds: true } : {}) }),
+    })),
+  );
+}
+
+function splitProvider(env: WorkerEnv): ModelProvider {
+  const text = env.TEXT_TOWER;
+  const vision = env.VISION_TOWER;
+  if (text === undefined || vision === undefined) throw new Error("ROLE=api needs TEXT_TOWER and VISION_TOWER service bindings");
+  return lazyProvider(
+    bundles(env).map((b) => ({
+      id: b.id,
+      open: async (): Promise<SiglipPipeline> => {
+        const m = await readManifest(r2BundleSource(env.MODELS, b.prefix));
+        const card = { ...modelCard(m, "workerd: onnxruntime-web (wasm, 1 thread); towers in separate Workers", b.id) };
+        return remotePipeline({ card, logit: { logitScale: m.logitScale, logitBias: m.logitBias } }, { text, vision });
+      },
+    })),
+  );
+}
+
+// Per isolate: providers keyed by their configuration, apps keyed by all variables (tests vary them per call).
+const providers = new Map<string, ModelProvider>();
+const apps = new Map<string, ReturnType<typeof createApp>>();
+
+function provider(env: WorkerEnv): ModelProvider {
+  const role = env.ROLE ?? "all";
+  const key = `${role}|${env.MODEL_BUNDLES ?? ""}`;
+  let p = providers.get(key);
+  if (p === undefined) {
+    p = role === "api" ? splitProvider(env) : localProvider(env);
+    providers.set(key, p);
+  }
+  return p;
+}
+
+function defaultCache(): CacheLike | undefined {
+  const c = (globalThis as { caches?: { default?: CacheLike } }).caches;
+  return c?.default;
+}
+
+function app(env: WorkerEnv): ReturnType<typeof createApp> {
+  const vars = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === "string"));
+  const key = JSON.stringify(vars);
+  let a = apps.get(key);
+  if (a === undefined) {
+    const cache = defaultCache();
+    a = createApp({
+      config: configFromVars(vars),
+      models: provider(env),
+      labelCache: layeredEmbeddingCache({ ...(cache ? { cache } : {}), ...(env.LABELS ? { kv: env.LABELS } : {}) }),
+      logError: (id, err) => console.error(`[${id}]`, err),
+    });
+    apps.set(key, a);
+  }
+  return a;
+}
+
+/** The tower-role endpoints (ROLE=text|vision|all): internal, reached only through service bindings. */
+async function towerRequest(request: Request, env: WorkerEnv): Promise<Response> {
+  const path = new URL(request.url).pathname;
+  try {
+    const body = (await request.json()) as { model: string; texts?: string[]; lowercase?: "none" | "ascii" | "unicode"; images?: string[] };
+    const model = await provider(env).get(body.model);
+    if (path === "/internal/embed-text") {
+      const r = await model.embedTexts(body.texts ?? [], body.lowercase ? { lowercase: body.lowercase } : {});
+      return Response.json({ tokens: r.tokens, dim: r.embeddings[0]?.length ?? 0, embeddings: packVectors(r.embeddings) });
+    }
+    const v = await model.embedImages((body.images ?? []).map(base64ToBytes));
+    return Response.json({ dim: v[0]?.length ?? 0, embeddings: packVectors(v) });
+  } catch (err) {
+    const e = isSiglipError(err) ? { code: err.code, siglip_code: err.code, message: err.message, details: err.details } : { code: "INTERNAL", siglip_code: "INTERNAL", message: "internal error" };
+    return Response.json({ error: e }, { status: 500 });
+  }
+}
 
 export default {
-  async fetch(): Promise<Response> {
-    const engine = workerdEngine();
-    return Response.json({ engine: engine.name });
+  async fetch(request: Request, env: WorkerEnv): Promise<Response> {
+    const role = env.ROLE ?? "all";
+    if (role === "text" || role === "vision") {
+      // Tower Workers have no public route (workers_dev = false); they answer service-binding calls only.
+      const path = new URL(request.url).pathname;
+      if (request.method !== "POST" || (path !== "/internal/embed-text" && path !== "/internal/embed-images")) return new Response(null, { status: 404 });
+      return towerRequest(request, env);
+    }
+    return app(env).fetch(request, env);
   },
 };

@@ -1,0 +1,68 @@
+/**
+ * Tower roles (B/16 at the edge): each tower runs in its own Worker, so each isolate holds one graph within its
+ * 128 MB. The API Worker calls them through service bindings with a small internal protocol:
+ * `POST /internal/embed-text` `{model, texts, lowercase}` -> `{tokens, dim, embeddings: base64 float32 [N*D]}` and
+ * `POST /internal/embed-images` `{model, images: base64[]}` -> `{dim, embeddings}`. Errors travel as the API's error
+ * envelope and are re-raised with their code.
+ * @module
+ */
+import { SiglipError, type ErrorCode } from "@siglip-edge/core";
+import type { EmbedTextOptions, ModelCard, SiglipPipeline, TextEmbeddings } from "@siglip-edge/runtime";
+
+export interface Fetcher {
+  fetch(request: Request): Promise<Response>;
+}
+
+export function bytesToBase64(bytes: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+export function base64ToBytes(b64: string): Uint8Array {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** [N*D] float32 as base64 and back, split into N vectors. */
+export function packVectors(vs: readonly Float32Array[]): string {
+  const D = vs[0]?.length ?? 0;
+  const all = new Float32Array(vs.length * D);
+  vs.forEach((v, i) => all.set(v, i * D));
+  return bytesToBase64(new Uint8Array(all.buffer));
+}
+
+export function unpackVectors(b64: string, dim: number): Float32Array[] {
+  const bytes = base64ToBytes(b64);
+  const all = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  return Array.from({ length: dim === 0 ? 0 : all.length / dim }, (_, i) => all.slice(i * dim, (i + 1) * dim));
+}
+
+async function callTower<T>(tower: Fetcher, path: string, body: unknown): Promise<T> {
+  const res = await tower.fetch(new Request(`https://tower.internal${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }));
+  const json = (await res.json()) as T & { error?: { code: string; message: string; siglip_code?: ErrorCode; details?: Record<string, unknown> } };
+  if (!res.ok || json.error) {
+    const e = json.error;
+    throw new SiglipError(e?.siglip_code ?? "BACKEND_BAD_RESPONSE", e?.message ?? `tower answered HTTP ${res.status}`, e?.details ? { details: e.details } : {});
+  }
+  return json;
+}
+
+/** A pipeline whose towers run in other Workers. `card` and `logit` come from the bundle manifest read locally. */
+export function remotePipeline(base: Pick<SiglipPipeline, "card" | "logit">, towers: { text: Fetcher; vision: Fetcher }): SiglipPipeline {
+  const card: ModelCard = base.card;
+  return {
+    card,
+    logit: base.logit,
+    async embedTexts(texts: readonly string[], options: EmbedTextOptions = {}): Promise<TextEmbeddings> {
+      const r = await callTower<{ tokens: number; dim: number; embeddings: string }>(towers.text, "/internal/embed-text", { model: card.id, texts, lowercase: options.lowercase });
+      return { tokens: r.tokens, embeddings: unpackVectors(r.embeddings, r.dim) };
+    },
+    async embedImages(images: readonly Uint8Array[]): Promise<Float32Array[]> {
+      const r = await callTower<{ dim: number; embeddings: string }>(towers.vision, "/internal/embed-images", { model: card.id, images: images.map(bytesToBase64) });
+      return unpackVectors(r.embeddings, r.dim);
+    },
+  };
+}

@@ -1,0 +1,21 @@
+/** Bindings and variables of the Worker (wrangler.toml). */
+import type { R2BucketLike } from "@siglip-edge/runtime";
+import type { KvLike } from "./edge-cache.ts";
+
+export interface WorkerEnv {
+  /** R2 bucket holding bundles, one folder per model. */
+  MODELS: R2BucketLike;
+  /** Optional KV namespace for label embeddings. */
+  LABELS?: KvLike;
+  /**
+   * JSON list of served bundles: `[{"id": "google/siglip2-base-patch16-224", "prefix": "siglip2-base-patch16-224/"}]`;
+   * `"foldTokenIds": true` only for tiny random fixtures.
+   */
+  MODEL_BUNDLES?: string;
+  /** `all` (default): this Worker runs both towers; `api`: towers behind service bindings; `text` / `vision`: a tower role. */
+  ROLE?: string;
+  /** Service bindings to tower roles (used when ROLE is `api`). */
+  TEXT_TOWER?: { fetch(request: Request): Promise<Response> };
+  VISION_TOWER?: { fetch(request: Request): Promise<Response> };
+  [key: string]: unknown;
+}

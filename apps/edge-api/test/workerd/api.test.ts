@@ -1,0 +1,149 @@
+/**
+ * The Worker inside real workerd (@cloudflare/vitest-plugin): onnxruntime-web from the CompiledWasm import, the tiny
+ * bundle in the local R2 bucket, every endpoint, every error status, auth on and off, SSRF refusals, and parity with
+ * `siglip embed` on Node.
+ */
+import { env } from "cloudflare:test";
+import { cosine, l2Normalize } from "@siglip-edge/core";
+import { beforeAll, describe, expect, inject, it } from "vitest";
+import worker from "../../src/worker.ts";
+import type { WorkerEnv } from "../../src/worker-env.ts";
+
+const origin = inject("fixtureOrigin");
+const ref = inject("reference");
+const MODEL = "siglip-edge/tiny-fixres";
+let keyHash = ""; // sha256("sk-edge-test"), computed in beforeAll
+let coinsUri = "";
+
+beforeAll(async () => {
+  const bucket = env["MODELS"] as { put(key: string, value: ArrayBuffer): Promise<unknown> };
+  for (const f of inject("bundleFiles")) {
+    const res = await fetch(`${origin}/bundle/${f}`);
+    expect(res.status).toBe(200);
+    await bucket.put(`tiny-fixres/${f}`, await res.arrayBuffer());
+  }
+  const png = new Uint8Array(await (await fetch(`${origin}/photos/skimage/coins.png`)).arrayBuffer());
+  let bin = "";
+  for (const b of png) bin += String.fromCharCode(b);
+  coinsUri = `data:image/png;base64,${btoa(bin)}`;
+  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode("sk-edge-test"));
+  keyHash = [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
+});
+
+async function call(path: string, init: RequestInit & { json?: unknown } = {}, vars: Record<string, string> = {}) {
+  const headers = new Headers(init.headers);
+  if (init.json !== undefined) headers.set("content-type", "application/json");
+  const req = new Request(`https://api.test${path}`, { ...init, headers, ...(init.json !== undefined ? { body: JSON.stringify(init.json), method: "POST" } : {}) });
+  const res = await worker.fetch(req, { ...(env as WorkerEnv), ...vars });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, json: (text.startsWith("{") ? JSON.parse(text) : { text }) as Record<string, unknown> & { data: Record<string, unknown>[]; error: Record<string, unknown> } };
+}
+
+const imagePart = (url: string) => ({ type: "image_url", image_url: { url } });
+
+describe("Worker in workerd: endpoints", () => {
+  it("GET /healthz, /v1/models, /openapi.json, /docs", async () => {
+    const h = await call("/healthz");
+    expect(h.status).toBe(200);
+    expect(h.headers.get("x-request-id")).toMatch(/^req_/);
+    const m = await call("/v1/models");
+    expect(m.json.data[0]).toMatchObject({ id: MODEL, family: "fixres", runs_on: "workerd: onnxruntime-web (wasm, 1 thread)" });
+    expect(Object.keys((await call("/openapi.json")).json["paths"] as object)).toContain("/v1/classify");
+    expect((await call("/docs")).json["text"]).toContain("siglip-edge API");
+  });
+
+  it("POST /v1/embeddings equals siglip embed on Node (cosine >= 0.99999); base64 decodes to the same floats", async () => {
+    const r = await call("/v1/embeddings", { json: { model: MODEL, input: [...ref.texts.map((text) => ({ type: "text", text })), imagePart(coinsUri)] } });
+    expect(r.status).toBe(200);
+    const vecs = r.json.data.map((d) => d["embedding"] as number[]);
+    const refs = [...ref.textEmbeddings, ref.imageEmbedding].map((v) => l2Normalize(v));
+    vecs.forEach((v, i) => {
+      const c = cosine(v, refs[i] as Float32Array);
+      console.log(`workerd vs Node input ${i}: cosine ${c.toFixed(8)}`);
+      expect(c).toBeGreaterThanOrEqual(0.99999);
+    });
+    const b = await call("/v1/embeddings", { json: { model: MODEL, input: ref.texts, encoding_format: "base64" } });
+    b.json.data.forEach((d, i) => {
+      const bin = atob(d["embedding"] as string);
+      const bytes = Uint8Array.from(bin, (ch) => ch.charCodeAt(0));
+      expect(Array.from(new Float32Array(bytes.buffer))).toEqual(vecs[i]);
+    });
+  });
+
+  it("an image by URL (allow-listed 127.0.0.1 test host) equals the same image as a data URI", async () => {
+    const byUri = await call("/v1/embeddings", { json: { model: MODEL, input: [imagePart(coinsUri)] } });
+    const byUrl = await call("/v1/embeddings", { json: { model: MODEL, input: [imagePart(`${origin}/photos/skimage/coins.png`)] } });
+    expect(byUrl.status).toBe(200);
+    expect(byUrl.json.data[0]?.["embedding"]).toEqual(byUri.json.data[0]?.["embedding"]);
+  });
+
+  it("POST /v1/classify: sorted sigmoid scores, multilingual labels", async () => {
+    const r = await call("/v1/classify", { json: { model: MODEL, images: [coinsUri], labels: ["coins", "Münzen", "硬币"], templates: ["a photo of {}.", "{}"] } });
+    expect(r.status).toBe(200);
+    const scores = r.json.data[0]?.["scores"] as { label: string; score: number }[];
+    expect(scores).toHaveLength(3);
+    for (const s of scores) expect(s.score).toBeGreaterThan(0);
+    for (let i = 1; i < scores.length; i++) expect(scores[i - 1]!.score).toBeGreaterThanOrEqual(scores[i]!.score);
+    const again = await call("/v1/classify", { json: { model: MODEL, images: [coinsUri], labels: ["coins", "Münzen", "硬币"], templates: ["a photo of {}.", "{}"] } });
+    expect(again.json.data).toEqual(r.json.data); // second time from the label cache
+  });
+});
+
+describe("Worker in workerd: errors", () => {
+  const cases: [string, string, RequestInit & { json?: unknown }, Record<string, string>, number, string][] = [
+    ["validation", "/v1/embeddings", { json: { model: MODEL } }, {}, 400, "invalid_request"],
+    ["dimensions", "/v1/embeddings", { json: { model: MODEL, input: "x", dimensions: 32 } }, {}, 400, "dimensions_not_supported"],
+    ["unknown model", "/v1/embeddings", { json: { model: "nope", input: "x" } }, {}, 404, "model_not_found"],
+    ["body too large", "/v1/embeddings", { json: { model: MODEL, input: "x".repeat(500) } }, { MAX_BODY_BYTES: "200" }, 413, "payload_too_large"],
+    ["media type", "/v1/embeddings", { method: "POST", body: "x", headers: { "content-type": "text/plain" } }, {}, 415, "unsupported_media_type"],
+    ["undecodable image", "/v1/embeddings", { json: { model: MODEL, input: [imagePart("data:image/png;base64,iVBORw0KGgoAAAAA")] } }, {}, 422, "image_decode_failed"],
+    ["URLs turned off", "/v1/classify", { json: { model: MODEL, images: ["https://example.com/a.png"], labels: ["a"] } }, { IMAGE_URLS: "off" }, 400, "image_url_disabled"],
+  ];
+  for (const [name, path, init, vars, status, code] of cases) {
+    it(`${status} ${code}: ${name}`, async () => {
+      const r = await call(path, init, vars);
+      expect(r.status).toBe(status);
+      expect(r.json.error).toMatchObject({ code });
+      expect(Object.keys(r.json.error).sort()).toEqual(["code", "message", "param", "type"]);
+      expect(r.headers.get("x-request-id")).toBeTruthy();
+    });
+  }
+
+  it("auth on: 401 without or with a wrong key, 200 with the right one; auth off: 200", async () => {
+    const on = { API_KEY_HASHES: keyHash };
+    expect((await call("/v1/models", {}, on)).status).toBe(401);
+    expect((await call("/v1/models", { headers: { authorization: "Bearer nope" } }, on)).status).toBe(401);
+    expect((await call("/v1/models", { headers: { authorization: "Bearer sk-edge-test" } }, on)).status).toBe(200);
+    expect((await call("/v1/models")).status).toBe(200);
+  });
+
+  it("503 for a model whose bundle is missing from R2, with no internals in the body", async () => {
+    const r = await call("/v1/embeddings", { json: { model: "broken", input: "x" } }, { MODEL_BUNDLES: '[{"id":"broken","prefix":"missing/"}]' });
+    expect(r.status).toBe(503);
+    expect(r.json.error).toEqual({ message: "the model is not available right now", type: "server_error", param: null, code: "model_unavailable" });
+  });
+
+  it("429 with Retry-After", async () => {
+    const vars = { RATE_LIMIT_PER_MINUTE: "1", MAX_TEXTS: "255" }; // a distinct config gets its own limiter
+    expect((await call("/v1/models", {}, vars)).status).toBe(200);
+    const r = await call("/v1/models", {}, vars);
+    expect(r.status).toBe(429);
+    expect(Number(r.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+
+  for (const url of [
+    "https://127.0.0.1/a.png",
+    "https://10.1.2.3/a.png",
+    "https://169.254.169.254/latest/meta-data/",
+    "https://[::1]/a.png",
+    `${origin}/redirect?to=https://169.254.169.254/latest/meta-data/`,
+    `${origin}/redirect?to=https://[::1]/a.png`,
+    `${origin}/redirect?to=https://10.0.0.1/a.png`,
+  ]) {
+    it(`SSRF: refuses ${url.replace(origin, "<test host>")}`, async () => {
+      const r = await call("/v1/embeddings", { json: { model: MODEL, input: [imagePart(url)] } });
+      expect(r.status).toBe(400);
+      expect(r.json.error).toMatchObject({ code: "image_url_forbidden", param: "input[0].image_url" });
+    });
+  }
+});

@@ -1,0 +1,69 @@
+/**
+ * Runs in Node before the workerd tests: builds the tiny bundle and serves it, the photos, and the redirect routes on
+ * 127.0.0.1. The Worker tests copy the bundle into their local R2 bucket from here and use the same server as the
+ * allow-listed image host.
+ */
+import { readFileSync, existsSync } from "node:fs";
+import { createServer } from "node:http";
+import { join } from "node:path";
+import type { ProvidedContext } from "vitest";
+import type { TestProject } from "vitest/node";
+import { PHOTOS, tinyBundle } from "../node/fixtures.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    fixtureOrigin: string;
+    bundleFiles: string[];
+    /** Node references on the same bundle: `siglip embed --image` for coins.png, export's runner for texts. */
+    reference: { texts: string[]; textEmbeddings: number[][]; imageEmbedding: number[] };
+  }
+}
+
+export const REFERENCE_TEXTS = ["a photo of a cat", "ein Foto einer Katze"];
+
+async function nodeReference(dir: string): Promise<ProvidedContext["reference"]> {
+  const { main } = await import("@siglip-edge/cli");
+  const { Writable, Readable } = await import("node:stream");
+  let out = "";
+  let err = "";
+  const sink = (f: (s: string) => void) => new Writable({ write: (c: Buffer, _e, cb) => (f(c.toString()), cb()) });
+  const code = await main(["embed", "--model", dir, "--image", join(PHOTOS, "skimage/coins.png")], {
+    stdin: Readable.from([]),
+    stdout: sink((s) => (out += s)),
+    stderr: sink((s) => (err += s)),
+    env: process.env,
+    cwd: process.cwd(),
+  });
+  if (code !== 0) throw new Error(`siglip embed failed: ${err}`);
+  const imageEmbedding = (JSON.parse(out.trim()) as { embedding: number[] }).embedding;
+  const { BundleModel } = await import("@siglip-edge/export");
+  const { devTokenizerJsonPath, loadTokenizer } = await import("@siglip-edge/tokenizer/node");
+  const tok = await loadTokenizer(devTokenizerJsonPath());
+  const m = await BundleModel.load(dir);
+  const rows = m.manifest.tokenTable.rows;
+  const pooled = await m.embedTokenIds(REFERENCE_TEXTS.map((t) => Array.from(tok.encode(t), (id) => id % rows)), true);
+  const D = pooled.dims[1] as number;
+  const textEmbeddings = REFERENCE_TEXTS.map((_, i) => Array.from(pooled.data.subarray(i * D, (i + 1) * D)));
+  return { texts: REFERENCE_TEXTS, textEmbeddings, imageEmbedding };
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const dir = await tinyBundle();
+  const server = createServer((req, res) => {
+    const u = new URL(req.url ?? "/", "http://x");
+    if (u.pathname === "/redirect") return void res.writeHead(302, { location: u.searchParams.get("to") ?? "/photos/skimage/coins.png" }).end();
+    const [, kind, ...rest] = u.pathname.split("/");
+    const root = kind === "bundle" ? dir : kind === "photos" ? PHOTOS : undefined;
+    const path = root === undefined ? undefined : join(root, ...rest);
+    if (path === undefined || !existsSync(path)) return void res.writeHead(404).end();
+    res.writeHead(200, { "content-type": "application/octet-stream" }).end(readFileSync(path));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const a = server.address();
+  const origin = `http://127.0.0.1:${typeof a === "object" && a ? a.port : 0}`;
+  const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { files: { path: string }[] };
+  project.provide("fixtureOrigin", origin);
+  project.provide("reference", await nodeReference(dir));
+  project.provide("bundleFiles", ["manifest.json", "tokenizer.sgtk", ...manifest.files.map((f) => f.path)]);
+  return () => new Promise<void>((r) => server.close(() => r()));
+}
