@@ -1,0 +1,88 @@
+/**
+ * B/16-shaped parity and export cost, measured once (not part of npm test: ~1.5 GB checkpoints).
+ * For b16-fixres (224) and b16-naflex: generate the seeded random checkpoint (real B/16 shapes, 256000 x 768 table),
+ * record the transformers reference with tools/reference/export_goldens.py, convert (own process: time, peak RSS),
+ * run the fp32 bundle in onnxruntime-node and compare.
+ * Usage: npm run bench -w @siglip-edge/export   (env B16_DIR, default /tmp/siglip-b16; B16_PRESETS to pick)
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { cosine, decodeNpy, l2NormalizeRows, maxAbsDiff, siglipLogits, tensor, type Tensor } from "@siglip-edge/core";
+import { generateCheckpoint } from "../src/generate.ts";
+import { BundleModel } from "../src/model.ts";
+
+const ROOT = join(import.meta.dirname, "..", "..", "..");
+const DIR = process.env["B16_DIR"] ?? "/tmp/siglip-b16";
+const PY = join(ROOT, "tools", "reference", ".venv", "bin", "python");
+const presets = (process.env["B16_PRESETS"] ?? "b16-fixres,b16-naflex").split(",");
+
+function rows(t: Tensor): Float32Array[] {
+  const [R, D] = t.dims as [number, number];
+  return Array.from({ length: R }, (_, r) => (t.data as Float32Array).subarray(r * D, (r + 1) * D));
+}
+function fig(a: Tensor, b: Tensor): { cos: number; diff: number } {
+  const ra = rows(a);
+  const rb = rows(b);
+  let cos = 1;
+  let diff = 0;
+  ra.forEach((r, i) => {
+    cos = Math.min(cos, cosine(r, rb[i] as Float32Array));
+    diff = Math.max(diff, maxAbsDiff(r, rb[i] as Float32Array));
+  });
+  return { cos, diff };
+}
+
+const lines: string[] = [];
+for (const preset of presets) {
+  const ck = join(DIR, preset);
+  const gold = join(DIR, "goldens");
+  const out = join(DIR, `bundle-${preset}`);
+  let t = performance.now();
+  if (!existsSync(join(ck, "config.json"))) await generateCheckpoint(ck, preset, { seed: 0 });
+  const genS = (performance.now() - t) / 1000;
+  const ckBytes = statSync(join(ck, "model.safetensors")).size;
+  t = performance.now();
+  execFileSync(PY, [join(ROOT, "tools/reference/export_goldens.py"), "--preset", preset, "--checkpoint", ck, "--out", gold], { stdio: ["ignore", "ignore", "inherit"] });
+  const refS = (performance.now() - t) / 1000;
+  const conv = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, "convert-once.ts"), ck, out], { encoding: "utf8" })) as { seconds: number; maxRssMB: number; bytes: number };
+  const G = (n: string): Tensor => decodeNpy(new Uint8Array(readFileSync(join(gold, preset, `${n}.npy`))));
+  const m = await BundleModel.load(out, { verify: "sizes" });
+  t = performance.now();
+  const pv = G("pixel_values");
+  let img;
+  if (m.manifest.family === "fixres") img = await m.embedPixels(pv.data as Float32Array, pv.dims[0] as number);
+  else {
+    const sd = G("spatial_shapes").data as BigInt64Array;
+    img = await m.embedPatches({
+      pixelValues: pv.data as Float32Array,
+      pixelAttentionMask: G("pixel_attention_mask").data as Int32Array,
+      spatialShapes: Array.from({ length: pv.dims[0] as number }, (_, b) => [Number(sd[2 * b]), Number(sd[2 * b + 1])] as const),
+      numPatches: pv.dims[1] as number,
+    });
+  }
+  const ids = G("input_ids");
+  const T = ids.dims[1] as number;
+  const idRows = Array.from({ length: ids.dims[0] as number }, (_, b) => Array.from((ids.data as BigInt64Array).subarray(b * T, (b + 1) * T), Number));
+  const txt = await m.embedTokenIds(idRows);
+  const split = await m.embedTokenIds(idRows, true);
+  const runS = (performance.now() - t) / 1000;
+  await m.close();
+  const ni = l2NormalizeRows(tensor("float32", img.dims, img.data));
+  const nt = l2NormalizeRows(tensor("float32", txt.dims, txt.data));
+  const ns = l2NormalizeRows(tensor("float32", split.dims, split.data));
+  const fi = fig(ni, G("image_embeds"));
+  const ft = fig(nt, G("text_embeds"));
+  const fs = fig(ns, G("text_embeds"));
+  const logits = siglipLogits(ni, nt, { logitScale: m.manifest.logitScale, logitBias: m.manifest.logitBias });
+  const dl = maxAbsDiff(logits.data, G("logits_per_image").data as Float32Array);
+  const line =
+    `| ${preset} | ${(ckBytes / 1e9).toFixed(2)} GB | ${fi.cos.toFixed(7)} / ${fi.diff.toExponential(1)} | ${ft.cos.toFixed(7)} / ${ft.diff.toExponential(1)} | ` +
+    `${fs.diff.toExponential(1)} | ${dl.toExponential(1)} | ${conv.seconds.toFixed(1)} s | ${conv.maxRssMB.toFixed(0)} MB | ${(conv.bytes / 1e9).toFixed(2)} GB | ` +
+    `gen ${genS.toFixed(0)} s, ref ${refS.toFixed(0)} s, ort ${runS.toFixed(1)} s |`;
+  console.log(line);
+  lines.push(line);
+}
+console.log("\n| preset | checkpoint | image min cos / max abs diff | text min cos / max abs diff | split-table text max abs diff | logits max abs diff | export time | export peak RSS | bundle size | other |");
+console.log("|---|---|---|---|---|---|---|---|---|---|");
+for (const l of lines) console.log(l);
