@@ -75,3 +75,23 @@ describe("retrieval (audit-metrics §5)", () => {
     );
   });
 });
+
+describe("dotRows (blocked kernel)", () => {
+  it("matches a plain triple loop on ragged sizes", async () => {
+    const { dotRows } = await import("./similarity.ts");
+    const { createRng } = await import("./prng.ts");
+    const rng = createRng(3);
+    for (const [I, T, D] of [[7, 9, 5], [4, 4, 3], [1, 6, 2], [9, 1, 4]] as const) {
+      const a = Float32Array.from({ length: I * D }, () => rng.next() - 0.5);
+      const b = Float32Array.from({ length: T * D }, () => rng.next() - 0.5);
+      const got = dotRows(a, I, b, T, D);
+      for (let i = 0; i < I; i++) {
+        for (let t = 0; t < T; t++) {
+          let s = 0;
+          for (let k = 0; k < D; k++) s += (a[i * D + k] as number) * (b[t * D + k] as number);
+          expect(got.data[i * T + t]).toBeCloseTo(s, 6);
+        }
+      }
+    }
+  });
+});
