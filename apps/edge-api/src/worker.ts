@@ -7,7 +7,7 @@
  */
 import { isSiglipError } from "@siglip-edge/core";
 import { lazyProvider, modelCard, openBundleModel, r2BundleSource, readManifest, type ModelProvider, type SiglipPipeline } from "@siglip-edge/runtime";
-import { workerdEngine } from "@siglip-edge/runtime/workerd";
+import { initWorkerdDecoders, workerdEngine } from "@siglip-edge/runtime/workerd";
 import { createApp } from "./app.ts";
 import { configFromVars } from "./config.ts";
 import { layeredEmbeddingCache, type CacheLike } from "./edge-cache.ts";
@@ -35,7 +35,7 @@ function localProvider(env: WorkerEnv): ModelProvider {
   return lazyProvider(
     bundles(env).map((b) => ({
       id: b.id,
-      open: () => openBundleModel({ engine: workerdEngine(), source: r2BundleSource(env.MODELS, b.prefix), runsOn: RUNS_ON, id: b.id, ...(b.foldTokenIds ? { foldTokenIds: true } : {}) }),
+      open: () => openBundleModel({ engine: workerdEngine(), source: r2BundleSource(env.MODELS, b.prefix), runsOn: RUNS_ON, id: b.id, initDecoders: initWorkerdDecoders, ...(b.foldTokenIds ? { foldTokenIds: true } : {}) }),
     })),
   );
 }

@@ -8,3 +8,4 @@ export { TokenRowReader, type TokenTableSpec, type TokenRowStats } from "./token
 export * from "./manifest.ts";
 export { BundlePipeline, modelCard, type BundlePipelineOptions } from "./bundle-pipeline.ts";
 export { openBundleModel, loadBundleTokenizer, SGTK_FILE, type OpenModelOptions } from "./model-factory.ts";
+export * from "./kserve/index.ts";

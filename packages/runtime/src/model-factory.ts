@@ -38,6 +38,8 @@ export interface OpenModelOptions extends Partial<Pick<BundlePipelineOptions, "i
   runsOn: string;
   /** Override the bundle's tokenizer (tests, or a bundle without one). */
   tokenizer?: Tokenizer;
+  /** Registers the JPEG/WebP decoders (platform-specific: CompiledWasm in Workers, files on Node). */
+  initDecoders?: () => Promise<void>;
 }
 
 export async function openBundleModel(o: OpenModelOptions): Promise<BundlePipeline> {
@@ -57,6 +59,7 @@ export async function openBundleModel(o: OpenModelOptions): Promise<BundlePipeli
     tokenize: async (text, lowercase) => (await getTokenizer()).encode(text, lowercase === undefined ? { maxLength } : { maxLength, lowercase }),
     pixels: async (bytes) => {
       if (pp.kind !== "fixres") throw new SiglipError("INVALID_ARGUMENT", "NaFlex bundles are not served yet");
+      await o.initDecoders?.();
       return (await preprocessFixRes(bytes, { size: pp.imageSize, resample: pp.resample })).data;
     },
   });

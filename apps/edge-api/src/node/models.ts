@@ -1,7 +1,7 @@
 /** Models for `siglip serve`: bundle directories run by onnxruntime-node (or onnxruntime-web in Node, for parity). */
 import { basename, resolve } from "node:path";
 import { lazyProvider, openBundleModel, type InferenceEngine, type ModelProvider } from "@siglip-edge/runtime";
-import { createNodeEngine, createWebEngineForNode, fsBundleSource } from "@siglip-edge/runtime/node";
+import { createNodeEngine, createWebEngineForNode, fsBundleSource, initNodeDecoders } from "@siglip-edge/runtime/node";
 import type { Tokenizer } from "@siglip-edge/tokenizer";
 
 export interface LocalModel {
@@ -35,6 +35,7 @@ export function localModelProvider(models: readonly LocalModel[], options: Local
           engine: await engine(),
           source: fsBundleSource(m.dir),
           runsOn,
+          initDecoders: initNodeDecoders,
           id: m.id ?? defaultModelId(m.dir),
           ...(m.foldTokenIds ? { foldTokenIds: true } : {}),
           ...(m.tokenizer ? { tokenizer: m.tokenizer } : {}),

@@ -70,6 +70,14 @@ describe("Worker in workerd: endpoints", () => {
     });
   });
 
+  it("a JPEG (WebAssembly decoder from a CompiledWasm import) equals siglip embed on Node", async () => {
+    const r = await call("/v1/embeddings", { json: { model: MODEL, input: [imagePart(`${origin}/photos/matplotlib/grace_hopper.jpg`)] } });
+    expect(r.status).toBe(200);
+    const c = cosine(r.json.data[0]?.["embedding"] as number[], ref.jpegEmbedding);
+    console.log(`workerd vs Node, JPEG: cosine ${c.toFixed(8)}`);
+    expect(c).toBeGreaterThanOrEqual(0.99999);
+  });
+
   it("an image by URL (allow-listed 127.0.0.1 test host) equals the same image as a data URI", async () => {
     const byUri = await call("/v1/embeddings", { json: { model: MODEL, input: [imagePart(coinsUri)] } });
     const byUrl = await call("/v1/embeddings", { json: { model: MODEL, input: [imagePart(`${origin}/photos/skimage/coins.png`)] } });

@@ -15,7 +15,7 @@ declare module "vitest" {
     fixtureOrigin: string;
     bundleFiles: string[];
     /** Node references on the same bundle: `siglip embed --image` for coins.png, export's runner for texts. */
-    reference: { texts: string[]; textEmbeddings: number[][]; imageEmbedding: number[] };
+    reference: { texts: string[]; textEmbeddings: number[][]; imageEmbedding: number[]; jpegEmbedding: number[] };
   }
 }
 
@@ -27,7 +27,7 @@ async function nodeReference(dir: string): Promise<ProvidedContext["reference"]>
   let out = "";
   let err = "";
   const sink = (f: (s: string) => void) => new Writable({ write: (c: Buffer, _e, cb) => (f(c.toString()), cb()) });
-  const code = await main(["embed", "--model", dir, "--image", join(PHOTOS, "skimage/coins.png")], {
+  const code = await main(["embed", "--model", dir, "--image", join(PHOTOS, "skimage/coins.png"), "--image", join(PHOTOS, "matplotlib/grace_hopper.jpg")], {
     stdin: Readable.from([]),
     stdout: sink((s) => (out += s)),
     stderr: sink((s) => (err += s)),
@@ -35,7 +35,7 @@ async function nodeReference(dir: string): Promise<ProvidedContext["reference"]>
     cwd: process.cwd(),
   });
   if (code !== 0) throw new Error(`siglip embed failed: ${err}`);
-  const imageEmbedding = (JSON.parse(out.trim()) as { embedding: number[] }).embedding;
+  const [imageEmbedding, jpegEmbedding] = out.trim().split("\n").map((l) => (JSON.parse(l) as { embedding: number[] }).embedding) as [number[], number[]];
   const { BundleModel } = await import("@siglip-edge/export");
   const { devTokenizerJsonPath, loadTokenizer } = await import("@siglip-edge/tokenizer/node");
   const tok = await loadTokenizer(devTokenizerJsonPath());
@@ -44,7 +44,7 @@ async function nodeReference(dir: string): Promise<ProvidedContext["reference"]>
   const pooled = await m.embedTokenIds(REFERENCE_TEXTS.map((t) => Array.from(tok.encode(t), (id) => id % rows)), true);
   const D = pooled.dims[1] as number;
   const textEmbeddings = REFERENCE_TEXTS.map((_, i) => Array.from(pooled.data.subarray(i * D, (i + 1) * D)));
-  return { texts: REFERENCE_TEXTS, textEmbeddings, imageEmbedding };
+  return { texts: REFERENCE_TEXTS, textEmbeddings, imageEmbedding, jpegEmbedding };
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {

@@ -40,7 +40,7 @@ export interface InferRequestHeader {
 }
 
 export interface InferResponseHeader {
-  model_name: string;
+  model_name?: string;
   model_version?: string;
   id?: string;
   parameters?: Record<string, unknown>;
@@ -163,10 +163,7 @@ function flatten(data: unknown, out: unknown[], depth: number, code: ErrorCode, 
   else out.push(data);
 }
 
-function fromJsonData(name: string, dtype: DType, n: number, data: unknown, code: ErrorCode): DataTypeMap[DType] {
-  const flat: unknown[] = [];
-  flatten(data, flat, 0, code, name);
-  if (flat.length !== n) throw bad(code, `tensor ${name}: ${flat.length} values for a shape of ${n} elements`, { name });
+function fromJsonData(name: string, dtype: DType, flat: readonly unknown[], code: ErrorCode): DataTypeMap[DType] {
   for (const v of flat) if (typeof v !== "number" || !Number.isFinite(v)) throw bad(code, `tensor ${name}: a value is not a finite number`, { name });
   const nums = flat as number[];
   const intOk = (lo: number, hi: number) => nums.every((v) => Number.isInteger(v) && v >= lo && v <= hi);
@@ -208,43 +205,74 @@ function fromBytes(dtype: DType, bytes: Uint8Array): DataTypeMap[DType] {
   }
 }
 
+/** Element size of every KServe v2 datatype with a fixed size (BYTES elements are length-prefixed). */
+export const DATATYPE_BYTES: Readonly<Record<string, number>> = {
+  BOOL: 1, UINT8: 1, UINT16: 2, UINT32: 4, UINT64: 8, INT8: 1, INT16: 2, INT32: 4, INT64: 8, FP16: 2, BF16: 2, FP32: 4, FP64: 8,
+};
+
+/** One tensor of a message as it travels: raw little-endian bytes (binary) or JSON values, any KServe datatype. */
+export interface RawWireTensor {
+  name: string;
+  datatype: string;
+  shape: number[];
+  /** Binary section slice, when the tensor travelled there. */
+  bytes?: Uint8Array;
+  /** Flattened JSON values, when it travelled as JSON. */
+  values?: unknown[];
+}
+
 /**
- * Reads the tensors of a parsed header: JSON `data` or slices of the binary section in order. The binary section
- * must be consumed exactly (a truncated or padded body is an error).
+ * Reads the tensor list of a parsed header against the binary section, for every datatype: names, shapes, sizes,
+ * slices in order. The binary section must be consumed exactly (a truncated or padded body is an error).
  */
-export function readTensors(list: unknown, binary: Uint8Array, code: ErrorCode, what: string): Record<string, Tensor> {
+export function readWireTensors(list: unknown, binary: Uint8Array, code: ErrorCode, what: string): RawWireTensor[] {
   if (!Array.isArray(list)) throw bad(code, `${what} is not a list`);
-  const out: Record<string, Tensor> = {};
+  const out: RawWireTensor[] = [];
+  const names = new Set<string>();
   let off = 0;
   for (const w of list) {
     if (!isRecord(w) || typeof w["name"] !== "string") throw bad(code, `${what}: an entry has no name`);
     const name = w["name"];
+    if (names.has(name)) throw bad(code, `tensor ${name} appears twice`, { name });
+    names.add(name);
     const shape = w["shape"];
     if (!Array.isArray(shape) || !shape.every((d) => typeof d === "number" && Number.isInteger(d) && d >= 0)) {
       throw bad(code, `tensor ${name}: shape must be a list of non-negative integers`, { name });
     }
     const datatype = w["datatype"];
-    if (typeof datatype !== "string" || !(datatype in DATATYPES)) throw bad(code, `tensor ${name}: datatype ${String(datatype)} is not supported`, { name });
-    const dtype = DATATYPES[datatype as KsDatatype];
+    if (typeof datatype !== "string" || (!(datatype in DATATYPE_BYTES) && datatype !== "BYTES")) throw bad(code, `tensor ${name}: unknown datatype ${String(datatype)}`, { name });
     const dims = shape as number[];
     const n = numel(dims);
     const params = w["parameters"];
     const size = isRecord(params) ? params["binary_data_size"] : undefined;
-    let data: DataTypeMap[DType];
     if (size !== undefined) {
       if (typeof size !== "number" || !Number.isInteger(size) || size < 0) throw bad(code, `tensor ${name}: binary_data_size must be a byte count`, { name });
-      if (size !== n * DTYPE_BYTES[dtype]) throw bad(code, `tensor ${name}: binary_data_size ${size} is not ${n} x ${DTYPE_BYTES[dtype]} bytes`, { name });
+      const el = DATATYPE_BYTES[datatype];
+      if (el !== undefined && size !== n * el) throw bad(code, `tensor ${name}: binary_data_size ${size} is not ${n} x ${el} bytes`, { name });
       if (off + size > binary.byteLength) throw bad(code, `tensor ${name}: the binary section is truncated (${binary.byteLength - off} of ${size} bytes)`, { name });
-      data = fromBytes(dtype, binary.subarray(off, off + size));
+      out.push({ name, datatype, shape: dims, bytes: binary.subarray(off, off + size) });
       off += size;
     } else {
       if (!("data" in w)) throw bad(code, `tensor ${name}: no data and no binary_data_size`, { name });
-      data = fromJsonData(name, dtype, n, w["data"], code);
+      const values: unknown[] = [];
+      flatten(w["data"], values, 0, code, name);
+      if (values.length !== n) throw bad(code, `tensor ${name}: ${values.length} values for a shape of ${n} elements`, { name });
+      out.push({ name, datatype, shape: dims, values });
     }
-    if (name in out) throw bad(code, `tensor ${name} appears twice`, { name });
-    out[name] = { dtype, dims, data };
   }
   if (off !== binary.byteLength) throw bad(code, `${binary.byteLength - off} bytes after the last binary tensor`);
+  return out;
+}
+
+/** The tensors of a message as core tensors (the datatypes in `DATATYPES`; others are an error). */
+export function readTensors(list: unknown, binary: Uint8Array, code: ErrorCode, what: string): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const w of readWireTensors(list, binary, code, what)) {
+    if (!(w.datatype in DATATYPES)) throw bad(code, `tensor ${w.name}: datatype ${w.datatype} is not supported here (${Object.keys(DATATYPES).join(", ")})`, { name: w.name });
+    const dtype = DATATYPES[w.datatype as KsDatatype];
+    const data = w.bytes !== undefined ? fromBytes(dtype, w.bytes) : fromJsonData(w.name, dtype, w.values ?? [], code);
+    out[w.name] = { dtype, dims: w.shape, data };
+  }
   return out;
 }
 
@@ -287,7 +315,8 @@ export function decodeInferResponse(body: Uint8Array, headerLength: string | nul
   const code: ErrorCode = "BACKEND_BAD_RESPONSE";
   const { header, binary } = splitBody(body, headerLength, code);
   if (!isRecord(header)) throw bad(code, "the infer response is not a JSON object");
-  if (typeof header["model_name"] !== "string") throw bad(code, "the infer response has no model_name");
+  // model_name is required by the KServe spec; Triton's own binary-extension example omits it, so absent is accepted.
+  if (header["model_name"] !== undefined && typeof header["model_name"] !== "string") throw bad(code, "model_name is not a string");
   const outputs = readTensors(header["outputs"], binary, code, "outputs");
   return { header: header as unknown as InferResponseHeader, outputs };
 }

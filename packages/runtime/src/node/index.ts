@@ -1,3 +1,4 @@
 export { createNodeEngine } from "./ort-node-engine.ts";
 export { createWebEngineForNode } from "./web-engine.ts";
 export { fsBundleSource } from "./fs-source.ts";
+export { initNodeDecoders } from "@siglip-edge/preprocess/node";

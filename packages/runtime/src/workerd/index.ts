@@ -6,10 +6,22 @@
  */
 // eslint-disable-next-line no-restricted-imports -- the runtime package owns the onnxruntime wasm binary
 import ortWasm from "../../../../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm";
+// Decoder binaries of packages/preprocess (JPEG, WebP), by the same CompiledWasm rule.
+import jpegWasm from "../../../../node_modules/@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm";
+import webpWasm from "../../../../node_modules/@jsquash/webp/codec/dec/webp_dec.wasm";
+import { initDecoders } from "@siglip-edge/preprocess";
 import type { InferenceEngine } from "../engine.ts";
 import { createWebEngine } from "../ort-web/engine.ts";
 
 /** The isolate's onnxruntime-web engine (created once, reused by every request). */
 export function workerdEngine(): InferenceEngine {
   return createWebEngine({ wasmModule: ortWasm });
+}
+
+let decoders: Promise<void> | undefined;
+
+/** Registers the JPEG and WebP decoders of packages/preprocess from CompiledWasm imports (once per isolate). */
+export function initWorkerdDecoders(): Promise<void> {
+  decoders ??= initDecoders({ jpeg: jpegWasm, webp: webpWasm });
+  return decoders;
 }

@@ -1,0 +1,162 @@
+/**
+ * A `SiglipPipeline` whose towers run on a KServe v2 backend (Triton, KServe, MLServer, or `siglip backend`).
+ * Tokenising and preprocessing stay here, exactly as the local pipeline does them; only tensors cross the wire:
+ * - text: `<name>-text`, input `input_ids` INT64 [B, T] -> output `pooler_output` FP32 [B, D];
+ * - vision: `<name>-vision`, input `pixel_values` FP32 [B, 3, S, S] -> output `pooler_output` FP32 [B, D].
+ * Both are the bundle's own graphs (`text.onnx`, `vision.onnx`), so a backend serves bit-for-bit the same model.
+ * The edge needs only the bundle's manifest and tokenizer (no weights). Every answer is checked: a missing output,
+ * a wrong dtype or shape is `BACKEND_BAD_RESPONSE`, never a vector passed on.
+ * @module
+ */
+import { SiglipError, tensor, type Tensor } from "@siglip-edge/core";
+import { preprocessFixRes } from "@siglip-edge/preprocess";
+import type { Tokenizer } from "@siglip-edge/tokenizer";
+import type { BundleSource } from "../bundle-source.ts";
+import { modelCard } from "../bundle-pipeline.ts";
+import { readManifest, type BundleManifest } from "../manifest.ts";
+import { loadBundleTokenizer } from "../model-factory.ts";
+import type { EmbedTextOptions, LowercaseMode, ModelCard, SiglipPipeline, TextEmbeddings } from "../pipeline.ts";
+import type { KServeClient } from "./client.ts";
+
+/** Backend model names for a served model: `<name>-text` and `<name>-vision`. */
+export function towerModelNames(name: string): { text: string; vision: string } {
+  return { text: `${name}-text`, vision: `${name}-vision` };
+}
+
+/** Output name of both towers (the bundle graphs' pooled embedding). */
+export const TOWER_OUTPUT = "pooler_output";
+
+export interface RemotePipelineOptions {
+  client: KServeClient;
+  manifest: BundleManifest;
+  /** Prefix of the backend's model names (`<name>-text`, `<name>-vision`). */
+  remoteName: string;
+  tokenize: (text: string, lowercase: LowercaseMode | undefined) => Int32Array | Promise<Int32Array>;
+  /** @returns [3, S, S] float32 */
+  pixels: (bytes: Uint8Array) => Promise<Float32Array>;
+  id?: string;
+  /** Tiny random-weight fixtures only (see BundlePipelineOptions). */
+  foldTokenIds?: boolean;
+  /** Largest batch per infer call (defaults 64 texts, 16 images). */
+  maxTextBatch?: number;
+  maxImageBatch?: number;
+  /** Binary extension (default true) or JSON. */
+  binary?: boolean;
+}
+
+/** Wire bytes of the calls made so far (request + response bodies), for the benchmark's figures. */
+export interface WireStats {
+  calls: number;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+export class RemotePipeline implements SiglipPipeline {
+  readonly card: ModelCard;
+  readonly logit: { logitScale: number; logitBias: number };
+  readonly wire: WireStats = { calls: 0, bytesSent: 0, bytesReceived: 0 };
+  readonly #o: RemotePipelineOptions;
+
+  constructor(o: RemotePipelineOptions) {
+    this.#o = o;
+    const m = o.manifest;
+    this.card = modelCard(m, `backend: KServe v2 at ${o.client.label} (${o.remoteName})`, o.id);
+    this.logit = { logitScale: m.logitScale, logitBias: m.logitBias };
+  }
+
+  /** Runs one tower and checks its answer is [B, D] float32. */
+  async #run(model: string, feeds: Record<string, Tensor>, B: number): Promise<Float32Array[]> {
+    const D = this.#o.manifest.sizes.embedDim;
+    const r = await this.#o.client.infer(model, feeds, { outputs: [TOWER_OUTPUT], binary: this.#o.binary ?? true });
+    this.wire.calls++;
+    this.wire.bytesSent += r.bytesSent;
+    this.wire.bytesReceived += r.bytesReceived;
+    const out = r.outputs[TOWER_OUTPUT] as Tensor;
+    const badShape = out.dims.length !== 2 || out.dims[0] !== B || out.dims[1] !== D;
+    if (out.dtype !== "float32" || badShape) {
+      throw new SiglipError("BACKEND_BAD_RESPONSE", `backend ${this.#o.client.label}, model ${model}: ${TOWER_OUTPUT} is ${out.dtype} [${out.dims.join(", ")}], expected float32 [${B}, ${D}]`, {
+        details: { backend: this.#o.client.label, model, dtype: out.dtype, shape: out.dims },
+      });
+    }
+    const data = out.data as Float32Array;
+    return Array.from({ length: B }, (_, b) => data.slice(b * D, (b + 1) * D));
+  }
+
+  async embedTexts(texts: readonly string[], options: EmbedTextOptions = {}): Promise<TextEmbeddings> {
+    const m = this.#o.manifest;
+    const T = m.text.maxLength;
+    const V = m.tokenTable.rows;
+    const all: Int32Array[] = [];
+    let tokens = 0;
+    for (const t of texts) {
+      const ids = await this.#o.tokenize(t, options.lowercase);
+      if (ids.length !== T) throw new SiglipError("INTERNAL", `tokenizer returned ${ids.length} ids, the model needs ${T}`);
+      for (const id of ids) if (id !== m.text.padId) tokens++;
+      all.push(this.#o.foldTokenIds ? ids.map((id) => id % V) : ids);
+    }
+    const out: Float32Array[] = [];
+    const step = this.#o.maxTextBatch ?? 64;
+    const name = towerModelNames(this.#o.remoteName).text;
+    for (let i = 0; i < all.length; i += step) {
+      const chunk = all.slice(i, i + step);
+      const B = chunk.length;
+      const ids = new BigInt64Array(B * T); // [B, T] int64, as the text graph takes them
+      chunk.forEach((r, b) => r.forEach((id, t) => (ids[b * T + t] = BigInt(id))));
+      out.push(...(await this.#run(name, { input_ids: tensor("int64", [B, T], ids) }, B)));
+    }
+    return { embeddings: out, tokens };
+  }
+
+  async embedImages(images: readonly Uint8Array[]): Promise<Float32Array[]> {
+    const pp = this.#o.manifest.preprocessing;
+    if (pp.kind !== "fixres") throw new SiglipError("INVALID_ARGUMENT", "NaFlex bundles are not served by this runtime yet (FixRes only)");
+    const S = pp.imageSize;
+    const out: Float32Array[] = [];
+    const step = this.#o.maxImageBatch ?? 16;
+    const name = towerModelNames(this.#o.remoteName).vision;
+    for (let i = 0; i < images.length; i += step) {
+      const chunk = images.slice(i, i + step);
+      const B = chunk.length;
+      const px = new Float32Array(B * 3 * S * S); // [B, 3, S, S]
+      for (let b = 0; b < B; b++) {
+        try {
+          px.set(await this.#o.pixels(chunk[b] as Uint8Array), b * 3 * S * S);
+        } catch (err) {
+          if (err instanceof SiglipError) throw new SiglipError(err.code, err.message, { cause: err, details: { ...err.details, imageIndex: i + b } });
+          throw err;
+        }
+      }
+      out.push(...(await this.#run(name, { pixel_values: tensor("float32", [B, 3, S, S], px) }, B)));
+    }
+    return out;
+  }
+}
+
+export interface OpenRemoteModelOptions extends Pick<RemotePipelineOptions, "client" | "remoteName" | "id" | "foldTokenIds" | "maxTextBatch" | "maxImageBatch" | "binary"> {
+  /** The bundle's manifest and tokenizer (weights are not read). */
+  source: BundleSource;
+  tokenizer?: Tokenizer;
+}
+
+/** A remote model from a bundle's manifest and tokenizer, preprocessing as `openBundleModel` does. */
+export async function openRemoteModel(o: OpenRemoteModelOptions): Promise<RemotePipeline> {
+  const manifest = await readManifest(o.source);
+  let tokenizer: Promise<Tokenizer> | undefined = o.tokenizer ? Promise.resolve(o.tokenizer) : undefined;
+  const getTokenizer = (): Promise<Tokenizer> => {
+    tokenizer ??= loadBundleTokenizer(o.source, manifest);
+    tokenizer.catch(() => (tokenizer = undefined));
+    return tokenizer;
+  };
+  const pp = manifest.preprocessing;
+  const maxLength = manifest.text.maxLength;
+  const { source: _source, tokenizer: _tok, ...rest } = o;
+  return new RemotePipeline({
+    ...rest,
+    manifest,
+    tokenize: async (text, lowercase) => (await getTokenizer()).encode(text, lowercase === undefined ? { maxLength } : { maxLength, lowercase }),
+    pixels: async (bytes) => {
+      if (pp.kind !== "fixres") throw new SiglipError("INVALID_ARGUMENT", "NaFlex bundles are not served yet");
+      return (await preprocessFixRes(bytes, { size: pp.imageSize, resample: pp.resample })).data;
+    },
+  });
+}
