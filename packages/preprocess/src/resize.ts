@@ -14,7 +14,6 @@ export type ResampleFilter = "bilinear" | "bicubic";
 /** 32 - 8 - 2: headroom for 8-bit samples times weights with negative lobes (Resample.c L93). */
 const PRECISION_BITS = 22;
 const HALF = 1 << (PRECISION_BITS - 1);
-const CLIP_LIMIT = 1 << (PRECISION_BITS + 8);
 
 interface Filter {
   support: number;
@@ -90,12 +89,10 @@ export function resampleCoeffs(inSize: number, outSize: number, filter: Resample
   return { ksize, start, count, weights };
 }
 
-/** `clip8`: arithmetic shift of the accumulator, clamped to [0, 255]. */
-function clip8(acc: number): number {
-  if (acc >= CLIP_LIMIT) return 255;
-  if (acc <= 0) return 0;
-  return acc >> PRECISION_BITS;
-}
+/*
+ * The kernels accumulate in int32 (`Math.imul`, `| 0`): |sum| < 255 * 1.25 * 2^22 < 2^31, as in C. Pillow's `clip8`
+ * (>= 2^30 -> 255, <= 0 -> 0, else >> 22) equals `acc >> 22` stored into a Uint8ClampedArray, which clamps integers.
+ */
 
 /**
  * Horizontal pass over rows [y0, y0 + rows) of `src` (C channels interleaved).
@@ -103,49 +100,65 @@ function clip8(acc: number): number {
  * @returns [rows, outW, C] uint8
  */
 function horizontal(src: Uint8Array, W: number, C: number, y0: number, rows: number, outW: number, c: ResampleCoeffs): Uint8Array {
-  const out = new Uint8Array(rows * outW * C);
+  const out = new Uint8ClampedArray(rows * outW * C);
   const { ksize, start, count, weights } = c;
   for (let y = 0; y < rows; y++) {
     const rowIn = (y0 + y) * W * C;
-    const rowOut = y * outW * C;
+    let o = y * outW * C;
     for (let xx = 0; xx < outW; xx++) {
-      const xmin = start[xx]!;
       const n = count[xx]!;
       const kOff = xx * ksize;
-      for (let ch = 0; ch < C; ch++) {
-        let acc = HALF;
-        let p = rowIn + xmin * C + ch;
-        for (let x = 0; x < n; x++, p += C) acc += src[p]! * weights[kOff + x]!;
-        out[rowOut + xx * C + ch] = clip8(acc);
+      let p = rowIn + start[xx]! * C;
+      if (C === 3) {
+        let a0 = HALF;
+        let a1 = HALF;
+        let a2 = HALF;
+        for (let x = 0; x < n; x++, p += 3) {
+          const w = weights[kOff + x]!;
+          a0 = (a0 + Math.imul(src[p]!, w)) | 0;
+          a1 = (a1 + Math.imul(src[p + 1]!, w)) | 0;
+          a2 = (a2 + Math.imul(src[p + 2]!, w)) | 0;
+        }
+        out[o++] = a0 >> PRECISION_BITS;
+        out[o++] = a1 >> PRECISION_BITS;
+        out[o++] = a2 >> PRECISION_BITS;
+      } else {
+        for (let ch = 0; ch < C; ch++) {
+          let acc = HALF;
+          for (let x = 0, q = p + ch; x < n; x++, q += C) acc = (acc + Math.imul(src[q]!, weights[kOff + x]!)) | 0;
+          out[o++] = acc >> PRECISION_BITS;
+        }
       }
     }
   }
-  return out;
+  return new Uint8Array(out.buffer);
 }
 
 /**
  * Vertical pass; `rowShift` is subtracted from each tap start (Pillow shifts bounds when the horizontal pass only
- * produced the rows the vertical pass reads).
+ * produced the rows the vertical pass reads). Accumulates whole rows for cache-friendly access.
  * @param src [H, W, C] uint8
  * @returns [outH, W, C] uint8
  */
 function vertical(src: Uint8Array, W: number, C: number, outH: number, rowShift: number, c: ResampleCoeffs): Uint8Array {
-  const out = new Uint8Array(outH * W * C);
-  const { ksize, start, count, weights } = c;
   const stride = W * C;
+  const out = new Uint8ClampedArray(outH * stride);
+  const acc = new Int32Array(stride);
+  const { ksize, start, count, weights } = c;
   for (let yy = 0; yy < outH; yy++) {
     const ymin = start[yy]! - rowShift;
     const n = count[yy]!;
     const kOff = yy * ksize;
-    const rowOut = yy * stride;
-    for (let i = 0; i < stride; i++) {
-      let acc = HALF;
-      let p = ymin * stride + i;
-      for (let y = 0; y < n; y++, p += stride) acc += src[p]! * weights[kOff + y]!;
-      out[rowOut + i] = clip8(acc);
+    acc.fill(HALF);
+    for (let y = 0; y < n; y++) {
+      const w = weights[kOff + y]!;
+      const row = (ymin + y) * stride;
+      for (let i = 0; i < stride; i++) acc[i] = (acc[i]! + Math.imul(src[row + i]!, w)) | 0;
     }
+    const o = yy * stride;
+    for (let i = 0; i < stride; i++) out[o + i] = acc[i]! >> PRECISION_BITS;
   }
-  return out;
+  return new Uint8Array(out.buffer);
 }
 
 /**
