@@ -5,7 +5,10 @@
  */
 import { meanNormalized, SiglipError, tensor } from "@siglip-edge/core";
 import {
+  associationBias,
   bootstrapRatios,
+  maxSkewAtK,
+  ndkl,
   dotRows,
   percentileInterval,
   representationBias,
@@ -14,7 +17,7 @@ import {
   type RatioStat,
   type TiePolicy,
 } from "@siglip-edge/metrics";
-import type { AuditDataset } from "./dataset.ts";
+import type { AuditDataset, FairFaceLabel } from "./dataset.ts";
 import { LOW_RESOURCE_LANGUAGES } from "./languages.ts";
 import { promptsFor, type PromptSet } from "./prompt-sets.ts";
 import {
@@ -23,6 +26,7 @@ import {
   REPORT_SCHEMA_VERSION,
   type AuditReport,
   type BiasCell,
+  type DemographicAudit,
   type Ci,
   type DirectionResult,
   type LanguageRetrieval,
@@ -55,6 +59,8 @@ export interface AuditInputs {
   /** Embedding of every caption and prompt text. */
   text: (s: string) => Float32Array;
   model: ModelInfo;
+  /** Optional labelled face images: [N, D] float32 embeddings with FairFace labels. */
+  demographic?: { images: Float32Array; labels: readonly FairFaceLabel[] };
 }
 
 const KS = [1, 5, 10];
@@ -227,5 +233,62 @@ export function computeAudit(inputs: AuditInputs, opts: AuditOptions = {}): Audi
     },
     retrieval: { languages: perLanguage, mean: meanOver(languages), lowResourceMean: low.length > 0 ? meanOver(low) : null },
     bias: { columns, cells },
+    demographics: inputs.demographic ? demographicAudit(inputs, languages) : null,
+  };
+}
+
+/** Association bias and ranking skew on labelled face images (audit-metrics.md §1.2, §2). */
+function demographicAudit(inputs: AuditInputs, languages: readonly string[]): DemographicAudit {
+  const demo = inputs.demographic as NonNullable<AuditInputs["demographic"]>;
+  const D = inputs.dim;
+  const N = demo.labels.length;
+  if (demo.images.length !== N * D) throw new SiglipError("SHAPE_MISMATCH", `${N} face labels for ${demo.images.length / D} face embeddings`);
+  const faces = normalizeAll(demo.images, N, D); // [N, D]
+  const faceTensor = tensor("float32", [N, D], faces);
+  const genders = demo.labels.map((l) => l.gender);
+  const count = (xs: string[]) => Object.fromEntries([...new Set(xs)].sort().map((v) => [v, xs.filter((x) => x === v).length]));
+  const occupation = inputs.promptSets.find((s) => s.attribute === "occupation");
+  const association: DemographicAudit["association"] = [];
+  const skew: DemographicAudit["skew"] = [];
+  const k = Math.min(100, Math.ceil(N / 4)); // FairFace val (10,954 faces): k = 100
+  if (occupation !== undefined) {
+    const neutral = occupation.classes.filter((c) => c.group === "neutral");
+    for (const language of languages) {
+      const vec = (id: string) => {
+        const cls = occupation.classes.find((c) => c.id === id);
+        const prompts = cls ? promptsFor(occupation, cls, language) : [];
+        return prompts.length > 0 ? meanNormalized(prompts.map(inputs.text)) : undefined;
+      };
+      if (genders.includes("Female") && genders.includes("Male")) {
+        for (const [a, b] of occupation.pairs ?? []) {
+          const va = vec(a);
+          const vb = vec(b);
+          if (va === undefined || vb === undefined) continue;
+          const r = associationBias(faceTensor, genders, va, vb, "Female", "Male");
+          const f = r.groups["Female"];
+          const m = r.groups["Male"];
+          if (f === undefined || m === undefined) continue;
+          association.push({ language, pair: [a, b], female: { n: f.n, rate: f.rate, ci: f.ci }, male: { n: m.n, rate: m.rate, ci: m.ci }, ab: r.ab });
+        }
+      }
+      const prompts = neutral.map((c) => vec(c.id)).filter((v): v is Float32Array => v !== undefined);
+      if (prompts.length === 0) continue;
+      const scores = prompts.map((p) => Float64Array.from({ length: N }, (_, i) => {
+        let s = 0;
+        for (let d = 0; d < D; d++) s += (faces[i * D + d] as number) * (p[d] as number);
+        return s;
+      }));
+      for (const attribute of ["gender", "race", "age"] as const) {
+        const groups = demo.labels.map((l) => l[attribute]);
+        const mean = (f: (s: Float64Array) => number) => scores.reduce((acc, s) => acc + f(s), 0) / scores.length;
+        skew.push({ language, attribute, k, prompts: prompts.length, maxSkew: mean((s) => maxSkewAtK(s, groups, k)), ndkl: mean((s) => ndkl(s, groups, k)) });
+      }
+    }
+  }
+  return {
+    images: N,
+    groups: { gender: count(genders), race: count(demo.labels.map((l) => l.race)), age: count(demo.labels.map((l) => l.age)) },
+    association,
+    skew,
   };
 }

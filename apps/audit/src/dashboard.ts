@@ -159,6 +159,16 @@ ${table("comparison-bias-table", ["column", "mean RB A", "mean RB B", "Wilcoxon 
 </section>`;
 }
 
+function demographicSection(report: AuditReport): string {
+  const d = report.demographics;
+  if (d === null || d === undefined) return "";
+  const ab = d.association.map((r) => [r.language, `${r.pair[0]} vs ${r.pair[1]}`, r.female.rate, r.male.rate, r.ab]);
+  const sk = d.skew.map((r) => [r.language, r.attribute, r.k, r.maxSkew, r.ndkl]);
+  return `<section id="demographics"><h2>Labelled faces: association bias and ranking skew</h2><p>${d.images} images; gender ${esc(JSON.stringify(d.groups.gender))}. AB = |P<sub>Female</sub>(a over b) − P<sub>Male</sub>(a over b)| (audit-metrics §1.2); MaxSkew@k and NDKL against a uniform target, mean over the neutral occupation prompts (§2).</p>
+${table("association-table", ["language", "pair", "P female", "P male", "AB"], ab)}
+${table("skew-table", ["language", "attribute", "k", "MaxSkew@k", "NDKL"], sk)}</section>`;
+}
+
 const CSS = `body{font:14px system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}h1{font-size:22px}h2{font-size:18px;margin-top:28px}
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:600}figure{margin:12px 0;overflow-x:auto}figcaption{font-weight:600;margin-bottom:4px}
 .chart .grid{stroke:#ddd}.chart .tick{font-size:10px;fill:#444}.chart .whisker{stroke:#111;stroke-width:1;fill:none}
@@ -191,6 +201,7 @@ ${header(report)}
 ${compare ? comparisonSection(report, compare.other, compare.comparison) : ""}
 ${retrievalSection(report)}
 ${biasSection(report).replace('<table id="bias-table"', '<div class="bias-table-wrap"><table id="bias-table"').replace(/(<table id="bias-table"[\s\S]*?<\/table>)/, "$1</div>")}
+${demographicSection(report)}
 <script type="application/json" id="report-data">${data}</script>
 <script>${JS}</script>
 </body></html>

@@ -189,3 +189,12 @@ export function loadFairFaceLabels(file: string): FairFaceLabel[] {
     return label;
   });
 }
+
+/** FairFace-style labelled images: `DIR/labels.csv`, or a CSV path whose `file` column is relative to its folder. */
+export function loadFairFaceFolder(path: string): { labels: FairFaceLabel[]; images: DatasetImage[] } {
+  const csv = path.endsWith(".csv") ? path : join(path, "labels.csv");
+  if (!existsSync(csv)) throw new SiglipError("NOT_FOUND", `no FairFace label CSV at ${csv}`);
+  const root = dirname(csv);
+  const labels = loadFairFaceLabels(csv);
+  return { labels, images: labels.map((l) => ({ key: l.file, path: join(root, l.file), people: true })) };
+}

@@ -60,6 +60,22 @@ export interface BiasCell {
   prompts: { first: string[]; second: string[] };
 }
 
+export interface DemographicAudit {
+  /** Labelled face images (FairFace format). */
+  images: number;
+  groups: { gender: Record<string, number>; race: Record<string, number>; age: Record<string, number> };
+  /** Association bias per language and occupation pair (§1.2): |P_Female(a over b) - P_Male(a over b)|. */
+  association: {
+    language: string;
+    pair: [string, string];
+    female: { n: number; rate: number; ci: Ci };
+    male: { n: number; rate: number; ci: Ci };
+    ab: number;
+  }[];
+  /** MaxSkew@k and NDKL (§2, uniform target) per language and attribute, mean over the neutral occupation prompts. */
+  skew: { language: string; attribute: "gender" | "race" | "age"; k: number; prompts: number; maxSkew: number; ndkl: number }[];
+}
+
 export interface AuditReport {
   schema: typeof REPORT_SCHEMA;
   schemaVersion: typeof REPORT_SCHEMA_VERSION;
@@ -85,6 +101,8 @@ export interface AuditReport {
   };
   retrieval: { languages: LanguageRetrieval[]; mean: MeanRetrieval; lowResourceMean: MeanRetrieval | null };
   bias: { columns: string[]; cells: BiasCell[] };
+  /** Present when labelled face images were given (`--fairface DIR`); null otherwise. */
+  demographics: DemographicAudit | null;
 }
 
 /** Packs 0/1 values into a base64 bitset. */

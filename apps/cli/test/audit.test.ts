@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -93,6 +93,16 @@ describe("siglip audit run / report / compare", () => {
     expect(existsSync(join(dir, "cmp/index.html"))).toBe(true);
     const c = JSON.parse(readFileSync(join(dir, "cmp/comparison.json"), "utf8")) as { acrossLanguages: { textToImage: { p: number } } };
     expect(c.acrossLanguages.textToImage.p).toBe(1);
+    // labelled faces (FairFace format); the stand-in provider only hashes the bytes
+    mkdirSync(join(dir, "ff"), { recursive: true });
+    ["f1.jpg", "f2.jpg", "m1.jpg", "m2.jpg"].forEach((f, i) => writeFileSync(join(dir, "ff", f), `face ${i}`));
+    writeFileSync(join(dir, "ff/labels.csv"), "file,age,gender,race,service_test\nf1.jpg,20-29,Female,Indian,True\nf2.jpg,30-39,Female,White,True\nm1.jpg,20-29,Male,Indian,True\nm2.jpg,3-9,Male,Black,True\n");
+    const ff = siglip(["audit", "run", "--out", "out-ff", "--languages", "en", "--prompts", "gender,occupation", "--resamples", "50", "--fairface", "ff"]);
+    expect(ff.code, ff.stderr).toBe(0);
+    const withFaces = JSON.parse(readFileSync(join(dir, "out-ff/report.json"), "utf8")) as { demographics: { images: number; association: unknown[]; skew: unknown[] } };
+    expect(withFaces.demographics.images).toBe(4);
+    expect(withFaces.demographics.association).toHaveLength(5);
+    expect(withFaces.demographics.skew).toHaveLength(3);
     writeFileSync(join(dir, "not-a-report.json"), "{}");
     const bad = siglip(["audit", "report", "not-a-report.json", "--out", "dash2"]);
     expect(bad.code).toBe(2);

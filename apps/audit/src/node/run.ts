@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { SiglipError } from "@siglip-edge/core";
 import { computeAudit, textsToEmbed, type AuditOptions } from "../compute.ts";
 import { renderDashboard } from "../dashboard.ts";
-import type { AuditDataset } from "../dataset.ts";
+import type { AuditDataset, DatasetImage, FairFaceLabel } from "../dataset.ts";
 import type { PromptSet } from "../prompt-sets.ts";
 import type { AuditReport } from "../report-schema.ts";
 import { EmbeddingCache, type EmbeddingKind } from "./cache.ts";
@@ -25,6 +25,8 @@ export interface Progress {
 
 export interface RunOptions extends AuditOptions {
   out: string;
+  /** Labelled face images for association bias and ranking skew (FairFace format). */
+  fairface?: { labels: FairFaceLabel[]; images: DatasetImage[] };
   batch?: number;
   concurrency?: number;
   onProgress?: (p: Progress) => void;
@@ -83,7 +85,7 @@ export async function runAudit(provider: EmbeddingProvider, dataset: AuditDatase
   const concurrency = opts.concurrency ?? 2;
   const languages = (opts.languages ?? dataset.languages).filter((l) => dataset.languages.includes(l));
   try {
-    const imageItems: Item<ImageInput>[] = dataset.images.map((im) => {
+    const toItem = (im: DatasetImage): Item<ImageInput> => {
       let bytes: Uint8Array;
       try {
         bytes = readFileSync(im.path);
@@ -91,15 +93,19 @@ export async function runAudit(provider: EmbeddingProvider, dataset: AuditDatase
         throw new SiglipError("NOT_FOUND", `dataset image ${im.key} not found at ${im.path}`, { cause: err });
       }
       return { hash: sha256(bytes), input: { key: im.key, path: im.path, bytes } };
-    });
+    };
+    const imageItems = dataset.images.map(toItem);
+    const faceItems = (opts.fairface?.images ?? []).map(toItem);
     const common = { batch, concurrency, runId, seq, onProgress: opts.onProgress };
-    const imageVecs = await embedAll(cache, provider, "image", imageItems, (x) => provider.embedImages(x), common);
+    const imageVecs = await embedAll(cache, provider, "image", [...imageItems, ...faceItems], (x) => provider.embedImages(x), common);
     const texts = textsToEmbed(dataset, promptSets, languages);
     const textItems = texts.map((t) => ({ hash: sha256(t), input: t }));
     const textVecs = await embedAll(cache, provider, "text", textItems, (x) => provider.embedTexts(x), common);
     const D = provider.dim;
     const images = new Float32Array(dataset.images.length * D);
     imageItems.forEach((it, i) => images.set(imageVecs.get(it.hash) as Float32Array, i * D));
+    const faces = new Float32Array(faceItems.length * D);
+    faceItems.forEach((it, i) => faces.set(imageVecs.get(it.hash) as Float32Array, i * D));
     const byText = new Map(textItems.map((t) => [t.input, textVecs.get(t.hash) as Float32Array]));
     const report = computeAudit(
       {
@@ -108,6 +114,7 @@ export async function runAudit(provider: EmbeddingProvider, dataset: AuditDatase
         images,
         dim: D,
         text: (s) => byText.get(s) ?? (() => { throw new SiglipError("INTERNAL", `text not embedded: ${s}`); })(),
+        ...(opts.fairface ? { demographic: { images: faces, labels: opts.fairface.labels } } : {}),
         model: { id: provider.model, revision: provider.revision, provider: provider.kind, standIn: provider.standIn, ...(provider.note ? { note: provider.note } : {}) },
       },
       { ...opts, languages },

@@ -11,7 +11,7 @@ import { write, type Command, type CommandIO } from "../io.ts";
 const USAGE = `siglip audit <subcommand> [options]
   run        --out DIR [--provider stand-in|precomputed] [--embeddings DIR] [--model BUNDLE] [--dataset default|xm3600:DIR|folder:DIR]
              [--prompts gender,age,occupation|FILE.json,...] [--languages en,de,...] [--caption-policy all|first]
-             [--seed N] [--resamples N] [--batch N] [--concurrency N]
+             [--seed N] [--resamples N] [--batch N] [--concurrency N] [--fairface DIR|LABELS.csv]
              Embeds (with a resumable SQLite cache in DIR/embeddings.sqlite), writes DIR/report.json and DIR/index.html.
   bias       --images IMG.npy --groups name=A.npy,name=B.npy [--seed N] [--resamples N]
              Representation bias of image embeddings [N, D] between groups of text embeddings [P, D]; prints JSON.
@@ -138,6 +138,7 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
       resamples: { type: "string" },
       batch: { type: "string" },
       concurrency: { type: "string" },
+      fairface: { type: "string" },
     });
     const audit = await import("@siglip-edge/audit");
     const node = await import("@siglip-edge/audit/node");
@@ -176,6 +177,7 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
       resamples: intFlag(p, "resamples", 1000, 100_000),
       batch: intFlag(p, "batch", 32, 4096),
       concurrency: intFlag(p, "concurrency", 2, 64),
+      ...(stringFlag(p, "fairface") ? { fairface: audit.loadFairFaceFolder(resolve(io.cwd, stringFlag(p, "fairface") ?? "")) } : {}),
       onProgress: node.progressPrinter((s) => void io.stderr.write(s), stderr.isTTY === true),
     });
     const m = report.retrieval.mean;
