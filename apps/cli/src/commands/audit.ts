@@ -140,6 +140,7 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
       concurrency: { type: "string" },
       fairface: { type: "string" },
     });
+    quietSqliteWarning();
     const audit = await import("@siglip-edge/audit");
     const node = await import("@siglip-edge/audit/node");
     const out = resolve(io.cwd, need(p, "out"));
@@ -185,6 +186,16 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
     return 0;
   },
 };
+
+/** node:sqlite prints an ExperimentalWarning on first load; keep every other warning. */
+function quietSqliteWarning(): void {
+  const previous = process.listeners("warning");
+  process.removeAllListeners("warning");
+  process.on("warning", (w) => {
+    if (w.name === "ExperimentalWarning" && /SQLite/.test(w.message)) return;
+    for (const l of previous) l(w);
+  });
+}
 
 function intOrZero(p: Parsed, name: string): number {
   const raw = stringFlag(p, name);
