@@ -5,11 +5,11 @@
  * against the checkpoint's scale and bias.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { cosine, l2Norm, l2Normalize, maxAbsDiff, sigmoid } from "@siglip-edge/core";
 import { BundleModel, embedImageBytes, generateCheckpoint } from "@siglip-edge/export";
 import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
@@ -17,6 +17,7 @@ import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node
 const BIN = fileURLToPath(new URL("../bin/siglip.js", import.meta.url));
 const IMAGES = fileURLToPath(new URL("../../../fixtures/images/", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "siglip-cli-export-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 function siglip(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, SIGLIP_CACHE: join(root, "cache") } });

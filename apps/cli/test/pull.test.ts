@@ -3,11 +3,11 @@
  * checkpoint converted into the cache and usable by `siglip embed --model ID`; a corrupted file is rejected.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { l2Norm } from "@siglip-edge/core";
 import { generateCheckpoint } from "@siglip-edge/export";
 import { startHub } from "../../../packages/export/test/hub-server.ts";
@@ -15,6 +15,7 @@ import { startHub } from "../../../packages/export/test/hub-server.ts";
 const BIN = fileURLToPath(new URL("../bin/siglip.js", import.meta.url));
 const IMAGE = fileURLToPath(new URL("../../../fixtures/images/rgb.png", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "siglip-cli-pull-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** Async child process: the hub imitation runs in this process, so the event loop must stay free. */
 function siglip(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -59,6 +60,7 @@ describe("siglip pull", () => {
       const r = await siglip(["pull", "acme/tiny-bad"], { HF_ENDPOINT: hub.endpoint, SIGLIP_CACHE: join(root, "cache") });
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/INTEGRITY_MISMATCH: model\.safetensors: sha256/);
+      expect(r.stderr.trimEnd().split("\n").filter((l) => l.includes("error")).length).toBe(1); // one error line, after the progress line
     } finally {
       await hub.close();
     }

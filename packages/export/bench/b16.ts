@@ -34,6 +34,7 @@ function fig(a: Tensor, b: Tensor): { cos: number; diff: number } {
 }
 
 const lines: string[] = [];
+const quantLines: string[] = [];
 for (const preset of presets) {
   const ck = join(DIR, preset);
   const gold = join(DIR, "goldens");
@@ -43,7 +44,9 @@ for (const preset of presets) {
   const genS = (performance.now() - t) / 1000;
   const ckBytes = statSync(join(ck, "model.safetensors")).size;
   t = performance.now();
-  execFileSync(PY, [join(ROOT, "tools/reference/export_goldens.py"), "--preset", preset, "--checkpoint", ck, "--out", gold], { stdio: ["ignore", "ignore", "inherit"] });
+  if (!existsSync(join(gold, preset, "meta.json"))) {
+    execFileSync(PY, [join(ROOT, "tools/reference/export_goldens.py"), "--preset", preset, "--checkpoint", ck, "--out", gold], { stdio: ["ignore", "ignore", "inherit"] });
+  }
   const refS = (performance.now() - t) / 1000;
   const conv = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, "convert-once.ts"), ck, out], { encoding: "utf8" })) as { seconds: number; maxRssMB: number; bytes: number };
   const G = (n: string): Tensor => decodeNpy(new Uint8Array(readFileSync(join(gold, preset, `${n}.npy`))));
@@ -82,7 +85,29 @@ for (const preset of presets) {
     `gen ${genS.toFixed(0)} s, ref ${refS.toFixed(0)} s, ort ${runS.toFixed(1)} s |`;
   console.log(line);
   lines.push(line);
+  for (const dtype of (process.env["B16_DTYPES"] ?? "fp16,int8,q4").split(",").filter((d) => d.length > 0)) {
+    const qOut = join(DIR, `bundle-${preset}-${dtype}`);
+    const qc = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, "convert-once.ts"), ck, qOut, dtype], { encoding: "utf8" })) as typeof conv;
+    const q = await BundleModel.load(qOut, { verify: "sizes" });
+    const qi = m.manifest.family === "fixres"
+      ? await q.embedPixels(pv.data as Float32Array, pv.dims[0] as number)
+      : await q.embedPatches({
+          pixelValues: pv.data as Float32Array,
+          pixelAttentionMask: G("pixel_attention_mask").data as Int32Array,
+          spatialShapes: Array.from({ length: pv.dims[0] as number }, (_, b) => [Number((G("spatial_shapes").data as BigInt64Array)[2 * b]), Number((G("spatial_shapes").data as BigInt64Array)[2 * b + 1])] as const),
+          numPatches: pv.dims[1] as number,
+        });
+    const qt = await q.embedTokenIds(idRows, true);
+    await q.close();
+    const gi = fig(l2NormalizeRows(tensor("float32", qi.dims, qi.data)), G("image_embeds"));
+    const gt = fig(l2NormalizeRows(tensor("float32", qt.dims, qt.data)), G("text_embeds"));
+    const ql = `| ${preset} ${dtype} | cos to reference: image ${gi.cos.toFixed(6)}, text (split table) ${gt.cos.toFixed(6)} | export ${qc.seconds.toFixed(1)} s, peak RSS ${qc.maxRssMB.toFixed(0)} MB, bundle ${(qc.bytes / 1e9).toFixed(2)} GB |`;
+    console.log(ql);
+    quantLines.push(ql);
+  }
 }
+console.log("\n| variant | min cosine to the fp32 reference | export |\n|---|---|---|");
+for (const l of quantLines) console.log(l);
 console.log("\n| preset | checkpoint | image min cos / max abs diff | text min cos / max abs diff | split-table text max abs diff | logits max abs diff | export time | export peak RSS | bundle size | other |");
 console.log("|---|---|---|---|---|---|---|---|---|---|");
 for (const l of lines) console.log(l);

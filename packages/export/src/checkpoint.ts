@@ -24,7 +24,7 @@ export interface Checkpoint {
    * Rows [start, start + count) of a 2-D tensor as float32 (positioned read of just those rows).
    * @returns [count, cols] float32
    */
-  readRows(name: string, start: number, count: number): Promise<Float32Array>;
+  readRows(name: string, start: number, count: number, into?: Float32Array): Promise<Float32Array>;
   /** Total bytes of all tensor data (as stored). */
   byteSize: number;
 }
@@ -79,13 +79,13 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
       if (info === undefined) throw new SiglipError("CHECKPOINT_INVALID", `${dir}: tensor ${name} is missing`, { details: { tensor: name } });
       return readTensorF32(info);
     },
-    async readRows(name: string, start: number, count: number): Promise<Float32Array> {
+    async readRows(name: string, start: number, count: number, into?: Float32Array): Promise<Float32Array> {
       const info = tensors.get(name);
       if (info === undefined || info.shape.length !== 2) throw new SiglipError("CHECKPOINT_INVALID", `${dir}: ${name} is not a 2-D tensor`, { details: { tensor: name } });
       const [rows, cols] = info.shape as [number, number];
       if (start < 0 || start + count > rows) throw new SiglipError("INVALID_ARGUMENT", `${name}: rows [${start}, ${start + count}) outside [0, ${rows})`);
       const bytes = info.byteLength / (rows * cols);
-      return readTensorF32({ ...info, offset: info.offset + start * cols * bytes, byteLength: count * cols * bytes });
+      return readTensorF32({ ...info, offset: info.offset + start * cols * bytes, byteLength: count * cols * bytes }, undefined, into);
     },
   };
 }

@@ -93,7 +93,7 @@ export async function convertCheckpoint(checkpointDir: string, out: string, opts
   const scales = new Float32Array(V);
   const fd = openSync(join(out, "token_table.bin"), "w");
   try {
-    for await (const chunk of tableChunks(ck.readRows, TOKEN_TABLE, V, (rows, start, n) => {
+    for await (const chunk of tableChunks(ck.readRows, TOKEN_TABLE, V, D, (rows, start, n) => {
       if (tableDtype === "float32") return rows;
       if (tableDtype === "float16") return toF16(rows);
       const q = quantizeRowsInt8(rows, n, D);

@@ -101,12 +101,16 @@ function halfToFloat(h: number): number {
   return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
-/** Reads one tensor as float32 with a positioned read (works past 4 GB). */
-export async function readTensorF32(info: TensorInfo, fh?: FileHandle): Promise<Float32Array> {
+/**
+ * Reads one tensor as float32 with a positioned read (works past 4 GB). With `into` (F32 only, exactly sized), the
+ * bytes land in that array: streaming callers reuse one buffer instead of allocating per chunk.
+ */
+export async function readTensorF32(info: TensorInfo, fh?: FileHandle, into?: Float32Array): Promise<Float32Array> {
   const own = fh === undefined;
   const handle = fh ?? (await open(info.file, "r"));
   try {
-    const buf = new Uint8Array(info.byteLength);
+    const direct = into !== undefined && info.dtype === "F32" && into.byteLength === info.byteLength;
+    const buf = direct ? new Uint8Array(into.buffer, into.byteOffset, into.byteLength) : new Uint8Array(info.byteLength);
     let done = 0;
     while (done < info.byteLength) {
       // Reads are capped below 2 GiB per call by Node; loop for large tables.
@@ -115,6 +119,8 @@ export async function readTensorF32(info: TensorInfo, fh?: FileHandle): Promise<
       if (bytesRead === 0) throw new SiglipError("CHECKPOINT_INVALID", `${info.file}: truncated while reading ${info.name}`);
       done += bytesRead;
     }
+    if (direct) return into;
+    if (info.dtype === "F32" && buf.byteOffset % 4 === 0) return new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4); // no copy
     return decodeToFloat32(buf, info.dtype);
   } finally {
     if (own) await handle.close();

@@ -2,10 +2,12 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { hasErrorCode } from "@siglip-edge/core";
 import { loadManifest, readManifest, sha256File } from "../src/bundle.ts";
-import { bundle, goldenMeta } from "./fixtures.ts";
+import { bundle, goldenMeta, removeTmp } from "./fixtures.ts";
+
+afterAll(removeTmp);
 
 describe("bundle", () => {
   it("lists every file with role, size and sha256, and the checkpoint's scale, bias and preprocessing", async () => {

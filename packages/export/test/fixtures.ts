@@ -1,6 +1,6 @@
 /** Shared test fixtures: goldens from tools/reference/export_goldens.py, checkpoints regenerated from the seed. */
 import { existsSync, readFileSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeNpy, tensor, type Tensor } from "@siglip-edge/core";
@@ -32,6 +32,14 @@ let root: Promise<string> | null = null;
 function tmpRoot(): Promise<string> {
   root ??= mkdtemp(join(tmpdir(), "siglip-export-test-"));
   return root;
+}
+
+/** Removes this test file's temporary checkpoints and bundles (call from `afterAll`). */
+export async function removeTmp(): Promise<void> {
+  if (root !== null) await rm(await root, { recursive: true, force: true });
+  root = null;
+  checkpoints.clear();
+  bundles.clear();
 }
 
 const checkpoints = new Map<string, Promise<string>>();

@@ -1,8 +1,8 @@
 /** Hub download against the local imitation (127.0.0.1 only): resume after a dropped connection, hashes, shards. */
-import { readdir, mkdtemp } from "node:fs/promises";
+import { readdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { hasErrorCode } from "@siglip-edge/core";
 import { sha256File } from "../src/bundle.ts";
 import { generateCheckpoint } from "../src/generate.ts";
@@ -10,6 +10,7 @@ import { pullCheckpoint } from "../src/hub.ts";
 import { startHub } from "./hub-server.ts";
 
 const root = await mkdtemp(join(tmpdir(), "siglip-hub-test-"));
+afterAll(() => rm(root, { recursive: true, force: true }));
 
 describe("hub download", () => {
   it("downloads a sharded checkpoint, resumes a dropped connection with Range, verifies sha256 and git blob ids", async () => {

@@ -4,12 +4,14 @@
  * Done-when: cosine >= 0.99999 and max |diff| <= 1e-4 on normalised embeddings, |diff| <= 1e-3 on logits.
  */
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { cosine, l2NormalizeRows, maxAbsDiff, siglipLogits, tensor, type Tensor } from "@siglip-edge/core";
 import { sha256File } from "../src/bundle.ts";
 import { BundleModel } from "../src/model.ts";
 import type { OrtBackend } from "../src/ort.ts";
-import { bundle, checkpoint, embedGoldenImages, golden, goldenMeta, idRows } from "./fixtures.ts";
+import { bundle, checkpoint, embedGoldenImages, golden, goldenMeta, idRows, removeTmp } from "./fixtures.ts";
+
+afterAll(removeTmp);
 
 function rows(t: Tensor): Float32Array[] {
   const [R, D] = t.dims as [number, number];

@@ -5,11 +5,13 @@
  */
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { cosine, tensor, type Tensor } from "@siglip-edge/core";
 import type { WeightDType } from "../src/graphs/layers.ts";
 import { BundleModel } from "../src/model.ts";
-import { bundle, embedGoldenImages, golden, idRows } from "./fixtures.ts";
+import { bundle, embedGoldenImages, golden, idRows, removeTmp } from "./fixtures.ts";
+
+afterAll(removeTmp);
 
 const GOAL: Record<WeightDType, number> = { fp32: 1, fp16: 0.9999, int8: 0.999, q4: 0.99 };
 

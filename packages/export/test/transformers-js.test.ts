@@ -2,19 +2,23 @@
  * Interop: @huggingface/transformers (Node, remote loading off) loads the transformers.js-layout export from a local
  * folder and gives the same embeddings as our runtime and as the Python reference.
  */
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, onTestFinished } from "vitest";
 import { cosine, hasErrorCode } from "@siglip-edge/core";
 import { exportTransformersJs } from "../src/transformers-js.ts";
 import { BundleModel } from "../src/model.ts";
-import { bundle, checkpoint, embedGoldenImages, golden, idRows } from "./fixtures.ts";
+import { bundle, checkpoint, embedGoldenImages, golden, idRows, removeTmp } from "./fixtures.ts";
+
+afterAll(removeTmp);
 
 describe("transformers.js interop", () => {
   it("loads the export locally and agrees with our runtime and the reference (cosine >= 0.99999)", async () => {
     const preset = "tiny-fixres";
-    const out = join(await mkdtemp(join(tmpdir(), "siglip-tjs-")), "tiny-fixres-tjs");
+    const tmp = await mkdtemp(join(tmpdir(), "siglip-tjs-"));
+    onTestFinished(() => rm(tmp, { recursive: true, force: true }));
+    const out = join(tmp, "tiny-fixres-tjs");
     const files = await exportTransformersJs(await checkpoint(preset), out);
     expect(files).toContain("onnx/vision_model.onnx");
     const tjs = await import("@huggingface/transformers");

@@ -26,19 +26,23 @@ export const command: Command = {
     const dtype = (stringFlag(args, "dtype") ?? "fp32") as WeightDType;
     let lastFile = "";
     let lastDraw = 0;
-    const res = await pullCheckpoint(id, {
-      revision,
-      env: io.env,
-      onProgress: (p) => {
-        const now = Date.now();
-        if (p.file === lastFile && now - lastDraw < 200 && p.done < p.total) return;
-        if (p.file !== lastFile && lastFile !== "") void write(io.stderr, "\n");
-        lastFile = p.file;
-        lastDraw = now;
-        void write(io.stderr, `\r${bar(p.done, p.total)} ${p.file}`);
-      },
-    });
-    if (lastFile !== "") await write(io.stderr, "\n");
+    let res: Awaited<ReturnType<typeof pullCheckpoint>>;
+    try {
+      res = await pullCheckpoint(id, {
+        revision,
+        env: io.env,
+        onProgress: (p) => {
+          const now = Date.now();
+          if (p.file === lastFile && now - lastDraw < 200 && p.done < p.total) return;
+          if (p.file !== lastFile && lastFile !== "") void write(io.stderr, "\n");
+          lastFile = p.file;
+          lastDraw = now;
+          void write(io.stderr, `\r${bar(p.done, p.total)} ${p.file}`);
+        },
+      });
+    } finally {
+      if (lastFile !== "") await write(io.stderr, "\n"); // end the progress line before any error line
+    }
     await write(io.stderr, `downloaded ${res.files.length} files of ${id}@${res.commit.slice(0, 12)} to ${res.dir}\n`);
     const out = bundleCacheDir(id, revision, dtype, io.env);
     const m = await convertCheckpoint(res.dir, out, { dtype, checkpointId: id, revision: res.commit });

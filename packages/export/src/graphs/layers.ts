@@ -14,7 +14,7 @@ export type WeightDType = (typeof WEIGHT_DTYPES)[number];
 export type WeightReader = (name: string) => Promise<Float32Array>;
 
 /** Reads rows [start, start + count) of a 2-D checkpoint tensor: big tables are streamed, not held. */
-export type RowReader = (name: string, start: number, count: number) => Promise<Float32Array>;
+export type RowReader = (name: string, start: number, count: number, into?: Float32Array) => Promise<Float32Array>;
 
 /** float32 lowest finite value: the additive mask HF uses (not -inf). */
 export const FLOAT32_MIN = -3.4028234663852886e38;

@@ -121,13 +121,15 @@ export async function buildText(c: ModelConfig, read: WeightReader, sink: Weight
 const TABLE_CHUNK_ROWS = 4096;
 
 /**
- * Streams a [V, D] table in row chunks, each mapped to its stored form.
+ * Streams a [V, D] table in row chunks, each mapped to its stored form. One read buffer is reused, so a chunk must
+ * be consumed (written) before the next is requested, which `for await` guarantees.
  * @param map rows [n, D] float32 -> stored chunk
  */
-export async function* tableChunks<T>(readRows: RowReader, name: string, V: number, map: (rows: Float32Array, start: number, n: number) => T): AsyncIterable<T> {
+export async function* tableChunks<T>(readRows: RowReader, name: string, V: number, D: number, map: (rows: Float32Array, start: number, n: number) => T): AsyncIterable<T> {
+  const buf = new Float32Array(Math.min(TABLE_CHUNK_ROWS, V) * D);
   for (let start = 0; start < V; start += TABLE_CHUNK_ROWS) {
     const n = Math.min(TABLE_CHUNK_ROWS, V - start);
-    yield map(await readRows(name, start, n), start, n);
+    yield map(await readRows(name, start, n, buf.subarray(0, n * D)), start, n);
   }
 }
 
@@ -139,15 +141,15 @@ export async function* tableChunks<T>(readRows: RowReader, name: string, V: numb
 async function tokenTable(g: GraphBuilder, ids: string, readRows: RowReader, V: number, D: number, dtype: WeightDType): Promise<string> {
   const name = "text_model.embeddings.token_embedding.weight";
   if (dtype === "fp32") {
-    const t = await g.initStreamed(name, "float32", [V, D], tableChunks(readRows, name, V, (r) => r));
+    const t = await g.initStreamed(name, "float32", [V, D], tableChunks(readRows, name, V, D, (r) => r));
     return g.op("Gather", [t, ids], { axis: 0 });
   }
   if (dtype === "fp16") {
-    const t = await g.initStreamed(name, "float16", [V, D], tableChunks(readRows, name, V, (r) => toF16(r)));
+    const t = await g.initStreamed(name, "float16", [V, D], tableChunks(readRows, name, V, D, (r) => toF16(r)));
     return g.op("Cast", [g.op("Gather", [t, ids], { axis: 0 })], { to: 1 });
   }
   const scales = new Float32Array(V);
-  const q = await g.initStreamed(`${name}.int8`, "int8", [V, D], tableChunks(readRows, name, V, (r, start, n) => {
+  const q = await g.initStreamed(`${name}.int8`, "int8", [V, D], tableChunks(readRows, name, V, D, (r, start, n) => {
     const c = quantizeRowsInt8(r, n, D);
     scales.set(c.scales, start);
     return c.q;
