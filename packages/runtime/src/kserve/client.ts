@@ -229,7 +229,7 @@ export class KServeClient {
   }
 
   /** Admission (breaker, limiter), deadline, retries; resolves with a complete response, any status. */
-  async #call(method: string, path: string, req: { body: Uint8Array; headers: Record<string, string> } | undefined, signal?: AbortSignal, deadlineOverride?: number): Promise<Attempt> {
+  async #call(method: string, path: string, req: { body: Uint8Array<ArrayBuffer>; headers: Record<string, string> } | undefined, signal?: AbortSignal, deadlineOverride?: number): Promise<Attempt> {
     const deadlineMs = deadlineOverride ?? this.#o.deadlineMs ?? 10_000;
     const deadline = timeoutController(deadlineMs, "deadline", signal);
     try {
@@ -241,7 +241,7 @@ export class KServeClient {
     }
   }
 
-  async #attempts(method: string, path: string, req: { body: Uint8Array; headers: Record<string, string> } | undefined, signal: AbortSignal): Promise<Attempt> {
+  async #attempts(method: string, path: string, req: { body: Uint8Array<ArrayBuffer>; headers: Record<string, string> } | undefined, signal: AbortSignal): Promise<Attempt> {
     const retries = this.#o.retries ?? 2;
     for (let attempt = 0; ; attempt++) {
       this.breaker.admit(this.label);
@@ -276,12 +276,12 @@ export class KServeClient {
   }
 
   /** One HTTP exchange with connect and read timeouts; the body is read completely, capped in size. */
-  async #once(method: string, path: string, req: { body: Uint8Array; headers: Record<string, string> } | undefined, parent: AbortSignal): Promise<Attempt> {
+  async #once(method: string, path: string, req: { body: Uint8Array<ArrayBuffer>; headers: Record<string, string> } | undefined, parent: AbortSignal): Promise<Attempt> {
     const connect = timeoutController(this.#o.connectTimeoutMs ?? 5000, "connect", parent);
     let response: Response;
     try {
       const init: RequestInit = { method, headers: { ...this.#o.headers, ...req?.headers }, signal: connect.signal, redirect: "manual" };
-      if (req !== undefined) init.body = req.body as Uint8Array<ArrayBuffer>;
+      if (req !== undefined) init.body = req.body;
       response = await this.#fetch(`${this.url}${path}`, init);
     } catch (err) {
       connect.clear();

@@ -8,7 +8,7 @@
  * `INVALID_ARGUMENT` on the server), never a tensor with the wrong size.
  * @module
  */
-import { DTYPE_BYTES, float16BitsToFloat32, float32ToFloat16Bits, numel, SiglipError, type DataTypeMap, type DType, type ErrorCode, type Tensor } from "@siglip-edge/core";
+import { float16BitsToFloat32, float32ToFloat16Bits, numel, SiglipError, type DataTypeMap, type DType, type ErrorCode, type Tensor } from "@siglip-edge/core";
 
 /** The header naming the JSON part's byte length in a binary-extension body. */
 export const HEADER_LENGTH = "inference-header-content-length";
@@ -49,7 +49,7 @@ export interface InferResponseHeader {
 
 /** A body ready to send: bytes plus the headers that describe them. */
 export interface EncodedBody {
-  body: Uint8Array;
+  body: Uint8Array<ArrayBuffer>;
   headers: Record<string, string>;
 }
 
