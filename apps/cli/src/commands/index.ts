@@ -13,4 +13,5 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   convert: async () => (await import("./convert.ts")).command,
   embed: async () => (await import("./embed.ts")).command,
   pull: async () => (await import("./pull.ts")).command,
+  serve: async () => (await import("./serve.ts")).command,
 };

@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import type { InferenceEngine } from "../engine.ts";
-import { createWebEngine } from "../ort-web/engine.ts";
+import { createWebEngine, wasmApi } from "../ort-web/engine.ts";
 
 let pending: Promise<InferenceEngine> | undefined;
 
@@ -15,7 +15,7 @@ export function createWebEngineForNode(): Promise<InferenceEngine> {
   pending ??= (async () => {
     const require = createRequire(import.meta.url);
     const wasmPath = require.resolve("onnxruntime-web/ort-wasm-simd-threaded.wasm");
-    const wasmModule = await WebAssembly.compile(await readFile(wasmPath));
+    const wasmModule = await wasmApi.compile(await readFile(wasmPath));
     return createWebEngine({ wasmModule });
   })();
   return pending;

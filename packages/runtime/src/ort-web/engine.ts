@@ -12,13 +12,33 @@ import type { EngineSession, InferenceEngine, ModelSource, SessionConfig } from 
 import type { OrtTensorCtor } from "../ort-convert.ts";
 import { wrapSession } from "../ort-session.ts";
 
-let installed: WebAssembly.Module | undefined;
-let memory: WebAssembly.Memory | undefined;
+/**
+ * The slice of the global `WebAssembly` API used here, declared locally so the package type-checks without the DOM
+ * library (Node-only consumers such as the CLI compile it too).
+ */
+export interface WasmModule {
+  readonly __wasmModule?: never;
+}
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+interface WasmInstance {
+  readonly exports: Record<string, unknown>;
+}
+type WasmImports = Record<string, Record<string, unknown>>;
+interface WasmApi {
+  Module: abstract new (...args: never[]) => WasmModule;
+  Memory: abstract new (...args: never[]) => WasmMemory;
+  instantiate(source: WasmModule, imports?: WasmImports): Promise<WasmInstance>;
+  compile(bytes: Uint8Array): Promise<WasmModule>;
+}
+export const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-type Instantiate = typeof WebAssembly.instantiate;
+let installed: WasmModule | undefined;
+let memory: WasmMemory | undefined;
 
-function findMemory(namespace: unknown, depth = 0): WebAssembly.Memory | undefined {
-  if (namespace instanceof WebAssembly.Memory) return namespace;
+function findMemory(namespace: unknown, depth = 0): WasmMemory | undefined {
+  if (namespace instanceof wasmApi.Memory) return namespace;
   if (typeof namespace !== "object" || namespace === null || depth > 1) return undefined;
   for (const value of Object.values(namespace)) {
     const found = findMemory(value, depth + 1);
@@ -32,26 +52,25 @@ function findMemory(namespace: unknown, depth = 0): WebAssembly.Memory | undefin
  * instantiate the given precompiled module instead. ORT 1.30 does not forward Emscripten's `instantiateWasm` hook,
  * which is why the global is wrapped; the wrapper lives only in this file.
  */
-function installInstantiateHook(module: WebAssembly.Module): void {
+function installInstantiateHook(module: WasmModule): void {
   if (installed !== undefined) {
     if (installed !== module) throw new SiglipError("INTERNAL", "a different ORT wasm module is already installed");
     return;
   }
   installed = module;
-  const original: Instantiate = WebAssembly.instantiate.bind(WebAssembly);
-  const wrapped = async (source: unknown, imports?: WebAssembly.Imports): Promise<unknown> => {
-    if (source instanceof WebAssembly.Module) return original(source, imports);
+  const original = wasmApi.instantiate.bind(wasmApi);
+  const wrapped = async (source: unknown, imports?: WasmImports): Promise<unknown> => {
+    if (source instanceof wasmApi.Module) return original(source, imports);
     const instance = await original(module, imports);
     memory = findMemory(instance.exports) ?? findMemory(imports); // the threaded build imports its memory
-
     return { instance, module };
   };
-  WebAssembly.instantiate = wrapped as Instantiate;
+  wasmApi.instantiate = wrapped as WasmApi["instantiate"];
 }
 
 export interface WebEngineOptions {
   /** `ort-wasm-simd-threaded.wasm`, precompiled (a wrangler `CompiledWasm` import, or compiled by the Node adapter). */
-  wasmModule: WebAssembly.Module;
+  wasmModule: WasmModule;
 }
 
 let engine: WebEngine | undefined;

@@ -1,0 +1,83 @@
+/**
+ * `siglip serve`: the edge API's Hono app on Node with onnxruntime-node, for self-hosting without Cloudflare.
+ * Same routes, validation, errors and limits as the Worker; settings from flags and the same environment variables
+ * (API_KEY_HASHES, MAX_BODY_BYTES, MAX_IMAGES, MAX_TEXTS, RATE_LIMIT_PER_MINUTE, IMAGE_URLS=off, ...).
+ */
+import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { createApp, configFromVars, localModelProvider, nodeResolver, serveFetch, type LocalModel } from "@siglip-edge/edge-api/node";
+import { resolveModel } from "@siglip-edge/export";
+import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
+import { intFlag, listFlag, parseArgs, stringFlag, UsageError } from "../args.ts";
+import { write, type Command, type CommandIO } from "../io.ts";
+
+const USAGE = `siglip serve --model BUNDLE_DIR|MODEL_ID [--model ...] [--port 8080] [--host 127.0.0.1] [--engine node|web] [--threads N]
+  Serves POST /v1/embeddings, POST /v1/classify, GET /v1/models, /healthz, /openapi.json, /docs.
+  --model    a bundle directory or a hub id fetched with \`siglip pull\` (repeat to serve several)
+  --engine   node: onnxruntime-node, native CPU (default); web: onnxruntime-web (WASM), as in the Worker
+  Settings from the environment: API_KEY_HASHES (comma-separated sha256 hex of accepted keys; empty = no auth),
+  MAX_BODY_BYTES, MAX_IMAGES, MAX_TEXTS, RATE_LIMIT_PER_MINUTE, MAX_CONCURRENT, IMAGE_URLS=off, SIGLIP_MODEL.`;
+
+/** Real SigLIP 2 checkpoints have 256000 token rows; smaller tables are random-weight test fixtures. */
+const GEMMA_ROWS = 256_000;
+
+async function localModel(spec: string, io: CommandIO): Promise<LocalModel> {
+  const dir = resolveModel(spec, { env: io.env });
+  const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as {
+    checkpoint: { id: string };
+    text: { tokenizer: string | null };
+    tokenTable: { rows: number };
+  };
+  const model: LocalModel = { dir, id: existsSync(join(spec, "manifest.json")) ? manifest.checkpoint.id : spec };
+  if (manifest.text.tokenizer === null && !existsSync(join(dir, "tokenizer.sgtk"))) {
+    model.tokenizer = await loadTokenizer(devTokenizerJsonPath(), { cacheDir: io.env["SIGLIP_NO_CACHE"] ? null : undefined });
+  }
+  if (manifest.tokenTable.rows < GEMMA_ROWS) {
+    model.foldTokenIds = true;
+    await write(io.stderr, `siglip serve: ${model.id} has a ${manifest.tokenTable.rows}-row token table (random-weight fixture): token ids are folded\n`);
+  }
+  return model;
+}
+
+/** Starts the server; resolves once it listens. Exported for tests. */
+export async function startServe(argv: readonly string[], io: CommandIO): Promise<{ url: string; close: () => Promise<void> }> {
+  const args = parseArgs(argv, {
+    model: { type: "list", short: "m" },
+    port: { type: "string", short: "p" },
+    host: { type: "string" },
+    engine: { type: "string", choices: ["node", "web"] },
+    threads: { type: "string" },
+  });
+  if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
+  const specs = listFlag(args, "model");
+  if (specs.length === 0 && io.env["SIGLIP_MODEL"]) specs.push(io.env["SIGLIP_MODEL"]);
+  if (specs.length === 0) throw new UsageError("--model is required (a bundle directory or a pulled hub id; or set SIGLIP_MODEL)");
+  const port = stringFlag(args, "port") === "0" ? 0 : intFlag(args, "port", 8080, 65535);
+  const threads = intFlag(args, "threads", 1, 64);
+  const models = await Promise.all(specs.map((s) => localModel(s, io)));
+  const config = configFromVars(io.env);
+  const app = createApp({
+    config: { ...config, images: { ...config.images, resolver: nodeResolver } },
+    models: localModelProvider(models, { engine: stringFlag(args, "engine") === "web" ? "onnxruntime-web" : "onnxruntime-node", threads }),
+    logError: (id, err) => void write(io.stderr, `[${id}] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`),
+  });
+  const { server, url } = await serveFetch((req) => app.fetch(req), port, stringFlag(args, "host") ?? "127.0.0.1");
+  await write(io.stdout, `siglip serve: listening on ${url} (models: ${models.map((m) => m.id).join(", ")}; auth ${config.apiKeyHashes.length > 0 ? "on" : "off"})\n`);
+  return { url, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+export const command: Command = {
+  summary: "serve the HTTP API (OpenAI-compatible embeddings, zero-shot classify) on Node",
+  usage: USAGE,
+  async run(argv, io) {
+    const { close } = await startServe(argv, io);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+    await close();
+    return 0;
+  },
+};
