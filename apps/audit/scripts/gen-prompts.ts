@@ -123,7 +123,8 @@ const occupationSpecs: ClassSpec[] = [
   ]),
 ];
 
-const sets = {
+/** The three built-in prompt sets, as written to fixtures/prompts/<id>.json. */
+export const sets = {
   gender: promptSet(
     "gender",
     "gender",
@@ -172,102 +173,106 @@ const sets = {
   ),
 };
 
-for (const [id, set] of Object.entries(sets)) {
-  const file = join(ROOT, "fixtures/prompts", `${id}.json`);
-  writeFileSync(file, JSON.stringify(set, null, 1) + "\n");
-  console.log(`wrote ${file}: ${set.classes.length} classes, ${set.provenance.missing.length} missing names`);
+function main(): void {
+  for (const [id, set] of Object.entries(sets)) {
+    const file = join(ROOT, "fixtures/prompts", `${id}.json`);
+    writeFileSync(file, JSON.stringify(set, null, 1) + "\n");
+    console.log(`wrote ${file}: ${set.classes.length} classes, ${set.provenance.missing.length} missing names`);
+  }
+
+  // ---- embedded default dataset: one photo per CLDR concept ----
+  const manifestPath = process.argv.includes("--manifest")
+    ? resolve(process.argv[process.argv.indexOf("--manifest") + 1] ?? "")
+    : resolve(ROOT, "../shared/data/photos/manifest.json");
+  interface Photo {
+    file: string;
+    label_en: string;
+    license: string;
+    author: string;
+    source_url: string;
+    package: string;
+    sha256: string;
+  }
+  const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as Photo[];
+  // file -> [emoji, shows people]; only concepts whose CLDR short name describes the photo faithfully.
+  const PHOTO_EMOJI: Record<string, [string, boolean]> = {
+    "gcompris/categories/fishes/fish1.webp": ["\u{1F41F}", false],
+    "gcompris/categories/tools/hammer1.webp": ["\u{1F528}", false],
+    "gcompris/categories/tools/scissors1.webp": ["\u2702", false],
+    "gcompris/categories/tools/screwDriver1.webp": ["\u{1FA9B}", false],
+    "gcompris/categories/tools/wrench.webp": ["\u{1F527}", false],
+    "gcompris/categories/others/baseball.webp": ["\u26BE", false],
+    "gcompris/categories/others/bucket.webp": ["\u{1FAA3}", false],
+    "gcompris/categories/others/bulb.webp": ["\u{1F4A1}", false],
+    "gcompris/categories/others/chair.webp": ["\u{1FA91}", false],
+    "gcompris/categories/others/knife.webp": ["\u{1F52A}", false],
+    "gcompris/categories/others/pencil.webp": ["\u270F", false],
+    "gcompris/categories/others/spoons.webp": ["\u{1F944}", false],
+    "gcompris/categories/others/volleyball.webp": ["\u{1F3D0}", false],
+    "gcompris/categories/monuments/statueOfLiberty.webp": ["\u{1F5FD}", false],
+    "gcompris/categories/monuments/cathedral.webp": ["\u26EA", false],
+    "gcompris/monuments/germany/neuschwansteinCastle.webp": ["\u{1F3F0}", false],
+    "gcompris/farm_animals/cat.webp": ["\u{1F408}", false],
+    "gcompris/farm_animals/chicken.webp": ["\u{1F414}", false],
+    "gcompris/farm_animals/cow.webp": ["\u{1F404}", false],
+    "gcompris/farm_animals/dog.webp": ["\u{1F415}", false],
+    "gcompris/farm_animals/duck.webp": ["\u{1F986}", false],
+    "gcompris/farm_animals/horse.webp": ["\u{1F40E}", false],
+    "gcompris/farm_animals/owl.webp": ["\u{1F989}", false],
+    "gcompris/farm_animals/pig.webp": ["\u{1F416}", false],
+    "gcompris/farm_animals/sheep.webp": ["\u{1F411}", false],
+    "gcompris/world_animals/bison.webp": ["\u{1F9AC}", false],
+    "gcompris/world_animals/chameleon.webp": ["\u{1F98E}", false],
+    "gcompris/world_animals/crocodile.webp": ["\u{1F40A}", false],
+    "gcompris/world_animals/giraffe.webp": ["\u{1F992}", false],
+    "gcompris/world_animals/hedgehog.webp": ["\u{1F994}", false],
+    "gcompris/world_animals/kangaroo.webp": ["\u{1F998}", false],
+    "gcompris/world_animals/koala.webp": ["\u{1F428}", false],
+    "gcompris/world_animals/moose.webp": ["\u{1FACE}", false],
+    "gcompris/world_animals/panda.webp": ["\u{1F43C}", false],
+    "gcompris/world_animals/polar_bear.webp": ["\u{1F43B}\u200D\u2744", false],
+    "gcompris/world_animals/scarlet_macaw.webp": ["\u{1F99C}", false],
+    "scipy/face_raccoon.png": ["\u{1F99D}", false],
+    "skimage/astronaut.png": ["\u{1F469}\u200D\u{1F680}", true],
+    "skimage/camera.png": ["\u{1F4F7}", true],
+    "skimage/coffee.png": ["\u2615", false],
+    "skimage/coins.png": ["\u{1FA99}", false],
+    "skimage/hubble_deep_field.jpg": ["\u{1F30C}", false],
+    "skimage/rocket.jpg": ["\u{1F680}", false],
+  };
+  const byFile = new Map(manifest.map((p) => [p.file, p]));
+  const images = Object.entries(PHOTO_EMOJI).map(([file, [emoji, people]]) => {
+    const p = byFile.get(file);
+    if (p === undefined) throw new Error(`${file} is not in ${manifestPath}`);
+    const n = names(emoji);
+    const captions = Object.fromEntries(
+      XM3600_LANGUAGES.filter((l) => n[l] !== undefined).map((l) => [l, (TEMPLATES[l] ?? ["{}"]).map((t) => t.replace("{}", n[l] ?? ""))]),
+    );
+    return {
+      key: file.replace(/[^A-Za-z0-9]+/g, "_").replace(/_(webp|png|jpg)$/, ""),
+      file: `fixtures/photos/${file}`,
+      sha256: p.sha256,
+      label_en: p.label_en,
+      emoji,
+      people,
+      license: p.license,
+      author: p.author,
+      source_url: p.source_url,
+      captions,
+    };
+  });
+  const dataset = {
+    schemaVersion: 1,
+    id: "default-cldr-photos",
+    description: `${images.length} permissively licensed photos (one per CLDR concept), captioned in the 36 XM3600 languages with the concept's CLDR short name; caption 0 is the bare name, caption 1 the name in the language's photo template.`,
+    languages: [...XM3600_LANGUAGES],
+    provenance: provenance("Photos: Debian packages per image (see each entry); labels mapped to emoji by hand where the CLDR name describes the photo."),
+    images,
+  };
+  const dsFile = join(ROOT, "apps/audit/data/default-dataset.json");
+  writeFileSync(dsFile, JSON.stringify(dataset, null, 1) + "\n");
+  const digest = createHash("sha256").update(JSON.stringify(dataset)).digest("hex").slice(0, 12);
+  console.log(`wrote ${dsFile}: ${images.length} images (${digest})`);
 }
 
-// ---- embedded default dataset: one photo per CLDR concept ----
-const manifestPath = process.argv.includes("--manifest")
-  ? resolve(process.argv[process.argv.indexOf("--manifest") + 1] ?? "")
-  : resolve(ROOT, "../shared/data/photos/manifest.json");
-interface Photo {
-  file: string;
-  label_en: string;
-  license: string;
-  author: string;
-  source_url: string;
-  package: string;
-  sha256: string;
-}
-const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as Photo[];
-// file -> [emoji, shows people]; only concepts whose CLDR short name describes the photo faithfully.
-const PHOTO_EMOJI: Record<string, [string, boolean]> = {
-  "gcompris/categories/fishes/fish1.webp": ["\u{1F41F}", false],
-  "gcompris/categories/tools/hammer1.webp": ["\u{1F528}", false],
-  "gcompris/categories/tools/scissors1.webp": ["\u2702", false],
-  "gcompris/categories/tools/screwDriver1.webp": ["\u{1FA9B}", false],
-  "gcompris/categories/tools/wrench.webp": ["\u{1F527}", false],
-  "gcompris/categories/others/baseball.webp": ["\u26BE", false],
-  "gcompris/categories/others/bucket.webp": ["\u{1FAA3}", false],
-  "gcompris/categories/others/bulb.webp": ["\u{1F4A1}", false],
-  "gcompris/categories/others/chair.webp": ["\u{1FA91}", false],
-  "gcompris/categories/others/knife.webp": ["\u{1F52A}", false],
-  "gcompris/categories/others/pencil.webp": ["\u270F", false],
-  "gcompris/categories/others/spoons.webp": ["\u{1F944}", false],
-  "gcompris/categories/others/volleyball.webp": ["\u{1F3D0}", false],
-  "gcompris/categories/monuments/statueOfLiberty.webp": ["\u{1F5FD}", false],
-  "gcompris/categories/monuments/cathedral.webp": ["\u26EA", false],
-  "gcompris/monuments/germany/neuschwansteinCastle.webp": ["\u{1F3F0}", false],
-  "gcompris/farm_animals/cat.webp": ["\u{1F408}", false],
-  "gcompris/farm_animals/chicken.webp": ["\u{1F414}", false],
-  "gcompris/farm_animals/cow.webp": ["\u{1F404}", false],
-  "gcompris/farm_animals/dog.webp": ["\u{1F415}", false],
-  "gcompris/farm_animals/duck.webp": ["\u{1F986}", false],
-  "gcompris/farm_animals/horse.webp": ["\u{1F40E}", false],
-  "gcompris/farm_animals/owl.webp": ["\u{1F989}", false],
-  "gcompris/farm_animals/pig.webp": ["\u{1F416}", false],
-  "gcompris/farm_animals/sheep.webp": ["\u{1F411}", false],
-  "gcompris/world_animals/bison.webp": ["\u{1F9AC}", false],
-  "gcompris/world_animals/chameleon.webp": ["\u{1F98E}", false],
-  "gcompris/world_animals/crocodile.webp": ["\u{1F40A}", false],
-  "gcompris/world_animals/giraffe.webp": ["\u{1F992}", false],
-  "gcompris/world_animals/hedgehog.webp": ["\u{1F994}", false],
-  "gcompris/world_animals/kangaroo.webp": ["\u{1F998}", false],
-  "gcompris/world_animals/koala.webp": ["\u{1F428}", false],
-  "gcompris/world_animals/moose.webp": ["\u{1FACE}", false],
-  "gcompris/world_animals/panda.webp": ["\u{1F43C}", false],
-  "gcompris/world_animals/polar_bear.webp": ["\u{1F43B}\u200D\u2744", false],
-  "gcompris/world_animals/scarlet_macaw.webp": ["\u{1F99C}", false],
-  "scipy/face_raccoon.png": ["\u{1F99D}", false],
-  "skimage/astronaut.png": ["\u{1F469}\u200D\u{1F680}", true],
-  "skimage/camera.png": ["\u{1F4F7}", true],
-  "skimage/coffee.png": ["\u2615", false],
-  "skimage/coins.png": ["\u{1FA99}", false],
-  "skimage/hubble_deep_field.jpg": ["\u{1F30C}", false],
-  "skimage/rocket.jpg": ["\u{1F680}", false],
-};
-const byFile = new Map(manifest.map((p) => [p.file, p]));
-const images = Object.entries(PHOTO_EMOJI).map(([file, [emoji, people]]) => {
-  const p = byFile.get(file);
-  if (p === undefined) throw new Error(`${file} is not in ${manifestPath}`);
-  const n = names(emoji);
-  const captions = Object.fromEntries(
-    XM3600_LANGUAGES.filter((l) => n[l] !== undefined).map((l) => [l, (TEMPLATES[l] ?? ["{}"]).map((t) => t.replace("{}", n[l] ?? ""))]),
-  );
-  return {
-    key: file.replace(/[^A-Za-z0-9]+/g, "_").replace(/_(webp|png|jpg)$/, ""),
-    file: `fixtures/photos/${file}`,
-    sha256: p.sha256,
-    label_en: p.label_en,
-    emoji,
-    people,
-    license: p.license,
-    author: p.author,
-    source_url: p.source_url,
-    captions,
-  };
-});
-const dataset = {
-  schemaVersion: 1,
-  id: "default-cldr-photos",
-  description: `${images.length} permissively licensed photos (one per CLDR concept), captioned in the 36 XM3600 languages with the concept's CLDR short name; caption 0 is the bare name, caption 1 the name in the language's photo template.`,
-  languages: [...XM3600_LANGUAGES],
-  provenance: provenance("Photos: Debian packages per image (see each entry); labels mapped to emoji by hand where the CLDR name describes the photo."),
-  images,
-};
-const dsFile = join(ROOT, "apps/audit/data/default-dataset.json");
-writeFileSync(dsFile, JSON.stringify(dataset, null, 1) + "\n");
-const digest = createHash("sha256").update(JSON.stringify(dataset)).digest("hex").slice(0, 12);
-console.log(`wrote ${dsFile}: ${images.length} images (${digest})`);
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

@@ -61,3 +61,12 @@ describe("embedded default dataset", () => {
     console.log(`default dataset: ${ds.images.length} images, ${ds.captions.length} captions, ${ds.images.filter((i) => !i.people).length} without people`);
   });
 });
+
+describe("generator", () => {
+  it("the committed fixtures/prompts files are exactly what scripts/gen-prompts.ts builds from cldr-annotations-full", async () => {
+    const { sets } = await import("../scripts/gen-prompts.ts");
+    for (const [id, set] of Object.entries(sets)) {
+      expect(readFileSync(join(REPO_ROOT, "fixtures/prompts", `${id}.json`), "utf8"), id).toBe(JSON.stringify(set, null, 1) + "\n");
+    }
+  });
+});
