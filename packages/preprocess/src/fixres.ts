@@ -17,21 +17,22 @@ export interface FixResOptions {
 
 /**
  * One RGB image to FixRes pixel values.
- * @param img [H, W, 3] uint8
+ * @param img [H, W, 3] uint8 (or [H, W, 4] RGBX; the fourth channel is ignored)
  * @returns [3, S, S] float32 (channel-first, values in [-1, 1])
  */
 export function fixresPixels(img: RgbImage, opts: FixResOptions): Float32Array {
   const S = opts.size;
   if (!Number.isInteger(S) || S < 1 || S > 4096) throw new SiglipError("INVALID_ARGUMENT", `FixRes size must be an integer in [1, 4096], got ${S}`);
-  if (img.channels !== 3) throw new SiglipError("INVALID_ARGUMENT", `expected an RGB image, got ${img.channels} channels`);
+  if (img.channels !== 3 && img.channels !== 4) throw new SiglipError("INVALID_ARGUMENT", `expected RGB or RGBX pixels, got ${img.channels} channels`);
   const r = resizeImage(img, S, S, opts.resample ?? "bilinear");
   const plane = S * S;
   const out = new Float32Array(3 * plane); // [3, S, S]
   const src = r.data;
-  for (let i = 0; i < plane; i++) {
-    out[i] = PIXEL_LUT[src[3 * i]!]!;
-    out[plane + i] = PIXEL_LUT[src[3 * i + 1]!]!;
-    out[2 * plane + i] = PIXEL_LUT[src[3 * i + 2]!]!;
+  const C = r.channels;
+  for (let i = 0, s = 0; i < plane; i++, s += C) {
+    out[i] = PIXEL_LUT[src[s]!]!;
+    out[plane + i] = PIXEL_LUT[src[s + 1]!]!;
+    out[2 * plane + i] = PIXEL_LUT[src[s + 2]!]!;
   }
   return out;
 }

@@ -8,7 +8,7 @@
 export interface RgbImage {
   readonly width: number;
   readonly height: number;
-  /** 3 after decoding (RGB); the resizer accepts any count. */
+  /** 3 (RGB) from `decodeImage`; 4 (RGBX, fourth ignored) inside the pipeline; the resizer accepts any count. */
   readonly channels: number;
   readonly data: Uint8Array;
 }
@@ -31,4 +31,15 @@ export const DEFAULT_LIMITS: Readonly<DecodeLimits> = {
   maxEncodedBytes: 64 * 1024 * 1024,
   maxPixels: 40_000_000,
   maxDimension: 65_535,
+};
+
+/**
+ * Caps for a 128 MB Worker isolate. Measured (BENCHMARKS.md, preprocess): a JPEG costs about 11 bytes per pixel at
+ * peak through the WASM decoder (its heap holds the RGBX image, then a JS copy is made), so 8 MP peaks near 90 MiB
+ * above the isolate's baseline; a 24 MP photo (~260 MiB) only fits in Node.
+ */
+export const WORKER_LIMITS: Readonly<DecodeLimits> = {
+  maxEncodedBytes: 16 * 1024 * 1024,
+  maxPixels: 8_000_000,
+  maxDimension: 16_384,
 };

@@ -10,7 +10,7 @@ export * from "./normalize.ts";
 export * from "./fixres.ts";
 export * from "./naflex.ts";
 export * from "./pipeline.ts";
-export { decodeImage, sniffFormat, type DecodeOptions, type DecodedImage, type ImageFormat } from "./decode/index.ts";
+export { decodeImage, decodeRaster, toRgb, sniffFormat, type DecodeOptions, type DecodedImage, type ImageFormat } from "./decode/index.ts";
 export { applyOrientation, exifOrientation } from "./decode/exif.ts";
 export { initDecoders, decodersReady, webpDecoderVersion, type DecoderModules, type WasmSource } from "./decode/wasm-codecs.ts";
 /** NaFlex position-grid resampling (siglip2-spec §6.2), shared with the runtime and the exporter. */

@@ -45,14 +45,14 @@ export interface NaFlexImage {
 
 /**
  * One RGB image to NaFlex patches.
- * @param img [H, W, 3] uint8
+ * @param img [H, W, 3] uint8 (or [H, W, 4] RGBX; the fourth channel is ignored)
  */
 export function naflexPatches(img: RgbImage, opts: NaFlexOptions = {}): NaFlexImage {
   const P = opts.patchSize ?? 16;
   const N = opts.maxNumPatches ?? 256;
   if (!Number.isInteger(N) || N < 1 || N > 65_536) throw new SiglipError("INVALID_ARGUMENT", `maxNumPatches must be an integer in [1, 65536], got ${N}`);
   if (!Number.isInteger(P) || P < 1 || P > 64) throw new SiglipError("INVALID_ARGUMENT", `patchSize must be an integer in [1, 64], got ${P}`);
-  if (img.channels !== 3) throw new SiglipError("INVALID_ARGUMENT", `expected an RGB image, got ${img.channels} channels`);
+  if (img.channels !== 3 && img.channels !== 4) throw new SiglipError("INVALID_ARGUMENT", `expected RGB or RGBX pixels, got ${img.channels} channels`);
   const [h, w] = naflexTargetSize(img.height, img.width, P, N);
   const r = resizeImage(img, w, h, opts.resample ?? "bilinear");
   const nh = h / P;
@@ -60,12 +60,21 @@ export function naflexPatches(img: RgbImage, opts: NaFlexOptions = {}): NaFlexIm
   const D = P * P * 3;
   const out = new Float32Array(N * D); // [N, P*P*3]
   const src = r.data;
+  const C = r.channels;
   for (let py = 0; py < nh; py++) {
     for (let px = 0; px < nw; px++) {
       let o = (py * nw + px) * D;
       for (let y = 0; y < P; y++) {
-        let s = ((py * P + y) * w + px * P) * 3; // a patch row is P*3 contiguous samples in HWC
-        for (let i = 0; i < P * 3; i++) out[o++] = PIXEL_LUT[src[s++]!]!;
+        let s = ((py * P + y) * w + px * P) * C; // a patch row: P pixels, channel-last (y, x, c)
+        if (C === 3) {
+          for (let i = 0; i < P * 3; i++) out[o++] = PIXEL_LUT[src[s++]!]!;
+        } else {
+          for (let x = 0; x < P; x++, s += C) {
+            out[o++] = PIXEL_LUT[src[s]!]!;
+            out[o++] = PIXEL_LUT[src[s + 1]!]!;
+            out[o++] = PIXEL_LUT[src[s + 2]!]!;
+          }
+        }
       }
     }
   }

@@ -3,7 +3,7 @@
  * @module
  */
 import { tensor, type Tensor } from "@siglip-edge/core";
-import { decodeImage, type DecodeOptions } from "./decode/index.ts";
+import { decodeRaster, type DecodeOptions } from "./decode/index.ts";
 import { fixresPixels, type FixResOptions } from "./fixres.ts";
 import { naflexBatch, type NaFlexBatch, type NaFlexOptions } from "./naflex.ts";
 
@@ -12,7 +12,7 @@ import { naflexBatch, type NaFlexBatch, type NaFlexOptions } from "./naflex.ts";
  * @returns [1, 3, S, S] float32
  */
 export async function preprocessFixRes(bytes: Uint8Array, opts: FixResOptions & DecodeOptions): Promise<Tensor<"float32">> {
-  const img = await decodeImage(bytes, opts);
+  const img = await decodeRaster(bytes, opts);
   return tensor("float32", [1, 3, opts.size, opts.size], fixresPixels(img, opts));
 }
 
@@ -21,6 +21,6 @@ export async function preprocessFixRes(bytes: Uint8Array, opts: FixResOptions & 
  * spatial_shapes [1, 2] int64.
  */
 export async function preprocessNaFlex(bytes: Uint8Array, opts: NaFlexOptions & DecodeOptions = {}): Promise<NaFlexBatch> {
-  const img = await decodeImage(bytes, opts);
+  const img = await decodeRaster(bytes, opts);
   return naflexBatch([img], opts);
 }

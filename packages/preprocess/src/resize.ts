@@ -109,11 +109,12 @@ function horizontal(src: Uint8Array, W: number, C: number, y0: number, rows: num
       const n = count[xx]!;
       const kOff = xx * ksize;
       let p = rowIn + start[xx]! * C;
-      if (C === 3) {
+      if (C === 3 || C === 4) {
+        // RGB, or RGBX whose fourth channel nobody reads: resample three channels, leave the fourth at 0.
         let a0 = HALF;
         let a1 = HALF;
         let a2 = HALF;
-        for (let x = 0; x < n; x++, p += 3) {
+        for (let x = 0; x < n; x++, p += C) {
           const w = weights[kOff + x]!;
           a0 = (a0 + Math.imul(src[p]!, w)) | 0;
           a1 = (a1 + Math.imul(src[p + 1]!, w)) | 0;
@@ -122,6 +123,7 @@ function horizontal(src: Uint8Array, W: number, C: number, y0: number, rows: num
         out[o++] = a0 >> PRECISION_BITS;
         out[o++] = a1 >> PRECISION_BITS;
         out[o++] = a2 >> PRECISION_BITS;
+        if (C === 4) o++;
       } else {
         for (let ch = 0; ch < C; ch++) {
           let acc = HALF;
@@ -163,6 +165,8 @@ function vertical(src: Uint8Array, W: number, C: number, outH: number, rowShift:
 
 /**
  * `Image.resize((outW, outH), resample)` for an 8-bit image with C interleaved channels (`ImagingResampleInner`).
+ * With C = 4 the fourth channel is treated as padding (RGBX, as the WASM codecs deliver it) and comes out as 0
+ * wherever the width changes.
  * @param img [H, W, C] uint8
  * @returns [outH, outW, C] uint8
  */

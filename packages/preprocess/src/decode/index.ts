@@ -8,7 +8,7 @@ import { DEFAULT_LIMITS, type DecodeLimits, type RgbImage } from "../image.ts";
 import { decodeBmp, isBmp } from "./bmp.ts";
 import { applyOrientation, exifOrientation, xmpOrientation } from "./exif.ts";
 import { decodeGif, isGif } from "./gif.ts";
-import { decodeJpeg, isJpeg } from "./jpeg.ts";
+import { decodeJpeg, isJpeg, rgbaToRgb } from "./jpeg.ts";
 import { decodePng, isPng } from "./png.ts";
 import { decodeWebp, isWebp } from "./webp.ts";
 
@@ -46,6 +46,23 @@ function orientationOf(exif: Uint8Array | undefined, xmp: Uint8Array | undefined
  *   `initDecoders`)
  */
 export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): Promise<DecodedImage> {
+  return toRgb(await decodeRaster(bytes, opts));
+}
+
+/** Drops the padding channel of an RGBX raster from `decodeRaster` (RGB rasters are returned as they are). */
+export function toRgb(r: DecodedImage): DecodedImage {
+  return r.channels === 3 ? r : { ...rgbaToRgb(r), format: r.format, orientation: r.orientation };
+}
+
+/**
+ * Like `decodeImage`, but JPEG and WebP stay in the codec's RGBX layout (4 channels, the fourth ignored) to save a
+ * full-size copy: the pipeline reads the first three channels. Same pixels, same errors.
+ * @returns [H, W, 3 or 4] uint8
+ * @throws SiglipError IMAGE_TOO_LARGE (checked from the header), IMAGE_DECODE_FAILED (corrupt or truncated),
+ *   IMAGE_UNSUPPORTED_FORMAT (unknown signature or unsupported variant), BACKEND_UNAVAILABLE (JPEG/WebP without
+ *   `initDecoders`)
+ */
+export async function decodeRaster(bytes: Uint8Array, opts: DecodeOptions = {}): Promise<DecodedImage> {
   const limits: DecodeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   if (bytes.length > limits.maxEncodedBytes) {
     throw new SiglipError("IMAGE_TOO_LARGE", `encoded image is ${bytes.length} bytes, limit ${limits.maxEncodedBytes}`, {

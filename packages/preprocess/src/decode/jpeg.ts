@@ -82,11 +82,16 @@ export async function decodeJpeg(bytes: Uint8Array, limits: DecodeLimits): Promi
   const eof = messages.find((m) => m.includes("Premature end of JPEG file"));
   if (eof !== undefined) corrupt(F, `file is truncated (${eof.trim()})`);
   if (pixels.width !== header.width || pixels.height !== header.height) corrupt(F, "decoded size differs from the header");
-  return { image: rgbaToRgb(pixels), header };
+  return { image: rgbaView(pixels), header };
+}
+
+/** The codec's RGBA buffer as a 4-channel raster, without copying (the fourth channel is ignored downstream). */
+export function rgbaView(p: { width: number; height: number; data: Uint8ClampedArray }): RgbImage {
+  return { width: p.width, height: p.height, channels: 4, data: new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength) };
 }
 
 /** Drops the fourth channel: [H, W, 4] -> [H, W, 3] uint8. */
-export function rgbaToRgb(p: { width: number; height: number; data: Uint8ClampedArray }): RgbImage {
+export function rgbaToRgb(p: { width: number; height: number; data: Uint8Array | Uint8ClampedArray }): RgbImage {
   const n = p.width * p.height;
   const out = new Uint8Array(n * 3);
   const s = p.data;

@@ -7,7 +7,7 @@
 import { SiglipError } from "@siglip-edge/core";
 import type { DecodeLimits, RgbImage } from "../image.ts";
 import { ByteReader, checkDimensions, corrupt } from "./bytes.ts";
-import { rgbaToRgb } from "./jpeg.ts";
+import { rgbaView } from "./jpeg.ts";
 import { runCodec } from "./wasm-codecs.ts";
 
 const F = "WebP";
@@ -60,5 +60,5 @@ export async function decodeWebp(bytes: Uint8Array, limits: DecodeLimits): Promi
   const { pixels } = await runCodec("webp", bytes);
   if (pixels === null) corrupt(F, "libwebp could not decode the file (corrupt or truncated)");
   if (pixels.width !== header.width || pixels.height !== header.height) corrupt(F, "decoded size differs from the header");
-  return { image: rgbaToRgb(pixels), header };
+  return { image: rgbaView(pixels), header };
 }
