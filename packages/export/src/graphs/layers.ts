@@ -4,7 +4,6 @@
  * attention with an optional additive key mask, the pre-LN encoder layer and the MAP head with packed q|k|v.
  * @module
  */
-import { float32ToFloat16Bits } from "@siglip-edge/core";
 import type { GraphBuilder } from "../onnx/builder.ts";
 
 export const WEIGHT_DTYPES = ["fp32", "fp16", "int8", "q4"] as const;
@@ -19,9 +18,47 @@ export type RowReader = (name: string, start: number, count: number, into?: Floa
 /** float32 lowest finite value: the additive mask HF uses (not -inf). */
 export const FLOAT32_MIN = -3.4028234663852886e38;
 
+/**
+ * float32 -> binary16 bits, round to nearest even; same results as core's `float32ToFloat16Bits` (checked in
+ * test/f16.test.ts) but reading the float bits through one view of the whole array instead of a scratch array per
+ * value (the table of a B/16 checkpoint has 197M values).
+ */
 export function toF16(data: Float32Array): Uint16Array {
   const out = new Uint16Array(data.length);
-  for (let i = 0; i < data.length; i++) out[i] = float32ToFloat16Bits(data[i] as number);
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  for (let i = 0; i < data.length; i++) {
+    const x = bits[i] as number;
+    const sign = (x >>> 16) & 0x8000;
+    const exp = (x >>> 23) & 0xff;
+    let mant = x & 0x7fffff;
+    if (exp === 0xff) {
+      out[i] = sign | 0x7c00 | (mant !== 0 ? 0x200 : 0);
+      continue;
+    }
+    const e = exp - 112;
+    if (e >= 0x1f) {
+      out[i] = sign | 0x7c00;
+      continue;
+    }
+    if (e <= 0) {
+      if (e < -10) {
+        out[i] = sign;
+        continue;
+      }
+      mant |= 0x800000;
+      const shift = 14 - e;
+      let h = mant >>> shift;
+      const rem = mant & ((1 << shift) - 1);
+      const half = 1 << (shift - 1);
+      if (rem > half || (rem === half && (h & 1) === 1)) h++;
+      out[i] = sign | h;
+      continue;
+    }
+    let h = (e << 10) | (mant >>> 13);
+    const rem = mant & 0x1fff;
+    if (rem > 0x1000 || (rem === 0x1000 && (h & 1) === 1)) h++;
+    out[i] = sign | h;
+  }
   return out;
 }
 
