@@ -17,19 +17,21 @@ import { fileDigest, readManifest, type BundleManifest } from "./manifest.ts";
 export const SGTK_FILE = "tokenizer.sgtk";
 
 /**
- * The bundle's tokenizer: `manifest.text.tokenizer` when listed (verified), else `tokenizer.sgtk` in the bundle.
+ * The bundle's tokenizer: `tokenizer.sgtk` when present (compiled from the bundle's tokenizer by `npm start` or the
+ * deploy steps; a 17 MB `tokenizer.json` is too slow and too large to parse in a 128 MB isolate), else the
+ * manifest's `text.tokenizer` (size and sha256 verified).
  */
 export async function loadBundleTokenizer(source: BundleSource, manifest: BundleManifest): Promise<Tokenizer> {
-  const listed = manifest.text.tokenizer;
   try {
-    if (listed !== null) return Tokenizer.fromBytes(await verifiedRead(source, listed, fileDigest(manifest, listed)));
     return Tokenizer.fromBytes(await source.read(SGTK_FILE));
   } catch (cause) {
-    if ((cause as { code?: string }).code === "NOT_FOUND") {
-      throw new SiglipError("MODEL_LOAD_FAILED", `${source.location}: the manifest lists no tokenizer and there is no ${SGTK_FILE}`, { cause });
-    }
-    throw cause;
+    if ((cause as { code?: string }).code !== "NOT_FOUND") throw cause;
   }
+  const listed = manifest.text.tokenizer;
+  if (listed === null) {
+    throw new SiglipError("MODEL_LOAD_FAILED", `${source.location}: the manifest lists no tokenizer and there is no ${SGTK_FILE}`);
+  }
+  return Tokenizer.fromBytes(await verifiedRead(source, listed, fileDigest(manifest, listed)));
 }
 
 export interface OpenModelOptions extends Partial<Pick<BundlePipelineOptions, "id" | "foldTokenIds" | "maxTextBatch" | "maxImageBatch" | "verify" | "threads">> {
