@@ -62,7 +62,8 @@ describe("siglip audit bias / retrieval (bring your own embeddings)", () => {
       ["audit", "bias", "--images", "img.npy", "--groups", "a=male.npy,b=missing.npy"],
       ["audit", "retrieval", "--images", "i.npy", "--texts", "t.npy", "--pairs", "pairs-missing.json"],
       ["audit", "frobnicate"],
-      ["audit", "run", "--out", "x", "--model", "some-bundle"],
+      ["audit", "run", "--out", "x", "--model", "no-such-bundle-dir"],
+      ["audit", "run", "--out", "x", "--model", "b", "--provider", "stand-in"],
     ];
     writeFileSync(join(dir, "bad-pairs.json"), JSON.stringify([0, 5, 0]));
     cases.push(["audit", "retrieval", "--images", "i.npy", "--texts", "t.npy", "--pairs", "bad-pairs.json"]);
@@ -108,4 +109,38 @@ describe("siglip audit run / report / compare", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/not an audit report/);
   }, 60_000);
+});
+
+describe("siglip audit run --model (local bundle through onnxruntime-node)", () => {
+  it("audits the default dataset with a tiny seeded bundle; a rerun is served from the cache", async () => {
+    const { generateCheckpoint } = await import("@siglip-edge/export");
+    const { EmbeddingCache } = await import("@siglip-edge/audit/node");
+    const ck = join(dir, "tiny-ck");
+    await generateCheckpoint(ck, {
+      model_type: "siglip",
+      text_config: { vocab_size: 256000, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, projection_size: 48 },
+      vision_config: { image_size: 32, patch_size: 8, hidden_size: 48, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2 },
+    }, { seed: 3 });
+    const conv = siglip(["convert", ck, "--out", "tiny-bundle", "--id", "test/tiny-256k"]);
+    expect(conv.code, conv.stderr).toBe(0);
+    const args = ["audit", "run", "--model", "tiny-bundle", "--out", "out-model", "--languages", "en,sw", "--prompts", "gender", "--resamples", "100"];
+    const r = siglip(args);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/STAND-IN/);
+    const report = JSON.parse(readFileSync(join(dir, "out-model/report.json"), "utf8")) as { model: { id: string; revision: string; provider: string; standIn: boolean; dim: number }; retrieval: { languages: { textToImage: { queries: number } }[] } };
+    expect(report.model).toMatchObject({ id: "test/tiny-256k", provider: "bundle", standIn: false, dim: 48 });
+    expect(report.model.revision).toMatch(/^local\+bundle-[0-9a-f]{16}$/);
+    expect(report.retrieval.languages.map((l) => l.textToImage.queries)).toEqual([86, 86]);
+    const cache = new EmbeddingCache(join(dir, "out-model/embeddings.sqlite"));
+    const first = cache.stats();
+    cache.close();
+    const again = siglip(args);
+    expect(again.code, again.stderr).toBe(0);
+    const cache2 = new EmbeddingCache(join(dir, "out-model/embeddings.sqlite"));
+    const second = cache2.stats();
+    cache2.close();
+    expect(second).toEqual(first); // nothing recomputed: no new vectors, no new ledger rows
+    expect(readFileSync(join(dir, "out-model/report.json"), "utf8")).toBe(JSON.stringify(report, null, 1) + "\n");
+    console.log("audit run --model tiny bundle:", JSON.stringify({ model: report.model, cache: first }));
+  }, 180_000);
 });

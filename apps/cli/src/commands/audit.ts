@@ -5,11 +5,14 @@
 import { decodeNpy, SiglipError, toFloat32, type Tensor } from "@siglip-edge/core";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { createHash } from "node:crypto";
+import type { EmbeddingProvider, ImageInput } from "@siglip-edge/audit/node";
+import type { BundleModel } from "@siglip-edge/export";
 import { intFlag, parseArgs, stringFlag, UsageError, type Parsed } from "../args.ts";
 import { write, type Command, type CommandIO } from "../io.ts";
 
 const USAGE = `siglip audit <subcommand> [options]
-  run        --out DIR [--provider stand-in|precomputed] [--embeddings DIR] [--model BUNDLE] [--dataset default|xm3600:DIR|folder:DIR]
+  run        --out DIR [--model BUNDLE | --provider stand-in | --provider precomputed --embeddings DIR] [--dataset default|xm3600:DIR|folder:DIR]
              [--prompts gender,age,occupation|FILE.json,...] [--languages en,de,...] [--caption-policy all|first]
              [--seed N] [--resamples N] [--batch N] [--concurrency N] [--fairface DIR|LABELS.csv]
              Embeds (with a resumable SQLite cache in DIR/embeddings.sqlite), writes DIR/report.json and DIR/index.html.
@@ -126,7 +129,7 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
   async run(argv, io) {
     const p = parseArgs(argv, {
       out: { type: "string" },
-      provider: { type: "string", choices: ["stand-in", "precomputed"] },
+      provider: { type: "string", choices: ["bundle", "stand-in", "precomputed"] },
       embeddings: { type: "string" },
       model: { type: "string" },
       dataset: { type: "string" },
@@ -144,15 +147,15 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
     const audit = await import("@siglip-edge/audit");
     const node = await import("@siglip-edge/audit/node");
     const out = resolve(io.cwd, need(p, "out"));
-    if (stringFlag(p, "model") !== undefined) {
-      // The bundle provider plugs in here once @siglip-edge/runtime lands (EmbeddingProvider in apps/audit/src/node).
-      throw new SiglipError("BACKEND_UNAVAILABLE", "--model needs the model runtime provider, which is not in this build yet; use --provider precomputed --embeddings DIR, or --provider stand-in to test the pipeline");
-    }
-    const kind = stringFlag(p, "provider") ?? "stand-in";
-    const provider =
-      kind === "precomputed"
-        ? new node.PrecomputedProvider(resolve(io.cwd, need(p, "embeddings")))
-        : new node.StandInProvider({ log: io.env["SIGLIP_AUDIT_STANDIN_LOG"], delayMs: Number(io.env["SIGLIP_AUDIT_STANDIN_DELAY_MS"] ?? 0) || 0 });
+    const modelFlag = stringFlag(p, "model");
+    const kind = stringFlag(p, "provider") ?? (modelFlag !== undefined ? "bundle" : "stand-in");
+    if (modelFlag !== undefined && kind !== "bundle") throw new UsageError(`--model selects the bundle provider; drop --provider ${kind}`);
+    const provider: EmbeddingProvider =
+      kind === "bundle"
+        ? await BundleProvider.open(modelFlag ?? need(p, "model"), io)
+        : kind === "precomputed"
+          ? new node.PrecomputedProvider(resolve(io.cwd, need(p, "embeddings")))
+          : new node.StandInProvider({ log: io.env["SIGLIP_AUDIT_STANDIN_LOG"], delayMs: Number(io.env["SIGLIP_AUDIT_STANDIN_DELAY_MS"] ?? 0) || 0 });
     if (provider.standIn) await write(io.stderr, `siglip audit run: ${provider.note ?? "stand-in embeddings"}\n`);
     const ds = stringFlag(p, "dataset") ?? "default";
     const dataset = ds === "default"
@@ -186,6 +189,50 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
     return 0;
   },
 };
+
+/**
+ * The local-bundle provider: a converted bundle (directory or cached hub id) run through onnxruntime-node, with the
+ * bundle's tokenizer, exactly as `siglip embed` does. Its cache revision is the checkpoint revision plus a hash of
+ * the bundle's file hashes, so a re-export with other weights or dtype never reuses old vectors.
+ */
+class BundleProvider implements EmbeddingProvider {
+  readonly kind = "bundle";
+  readonly standIn = false;
+  readonly model: string;
+  readonly revision: string;
+  readonly dim: number;
+  readonly #m: BundleModel;
+  readonly #io: CommandIO;
+
+  private constructor(m: BundleModel, io: CommandIO) {
+    this.#m = m;
+    this.#io = io;
+    const files = createHash("sha256").update(JSON.stringify(m.manifest.files.map((f) => [f.path, f.sha256]))).digest("hex").slice(0, 16);
+    this.model = m.manifest.checkpoint.id;
+    this.revision = `${m.manifest.checkpoint.revision ?? "local"}+bundle-${files}`;
+    this.dim = m.manifest.sizes.embedDim;
+  }
+
+  static async open(model: string, io: CommandIO): Promise<BundleProvider> {
+    const { openModel } = await import("./embed-common.ts");
+    return new BundleProvider(await openModel(model, io), io);
+  }
+
+  async embedTexts(texts: readonly string[]): Promise<Float32Array> {
+    const { embedTexts } = await import("./embed-common.ts");
+    const rows = await embedTexts(this.#m, texts, this.#io);
+    const out = new Float32Array(rows.length * this.dim);
+    rows.forEach((r, i) => out.set(r, i * this.dim));
+    return out;
+  }
+
+  async embedImages(images: readonly ImageInput[]): Promise<Float32Array> {
+    const { embedImageBytes } = await import("@siglip-edge/export");
+    const out = new Float32Array(images.length * this.dim);
+    for (let i = 0; i < images.length; i++) out.set(await embedImageBytes(this.#m, (images[i] as ImageInput).bytes), i * this.dim);
+    return out;
+  }
+}
 
 /** node:sqlite prints an ExperimentalWarning on first load; keep every other warning. */
 function quietSqliteWarning(): void {
