@@ -14,4 +14,6 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   embed: async () => (await import("./embed.ts")).command,
   pull: async () => (await import("./pull.ts")).command,
   serve: async () => (await import("./serve.ts")).command,
+  backend: async () => (await import("./backend.ts")).command,
+  "triton-repo": async () => (await import("./triton-repo.ts")).command,
 };

@@ -316,7 +316,7 @@ export class KServeClient {
       const idle = timeoutController(readMs, "read", parent);
       const onAbort = () => void reader.cancel(idle.signal.reason).catch(() => undefined);
       idle.signal.addEventListener("abort", onAbort, { once: true });
-      let r: ReadableStreamReadResult<Uint8Array>;
+      let r: Awaited<ReturnType<typeof reader.read>>;
       try {
         r = await reader.read();
       } catch (err) {

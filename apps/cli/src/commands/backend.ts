@@ -1,0 +1,43 @@
+/** `siglip backend`: the KServe v2 dev backend (a CPU stand-in for Triton in development and tests). */
+import { startDevBackend, type BundleSpec } from "@siglip-edge/backend";
+import { intFlag, listFlag, parseArgs, stringFlag, UsageError } from "../args.ts";
+import { write, type Command } from "../io.ts";
+
+const USAGE = `siglip backend --model BUNDLE_DIR[=NAME]... [--port 8000] [--host 127.0.0.1] [--threads 1]
+  Serves each bundle as two KServe v2 models, NAME-vision and NAME-text (NAME defaults to the folder name), over
+  the REST subset the edge API uses: health, server and model metadata, POST /v2/repository/index, infer in JSON
+  and with Triton's binary tensor extension. CPU only (onnxruntime-node): a stand-in for NVIDIA Triton for local
+  development and tests, not a replacement (no dynamic batching, no GPU, no gRPC). For production use
+  \`siglip triton-repo\`.`;
+
+/** `DIR` or `DIR=NAME`. */
+export function bundleSpec(s: string): BundleSpec {
+  const eq = s.lastIndexOf("=");
+  return eq > 0 ? { dir: s.slice(0, eq), name: s.slice(eq + 1) } : { dir: s };
+}
+
+/** Starts the backend; resolves once it listens. Exported for tests. */
+export async function startBackend(argv: readonly string[], io: Parameters<Command["run"]>[1]): Promise<{ url: string; close: () => Promise<void> }> {
+  const args = parseArgs(argv, { model: { type: "list", short: "m" }, port: { type: "string", short: "p" }, host: { type: "string" }, threads: { type: "string" } });
+  if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
+  const specs = listFlag(args, "model").map(bundleSpec);
+  if (specs.length === 0) throw new UsageError("--model is required (a bundle directory)");
+  const port = stringFlag(args, "port") === "0" ? 0 : intFlag(args, "port", 8000, 65535);
+  const b = await startDevBackend({ bundles: specs, threads: intFlag(args, "threads", 1, 64) }, { port, host: stringFlag(args, "host") ?? "127.0.0.1" });
+  await write(io.stdout, `siglip backend: KServe v2 dev backend (CPU stand-in for Triton, not a replacement) on ${b.url}; models: ${b.models.map((m) => m.name).join(", ")}\n`);
+  return { url: b.url, close: () => b.close() };
+}
+
+export const command: Command = {
+  summary: "serve bundles over KServe v2 on CPU (a dev stand-in for Triton)",
+  usage: USAGE,
+  async run(argv, io) {
+    const { close } = await startBackend(argv, io);
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", () => resolve());
+      process.once("SIGTERM", () => resolve());
+    });
+    await close();
+    return 0;
+  },
+};

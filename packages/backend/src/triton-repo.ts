@@ -1,0 +1,120 @@
+/**
+ * `siglip triton-repo`: writes an NVIDIA Triton model repository for bundles, two models per bundle with the
+ * contract of bundle-models.ts (`<name>-vision`, `<name>-text`), each `config.pbtxt` plus `1/model.onnx` and its
+ * external weights (copied under the file name the graph references, so onnxruntime resolves them). Backend
+ * `onnxruntime`, `max_batch_size`, dynamic batching, instance groups, optional TensorRT FP16 (GPU only; its vectors
+ * are not bit-identical to fp32, so check cosine against the bundle before routing traffic to it).
+ * @module
+ */
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { SiglipError } from "@siglip-edge/core";
+import { towerModels, type BundleSpec, type TensorSpec, type TowerModel } from "./bundle-models.ts";
+
+export interface TritonRepoOptions {
+  /** Largest batch Triton forms (default 64). */
+  maxBatchSize?: number;
+  /** Dynamic batcher's preferred sizes (default powers of two from 8 up to max_batch_size, at most 3). */
+  preferredBatchSizes?: number[];
+  /** How long the batcher may hold a request to fill a batch (default 2000 us). */
+  maxQueueDelayUs?: number;
+  /** Instances per model (default 1) and where they run (default GPU). */
+  instances?: number;
+  kind?: "KIND_GPU" | "KIND_CPU";
+  /** TensorRT execution accelerator in FP16 (GPU only). */
+  tensorrtFp16?: boolean;
+}
+
+export interface TritonRepoResult {
+  models: { name: string; files: string[] }[];
+}
+
+const TYPE: Record<TensorSpec["datatype"], string> = { FP32: "TYPE_FP32", FP16: "TYPE_FP16", INT64: "TYPE_INT64", INT32: "TYPE_INT32", UINT8: "TYPE_UINT8", INT8: "TYPE_INT8" };
+
+function tensorBlock(t: TensorSpec): string {
+  // With max_batch_size > 0 Triton prepends the batch dimension itself: dims leave out our -1.
+  return `  {\n    name: "${t.name}"\n    data_type: ${TYPE[t.datatype]}\n    dims: [ ${t.shape.slice(1).join(", ")} ]\n  }`;
+}
+
+/** The `config.pbtxt` of one tower model (protobuf text format of Triton's ModelConfig). */
+export function modelConfig(m: TowerModel, o: TritonRepoOptions = {}): string {
+  const max = o.maxBatchSize ?? 64;
+  if (!Number.isInteger(max) || max < 1) throw new SiglipError("INVALID_ARGUMENT", "max batch size must be a positive integer");
+  const kind = o.kind ?? "KIND_GPU";
+  const preferred = o.preferredBatchSizes ?? [8, 16, 32, 64, 128, 256].filter((b) => b <= max).slice(-3);
+  for (const b of preferred) if (!Number.isInteger(b) || b < 1 || b > max) throw new SiglipError("INVALID_ARGUMENT", `preferred batch size ${b} is not in 1..${max}`);
+  const lines = [
+    `# ${m.tower} tower of ${m.manifest.checkpoint.id} (${m.manifest.dtype}), written by siglip triton-repo.`,
+    `# Contract: ${m.input.name} ${m.input.datatype} [${m.input.shape.join(", ")}] -> ${m.output.name} ${m.output.datatype} [${m.output.shape.join(", ")}]`,
+    `name: "${m.name}"`,
+    `backend: "onnxruntime"`,
+    `max_batch_size: ${max}`,
+    `input [\n${tensorBlock(m.input)}\n]`,
+    `output [\n${tensorBlock(m.output)}\n]`,
+    `dynamic_batching {\n${preferred.length > 0 ? `  preferred_batch_size: [ ${preferred.join(", ")} ]\n` : ""}  max_queue_delay_microseconds: ${o.maxQueueDelayUs ?? 2000}\n}`,
+    `instance_group [\n  {\n    count: ${o.instances ?? 1}\n    kind: ${kind}\n  }\n]`,
+  ];
+  if (o.tensorrtFp16) {
+    if (kind !== "KIND_GPU") throw new SiglipError("INVALID_ARGUMENT", "TensorRT needs GPU instances (kind KIND_GPU)");
+    lines.push(
+      [
+        "optimization { execution_accelerators {",
+        "  gpu_execution_accelerator : [ {",
+        '    name : "tensorrt"',
+        '    parameters { key: "precision_mode" value: "FP16" }',
+        '    parameters { key: "max_workspace_size_bytes" value: "1073741824" }',
+        '    parameters { key: "trt_engine_cache_enable" value: "1" }',
+        "  } ]",
+        "} }",
+      ].join("\n"),
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Writes `<out>/<model>/config.pbtxt` and `<out>/<model>/1/model.onnx` (+ external data) for every bundle. */
+export async function writeTritonRepo(bundles: readonly BundleSpec[], out: string, o: TritonRepoOptions = {}): Promise<TritonRepoResult> {
+  const models: TowerModel[] = [];
+  for (const b of bundles) models.push(...(await towerModels(b)));
+  const names = new Set<string>();
+  for (const m of models) {
+    if (names.has(m.name)) throw new SiglipError("INVALID_ARGUMENT", `two bundles give model ${m.name}; name them apart (DIR=NAME)`);
+    names.add(m.name);
+  }
+  const result: TritonRepoResult = { models: [] };
+  for (const m of models) {
+    const dir = join(out, m.name);
+    await mkdir(join(dir, "1"), { recursive: true });
+    await writeFile(join(dir, "config.pbtxt"), modelConfig(m, o));
+    const files = ["config.pbtxt", "1/model.onnx"];
+    await copyFile(join(m.dir, m.graph), join(dir, "1", "model.onnx"));
+    // External weights keep the name the graph's TensorProto.location points at, next to model.onnx.
+    const data = `${m.graph}.data`;
+    if (m.manifest.files.some((f) => f.path === data)) {
+      await copyFile(join(m.dir, data), join(dir, "1", data));
+      files.push(`1/${data}`);
+    }
+    result.models.push({ name: m.name, files });
+  }
+  const readme = [
+    "# Triton model repository (written by `siglip triton-repo`)",
+    "",
+    "Serve it with NVIDIA Triton and point the edge API at it:",
+    "",
+    "```sh",
+    `docker run --gpus all --rm -p 8000:8000 -v "$PWD":/models nvcr.io/nvidia/tritonserver:<yy.mm>-py3 tritonserver --model-repository=/models`,
+    "```",
+    "",
+    "Models:",
+    "",
+    ...models.map((m) => `- \`${m.name}\`: \`${m.input.name}\` ${m.input.datatype} [${m.input.shape.join(", ")}] -> \`${m.output.name}\` ${m.output.datatype} [${m.output.shape.join(", ")}]`),
+    "",
+  ].join("\n");
+  await writeFile(join(out, "README.md"), readme);
+  return result;
+}
+
+/** Reads back a model's config (tests). */
+export async function readModelConfig(out: string, name: string): Promise<string> {
+  return readFile(join(out, name, "config.pbtxt"), "utf8");
+}
