@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -142,5 +142,30 @@ describe("siglip audit run --model (local bundle through onnxruntime-node)", () 
     expect(second).toEqual(first); // nothing recomputed: no new vectors, no new ledger rows
     expect(readFileSync(join(dir, "out-model/report.json"), "utf8")).toBe(JSON.stringify(report, null, 1) + "\n");
     console.log("audit run --model tiny bundle:", JSON.stringify({ model: report.model, cache: first }));
+
+    // the same bundle behind the real API server over HTTP on 127.0.0.1: same model, same numbers
+    const { startServe } = await import("../src/commands/serve.ts");
+    const { PassThrough } = await import("node:stream");
+    const io = { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), env: {}, cwd: dir };
+    const server = await startServe(["--model", join(dir, "tiny-bundle"), "--port", "0", "--host", "127.0.0.1"], io);
+    try {
+      const api = await new Promise<{ code: number | null; stderr: string }>((done) => {
+        const child = spawn(process.execPath, [BIN, "audit", "run", "--api", server.url, "--out", "out-api", "--languages", "en,sw", "--prompts", "gender", "--resamples", "100"], { cwd: dir, env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+        let stderr = "";
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.on("close", (code) => done({ code, stderr }));
+      });
+      expect(api.code, api.stderr).toBe(0);
+      type R = { model: { id: string; provider: string }; retrieval: { languages: { textToImage: { recall: Record<string, number>; mrr: number } }[] }; bias: { cells: { rate: number }[] } };
+      const viaApi = JSON.parse(readFileSync(join(dir, "out-api/report.json"), "utf8")) as R;
+      const local = report as unknown as R;
+      expect(viaApi.model).toMatchObject({ id: "test/tiny-256k", provider: "edge-api" });
+      viaApi.retrieval.languages.forEach((l, i) => {
+        expect(l.textToImage.mrr).toBeCloseTo(local.retrieval.languages[i]?.textToImage.mrr ?? NaN, 4);
+      });
+      expect(viaApi.bias.cells.map((c) => c.rate)).toEqual(local.bias.cells.map((c) => c.rate));
+    } finally {
+      await server.close();
+    }
   }, 180_000);
 });

@@ -12,10 +12,10 @@ import { intFlag, parseArgs, stringFlag, UsageError, type Parsed } from "../args
 import { write, type Command, type CommandIO } from "../io.ts";
 
 const USAGE = `siglip audit <subcommand> [options]
-  run        --out DIR [--model BUNDLE | --provider stand-in | --provider precomputed --embeddings DIR] [--dataset default|xm3600:DIR|folder:DIR]
+  run        --out DIR [--model BUNDLE | --api URL [--api-model ID] | --provider stand-in | --provider precomputed --embeddings DIR] [--dataset default|xm3600:DIR|folder:DIR]
              [--prompts gender,age,occupation|FILE.json,...] [--languages en,de,...] [--caption-policy all|first]
              [--seed N] [--resamples N] [--batch N] [--concurrency N] [--fairface DIR|LABELS.csv]
-             Embeds (with a resumable SQLite cache in DIR/embeddings.sqlite), writes DIR/report.json and DIR/index.html.
+             (--api: a siglip-edge API, bearer token from SIGLIP_API_KEY.) Embeds (with a resumable SQLite cache in DIR/embeddings.sqlite), writes DIR/report.json and DIR/index.html.
   bias       --images IMG.npy --groups name=A.npy,name=B.npy [--seed N] [--resamples N]
              Representation bias of image embeddings [N, D] between groups of text embeddings [P, D]; prints JSON.
   retrieval  --images IMG.npy --texts TXT.npy --pairs PAIRS.json [--caption-policy all|first] [--ties optimistic|pessimistic]
@@ -129,7 +129,9 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
   async run(argv, io) {
     const p = parseArgs(argv, {
       out: { type: "string" },
-      provider: { type: "string", choices: ["bundle", "stand-in", "precomputed"] },
+      provider: { type: "string", choices: ["bundle", "edge-api", "stand-in", "precomputed"] },
+      api: { type: "string" },
+      "api-model": { type: "string" },
       embeddings: { type: "string" },
       model: { type: "string" },
       dataset: { type: "string" },
@@ -148,12 +150,18 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
     const node = await import("@siglip-edge/audit/node");
     const out = resolve(io.cwd, need(p, "out"));
     const modelFlag = stringFlag(p, "model");
-    const kind = stringFlag(p, "provider") ?? (modelFlag !== undefined ? "bundle" : "stand-in");
+    const apiFlag = stringFlag(p, "api");
+    const kind = stringFlag(p, "provider") ?? (modelFlag !== undefined ? "bundle" : apiFlag !== undefined ? "edge-api" : "stand-in");
     if (modelFlag !== undefined && kind !== "bundle") throw new UsageError(`--model selects the bundle provider; drop --provider ${kind}`);
     const provider: EmbeddingProvider =
       kind === "bundle"
         ? await BundleProvider.open(modelFlag ?? need(p, "model"), io)
-        : kind === "precomputed"
+        : kind === "edge-api"
+          ? await node.EdgeApiProvider.connect(apiFlag ?? need(p, "api"), {
+              ...(stringFlag(p, "api-model") ? { model: stringFlag(p, "api-model") } : {}),
+              ...(io.env["SIGLIP_API_KEY"] ? { apiKey: io.env["SIGLIP_API_KEY"] } : {}),
+            })
+          : kind === "precomputed"
           ? new node.PrecomputedProvider(resolve(io.cwd, need(p, "embeddings")))
           : new node.StandInProvider({ log: io.env["SIGLIP_AUDIT_STANDIN_LOG"], delayMs: Number(io.env["SIGLIP_AUDIT_STANDIN_DELAY_MS"] ?? 0) || 0 });
     if (provider.standIn) await write(io.stderr, `siglip audit run: ${provider.note ?? "stand-in embeddings"}\n`);
