@@ -14,6 +14,7 @@ import { BUNDLE_FORMAT, BUNDLE_VERSION, describeFile, type BundleFile, type Bund
 import { toF16, type WeightDType } from "./graphs/layers.ts";
 import { buildFixResVision, buildNaFlexVision, buildText, opsetsFor, quantizeRowsInt8, tableChunks } from "./graphs/towers.ts";
 import { fileSink } from "./onnx/builder.ts";
+import { memoryTick } from "./memory.ts";
 import type { GraphBuilder, WeightSink } from "./onnx/builder.ts";
 
 export interface ConvertOptions {
@@ -74,8 +75,22 @@ export async function convertCheckpoint(checkpointDir: string, out: string, opts
   const dtype = opts.dtype ?? "fp32";
   if (!["fp32", "fp16", "int8", "q4"].includes(dtype)) throw new SiglipError("INVALID_ARGUMENT", `unknown dtype ${dtype}`);
   const log = opts.log ?? ((): void => undefined);
-  const ck = await openCheckpoint(checkpointDir);
-  const c = ck.config;
+  const opened = await openCheckpoint(checkpointDir);
+  const c = opened.config;
+  // Every tensor read (and the copies made from it) counts towards the next garbage collection.
+  const ck = {
+    ...opened,
+    read: async (name: string): Promise<Float32Array> => {
+      const t = await opened.read(name);
+      memoryTick(t.byteLength * 2);
+      return t;
+    },
+    readRows: async (name: string, start: number, count: number, into?: Float32Array): Promise<Float32Array> => {
+      const t = await opened.readRows(name, start, count, into);
+      memoryTick(t.byteLength);
+      return t;
+    },
+  };
   await mkdir(out, { recursive: true });
   const files: BundleFile[] = [];
   log(`vision (${c.family}, ${dtype})`);

@@ -133,16 +133,16 @@ export function linear(
     const sc = g.init(`${name}.q4_scales`, "float32", [out * nBlocks], scales);
     y = g.op("MatMulNBits", [x, bq, sc], { K: inn, N: out, bits: 4, block_size: Q4_BLOCK }, "com.microsoft");
   } else if (dtype === "int8") {
-    const wt = transpose2d(w, out, inn); // [in, out]
     const scales = new Float32Array(out);
     for (let o = 0; o < out; o++) {
       let amax = 0;
       for (let i = 0; i < inn; i++) amax = Math.max(amax, Math.abs(w[o * inn + i] as number));
       scales[o] = amax / 127 || 1;
     }
-    const q = new Int8Array(wt.length);
-    for (let i = 0; i < inn; i++) {
-      for (let o = 0; o < out; o++) q[i * out + o] = Math.round((wt[i * out + o] as number) / (scales[o] as number));
+    const q = new Int8Array(out * inn); // [in, out]: quantised and transposed in one pass, no float copy
+    for (let o = 0; o < out; o++) {
+      const s = scales[o] as number;
+      for (let i = 0; i < inn; i++) q[i * out + o] = Math.round((w[o * inn + i] as number) / s);
     }
     const wq = g.init(`${name}.int8`, "int8", [inn, out], q);
     const sc = g.init(`${name}.scale`, "float32", [out], scales);
