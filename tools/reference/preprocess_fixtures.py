@@ -107,6 +107,7 @@ def main() -> None:
     save(rgb, "progressive.jpg", quality=85, progressive=True)
     save(rgb.convert("L"), "grey.jpg", quality=90)
     save(rgb.convert("CMYK"), "cmyk.jpg", quality=90)
+    save(Image.fromarray(pattern(333, 7, 14)).convert("CMYK"), "cmyk-odd-restart.jpg", quality=80, restart_marker_blocks=5)
     for sub, name in [(0, "444"), (1, "422"), (2, "420")]:
         save(rgb, f"subsampling-{name}.jpg", quality=88, subsampling=sub)
     save(Image.fromarray(pattern(1, 1, 12)), "tiny-1x1.jpg", quality=90)
@@ -133,7 +134,7 @@ def main() -> None:
     save(rgb.convert("1"), "bilevel-1bit.bmp")
     save(rgba, "rgba-32bit.bmp")
 
-    for p in sorted(OUT.iterdir()):
+    for p in sorted(q for q in OUT.iterdir() if q.suffix != ".md"):
         print(f"{p.name:28s} {p.stat().st_size:8d} bytes  {Image.open(p).mode}")
 
 

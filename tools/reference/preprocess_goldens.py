@@ -46,7 +46,7 @@ def save_npy_gz(name: str, a: np.ndarray) -> None:
 
 
 def fixture_files() -> list[str]:
-    files = [f"images/{p.name}" for p in sorted((ROOT / "fixtures" / "images").iterdir())]
+    files = [f"images/{p.name}" for p in sorted((ROOT / "fixtures" / "images").iterdir()) if p.suffix != ".md"]
     manifest = json.loads((ROOT / "fixtures" / "photos" / "manifest.json").read_text())
     files += [f"photos/{e['file']}" for e in manifest]
     return files

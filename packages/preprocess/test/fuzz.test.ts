@@ -14,7 +14,7 @@ const PER_FORMAT = 10_000;
 const LIMITS = { maxPixels: 1_000_000, maxDimension: 8192 };
 
 const SEEDS: Readonly<Record<string, readonly string[]>> = {
-  jpeg: ["images/subsampling-420.jpg", "images/progressive.jpg", "images/grey.jpg", "images/orientation-6.jpg", "images/odd-333x7.jpg"],
+  jpeg: ["images/subsampling-420.jpg", "images/progressive.jpg", "images/grey.jpg", "images/orientation-6.jpg", "images/odd-333x7.jpg", "images/cmyk.jpg", "images/cmyk-odd-restart.jpg"],
   png: ["images/rgb.png", "images/interlaced.png", "images/palette-4bit.png", "images/grey-16bit.png", "images/grey-alpha.png"],
   webp: ["images/lossy.webp", "images/lossless.webp", "images/lossy-alpha.webp", "images/orientation-3.webp"],
   gif: ["images/animated.gif", "images/interlaced.gif", "images/transparent.gif"],

@@ -10,9 +10,7 @@ import { initNodeDecoders } from "../src/node/index.ts";
 import { goldens, readFixture, readGoldenNpy } from "./golden-data.ts";
 
 /** Files the reference decodes but this package does not yet, with the reason (reported, never silently skipped). */
-const KNOWN_GAPS: Readonly<Record<string, string>> = {
-  "images/cmyk.jpg": "CMYK JPEG: the WASM MozJPEG build only outputs RGB, so CMYK -> RGB (Pillow's formula) is not wired yet",
-};
+const KNOWN_GAPS: Readonly<Record<string, string>> = {};
 
 function sha(a: ArrayBufferView): string {
   return createHash("sha256").update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest("hex");

@@ -8,6 +8,7 @@
 import { SiglipError } from "@siglip-edge/core";
 import type { DecodeLimits, RgbImage } from "../image.ts";
 import { ByteReader, checkDimensions, corrupt } from "./bytes.ts";
+import { decodeCmykJpeg } from "./jpeg-cmyk.ts";
 import { runCodec } from "./wasm-codecs.ts";
 
 const F = "JPEG";
@@ -70,9 +71,8 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader {
 export async function decodeJpeg(bytes: Uint8Array, limits: DecodeLimits): Promise<{ image: RgbImage; header: JpegHeader }> {
   const header = readJpegHeader(bytes);
   checkDimensions(F, header.width, header.height, limits);
-  if (header.components === 4) {
-    throw new SiglipError("IMAGE_UNSUPPORTED_FORMAT", "JPEG: CMYK/YCCK JPEG is not supported yet (the WASM decoder only outputs RGB)", { details: { format: F } });
-  }
+  // The WASM build only outputs RGBA, which libjpeg cannot produce from CMYK/YCCK: those take the pure-TS path.
+  if (header.components === 4) return { image: decodeCmykJpeg(bytes), header };
   if (header.components !== 1 && header.components !== 3) {
     throw new SiglipError("IMAGE_UNSUPPORTED_FORMAT", `JPEG: ${header.components} colour components`, { details: { format: F } });
   }
