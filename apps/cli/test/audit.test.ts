@@ -167,5 +167,28 @@ describe("siglip audit run --model (local bundle through onnxruntime-node)", () 
     } finally {
       await server.close();
     }
+
+    // the towers on the KServe v2 dev backend, manifest and tokenizer from the bundle: same numbers again
+    const { startDevBackend } = await import("@siglip-edge/backend");
+    const backend = await startDevBackend({ bundles: [{ dir: join(dir, "tiny-bundle") }] }, { host: "127.0.0.1", port: 0 });
+    try {
+      const ks = await new Promise<{ code: number | null; stderr: string }>((done) => {
+        const child = spawn(process.execPath, [BIN, "audit", "run", "--kserve", backend.url, "--model", "tiny-bundle", "--out", "out-kserve", "--languages", "en,sw", "--prompts", "gender", "--resamples", "100"], { cwd: dir, env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+        let stderr = "";
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.on("close", (code) => done({ code, stderr }));
+      });
+      expect(ks.code, ks.stderr).toBe(0);
+      type R = { model: { provider: string }; retrieval: { languages: { textToImage: { mrr: number } }[] }; bias: { cells: { rate: number }[] } };
+      const viaKserve = JSON.parse(readFileSync(join(dir, "out-kserve/report.json"), "utf8")) as R;
+      const local = report as unknown as R;
+      expect(viaKserve.model.provider).toBe("kserve");
+      viaKserve.retrieval.languages.forEach((l, i) => expect(l.textToImage.mrr).toBeCloseTo(local.retrieval.languages[i]?.textToImage.mrr ?? NaN, 4));
+      expect(viaKserve.bias.cells.map((c) => c.rate)).toEqual(local.bias.cells.map((c) => c.rate));
+      expect(backend.counts.infer).toBeGreaterThan(0);
+      console.log("audit run --kserve:", backend.counts);
+    } finally {
+      await backend.close();
+    }
   }, 180_000);
 });

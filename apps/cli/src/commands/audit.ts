@@ -4,18 +4,23 @@
  */
 import { decodeNpy, SiglipError, toFloat32, type Tensor } from "@siglip-edge/core";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { createHash } from "node:crypto";
 import type { EmbeddingProvider, ImageInput } from "@siglip-edge/audit/node";
 import type { BundleModel } from "@siglip-edge/export";
+import type { SiglipPipeline } from "@siglip-edge/runtime";
+import { existsSync } from "node:fs";
 import { intFlag, parseArgs, stringFlag, UsageError, type Parsed } from "../args.ts";
 import { write, type Command, type CommandIO } from "../io.ts";
 
 const USAGE = `siglip audit <subcommand> [options]
-  run        --out DIR [--model BUNDLE | --api URL [--api-model ID] | --provider stand-in | --provider precomputed --embeddings DIR] [--dataset default|xm3600:DIR|folder:DIR]
+  run        --out DIR [--model BUNDLE | --kserve URL --model BUNDLE [--kserve-name NAME] | --api URL [--api-model ID]
+                        | --provider stand-in | --provider precomputed --embeddings DIR] [--dataset default|xm3600:DIR|folder:DIR]
              [--prompts gender,age,occupation|FILE.json,...] [--languages en,de,...] [--caption-policy all|first]
              [--seed N] [--resamples N] [--batch N] [--concurrency N] [--fairface DIR|LABELS.csv]
-             (--api: a siglip-edge API, bearer token from SIGLIP_API_KEY.) Embeds (with a resumable SQLite cache in DIR/embeddings.sqlite), writes DIR/report.json and DIR/index.html.
+             (--kserve: towers on a KServe v2 backend as <NAME>-text/-vision, NAME defaulting to the bundle folder's name;
+             the bundle gives manifest and tokenizer. --api: a siglip-edge API, bearer token from SIGLIP_API_KEY.)
+             Embeds (with a resumable SQLite cache in DIR/embeddings.sqlite), writes DIR/report.json and DIR/index.html.
   bias       --images IMG.npy --groups name=A.npy,name=B.npy [--seed N] [--resamples N]
              Representation bias of image embeddings [N, D] between groups of text embeddings [P, D]; prints JSON.
   retrieval  --images IMG.npy --texts TXT.npy --pairs PAIRS.json [--caption-policy all|first] [--ties optimistic|pessimistic]
@@ -129,7 +134,9 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
   async run(argv, io) {
     const p = parseArgs(argv, {
       out: { type: "string" },
-      provider: { type: "string", choices: ["bundle", "edge-api", "stand-in", "precomputed"] },
+      provider: { type: "string", choices: ["bundle", "edge-api", "kserve", "stand-in", "precomputed"] },
+      kserve: { type: "string" },
+      "kserve-name": { type: "string" },
       api: { type: "string" },
       "api-model": { type: "string" },
       embeddings: { type: "string" },
@@ -151,11 +158,14 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
     const out = resolve(io.cwd, need(p, "out"));
     const modelFlag = stringFlag(p, "model");
     const apiFlag = stringFlag(p, "api");
-    const kind = stringFlag(p, "provider") ?? (modelFlag !== undefined ? "bundle" : apiFlag !== undefined ? "edge-api" : "stand-in");
-    if (modelFlag !== undefined && kind !== "bundle") throw new UsageError(`--model selects the bundle provider; drop --provider ${kind}`);
+    const kserveFlag = stringFlag(p, "kserve");
+    const kind = stringFlag(p, "provider") ?? (kserveFlag !== undefined ? "kserve" : modelFlag !== undefined ? "bundle" : apiFlag !== undefined ? "edge-api" : "stand-in");
+    if (modelFlag !== undefined && kind !== "bundle" && kind !== "kserve") throw new UsageError(`--model selects the bundle provider; drop --provider ${kind}`);
     const provider: EmbeddingProvider =
       kind === "bundle"
         ? await BundleProvider.open(modelFlag ?? need(p, "model"), io)
+        : kind === "kserve"
+          ? await openKServeProvider(kserveFlag ?? need(p, "kserve"), need(p, "model"), stringFlag(p, "kserve-name"), io)
         : kind === "edge-api"
           ? await node.EdgeApiProvider.connect(apiFlag ?? need(p, "api"), {
               ...(stringFlag(p, "api-model") ? { model: stringFlag(p, "api-model") } : {}),
@@ -240,6 +250,60 @@ class BundleProvider implements EmbeddingProvider {
     for (let i = 0; i < images.length; i++) out.set(await embedImageBytes(this.#m, (images[i] as ImageInput).bytes), i * this.dim);
     return out;
   }
+}
+
+/** Any runtime pipeline (here the KServe v2 remote one) as an audit provider; revision = the model card's. */
+class PipelineProvider implements EmbeddingProvider {
+  readonly standIn = false;
+  readonly kind: string;
+  readonly model: string;
+  readonly revision: string;
+  readonly dim: number;
+  readonly #p: SiglipPipeline;
+
+  constructor(kind: string, p: SiglipPipeline) {
+    this.kind = kind;
+    this.#p = p;
+    this.model = p.card.id;
+    this.revision = p.card.revision;
+    this.dim = p.card.embedDim;
+  }
+
+  async embedTexts(texts: readonly string[]): Promise<Float32Array> {
+    const rows = (await this.#p.embedTexts(texts)).embeddings;
+    const out = new Float32Array(texts.length * this.dim);
+    rows.forEach((r, i) => out.set(r, i * this.dim));
+    return out;
+  }
+
+  async embedImages(images: readonly ImageInput[]): Promise<Float32Array> {
+    const rows = await this.#p.embedImages(images.map((im) => im.bytes));
+    const out = new Float32Array(images.length * this.dim);
+    rows.forEach((r, i) => out.set(r, i * this.dim));
+    return out;
+  }
+}
+
+/** Towers on a KServe v2 backend; manifest, tokenizer and preprocessing from the local bundle (as the edge does). */
+async function openKServeProvider(url: string, bundle: string, name: string | undefined, io: CommandIO): Promise<PipelineProvider> {
+  const { KServeClient, openRemoteModel } = await import("@siglip-edge/runtime");
+  const { fsBundleSource, initNodeDecoders } = await import("@siglip-edge/runtime/node");
+  const { resolveModel } = await import("@siglip-edge/export");
+  const dir = resolveModel(bundle, { env: io.env });
+  await initNodeDecoders();
+  const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as { text: { tokenizer: string | null } };
+  let tokenizer;
+  if (manifest.text.tokenizer === null && !existsSync(join(dir, "tokenizer.sgtk"))) {
+    const { devTokenizerJsonPath, loadTokenizer } = await import("@siglip-edge/tokenizer/node");
+    tokenizer = await loadTokenizer(devTokenizerJsonPath(), { cacheDir: io.env["SIGLIP_NO_CACHE"] ? null : undefined });
+  }
+  const remote = await openRemoteModel({
+    client: new KServeClient({ url }),
+    source: fsBundleSource(dir),
+    remoteName: name ?? basename(dir),
+    ...(tokenizer ? { tokenizer } : {}),
+  });
+  return new PipelineProvider("kserve", remote);
 }
 
 /** node:sqlite prints an ExperimentalWarning on first load; keep every other warning. */
