@@ -229,6 +229,16 @@ def cross_check(texts: list[str]) -> None:
         b = mine.normalizer.normalize_str(t)
         assert a == b, (t, a, b)
     print(f"cross-check: Siglip2Tokenizer normaliser agrees on {len(texts)} texts", file=sys.stderr)
+    # "none" is transformers' own Gemma tokenizer as SigLIP 2 checkpoints configure it (get_siglip2_tokenizer).
+    gemma = transformers.GemmaTokenizerFast(tokenizer_file=str(TOKENIZER_JSON), add_bos_token=False, add_eos_token=True, padding_side="right")
+    ids = gemma(texts, padding="max_length", max_length=MAX_LEN, truncation=True)["input_ids"]
+    mine = encode("none", texts)
+    differ = [t for t, a, b in zip(texts, ids, mine) if a != b]
+    # transformers' Gemma class registers "<mask>" as an added token from its own defaults; this tokenizer.json lists
+    # only <pad>, <eos>, <bos>, <unk>. A checkpoint saved by transformers carries its added tokens in tokenizer.json,
+    # which is what we (and `tokenizers`) read, so a literal "<mask>" in the text is the one expected difference.
+    assert all("<mask>" in t for t in differ), differ[:3]
+    print(f"cross-check: transformers {transformers.__version__} GemmaTokenizerFast agrees on {len(texts) - len(differ)}/{len(texts)} texts; the rest contain a literal <mask>", file=sys.stderr)
 
 
 def write(name: str, recs: list[dict]) -> None:
@@ -246,7 +256,7 @@ def main() -> None:
     edge += [(rid, b.decode("utf-8", errors="replace")) for rid, b in INVALID_UTF8]
     one_mb = ("All human beings are born free and equal in dignity and rights. " * 16000)[:1_000_000]
     edge.append(("1MB-line", one_mb))
-    cross_check([t for _, t in edge[:60]] + [t for _, t in udhr[:300]])
+    cross_check([t for _, t in edge] + [t for _, t in udhr])
     write("udhr", records(udhr))
     edge_recs = records(edge)
     for r in edge_recs:
