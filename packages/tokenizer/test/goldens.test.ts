@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { LOWERCASE_MODES, type Tokenizer } from "../src/index.ts";
-import { readGoldens, type GoldenText } from "./golden-data.ts";
+import { inputText, readGoldens, type GoldenText } from "./golden-data.ts";
 import { gemma } from "./shared-tokenizer.ts";
 
 function compare(tok: Tokenizer, goldens: GoldenText[]): { total: number; mismatches: string[] } {
   const mismatches: string[] = [];
   let total = 0;
   for (const g of goldens) {
-    const text = g.utf8Bytes ? new TextDecoder().decode(g.utf8Bytes) : g.text;
+    const text = inputText(g);
     for (const mode of LOWERCASE_MODES) {
       total++;
       const got = Array.from(tok.encode(text, { lowercase: mode }));
