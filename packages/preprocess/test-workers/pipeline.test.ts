@@ -16,6 +16,7 @@ import palette from "../../../fixtures/images/palette-8bit-trns.png";
 import interlaced from "../../../fixtures/images/interlaced-rgba.png";
 import gif from "../../../fixtures/images/animated.gif";
 import bmp from "../../../fixtures/images/palette-8bit.bmp";
+import cmyk from "../../../fixtures/images/cmyk-odd-restart.jpg";
 import worker, { ensureDecoders, sha256Hex } from "./worker.ts";
 
 interface Golden {
@@ -36,6 +37,7 @@ const FILES: Record<string, ArrayBuffer> = {
   "images/interlaced-rgba.png": interlaced,
   "images/animated.gif": gif,
   "images/palette-8bit.bmp": bmp,
+  "images/cmyk-odd-restart.jpg": cmyk,
 };
 
 describe("preprocess inside workerd", () => {

@@ -75,7 +75,11 @@ describe("fixtures against the Hugging Face reference", () => {
         else failures.push(`${rel}: ${name} differs`);
       };
       for (const s of goldens.meta.fixresSizes) check(`fixres-${s}`, sha(fixresPixels(raster, { size: s })), g.fixres[String(s)]);
-      for (const s of goldens.meta.bicubicSizes) check(`bicubic-${s}`, sha(fixresPixels(raster, { size: s, resample: "bicubic" })), g.bicubic[String(s)]);
+      // Bicubic (SigLIP 1) shares every code path but the filter: checked on the synthetic images and every 8th photo
+      // to keep the suite short on 2 cores.
+      if (rel.startsWith("images/") || c.files % 8 === 0) {
+        for (const s of goldens.meta.bicubicSizes) check(`bicubic-${s}`, sha(fixresPixels(raster, { size: s, resample: "bicubic" })), g.bicubic[String(s)]);
+      }
       // The RGB path too, once per image, so both layouts stay proven.
       if (raster.channels === 4) check("fixres-224 (RGB)", sha(fixresPixels(img, { size: 224 })), g.fixres["224"]);
       for (const n of goldens.meta.naflexBudgets) {
