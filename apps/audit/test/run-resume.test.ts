@@ -16,7 +16,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const BATCH = 8;
 const CONCURRENCY = 2;
-const args = (out: string) => ["audit", "run", "--out", out, "--languages", "en,de,ja,sw,mi", "--prompts", "gender,age", "--batch", String(BATCH), "--concurrency", String(CONCURRENCY), "--resamples", "300", "--seed", "7"];
+const args = (out: string) => ["audit", "run", "--provider", "stand-in", "--out", out, "--languages", "en,de,ja,sw,mi", "--prompts", "gender,age", "--batch", String(BATCH), "--concurrency", String(CONCURRENCY), "--resamples", "300", "--seed", "7"];
 
 interface Outcome {
   code: number | null;

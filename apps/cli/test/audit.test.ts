@@ -62,6 +62,7 @@ describe("siglip audit bias / retrieval (bring your own embeddings)", () => {
       ["audit", "bias", "--images", "img.npy", "--groups", "a=male.npy,b=missing.npy"],
       ["audit", "retrieval", "--images", "i.npy", "--texts", "t.npy", "--pairs", "pairs-missing.json"],
       ["audit", "frobnicate"],
+      ["audit", "run", "--out", "x"],
       ["audit", "run", "--out", "x", "--model", "no-such-bundle-dir"],
       ["audit", "run", "--out", "x", "--model", "b", "--provider", "stand-in"],
     ];
@@ -78,7 +79,7 @@ describe("siglip audit bias / retrieval (bring your own embeddings)", () => {
 
 describe("siglip audit run / report / compare", () => {
   it("runs on the embedded default with the stand-in provider, then renders and compares reports", () => {
-    const run = siglip(["audit", "run", "--out", "out", "--languages", "en,fr,hi", "--prompts", "gender", "--resamples", "100"]);
+    const run = siglip(["audit", "run", "--provider", "stand-in", "--out", "out", "--languages", "en,fr,hi", "--prompts", "gender", "--resamples", "100"]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/STAND-IN/);
     expect(run.stderr).toMatch(/ETA/);
@@ -98,7 +99,7 @@ describe("siglip audit run / report / compare", () => {
     mkdirSync(join(dir, "ff"), { recursive: true });
     ["f1.jpg", "f2.jpg", "m1.jpg", "m2.jpg"].forEach((f, i) => writeFileSync(join(dir, "ff", f), `face ${i}`));
     writeFileSync(join(dir, "ff/labels.csv"), "file,age,gender,race,service_test\nf1.jpg,20-29,Female,Indian,True\nf2.jpg,30-39,Female,White,True\nm1.jpg,20-29,Male,Indian,True\nm2.jpg,3-9,Male,Black,True\n");
-    const ff = siglip(["audit", "run", "--out", "out-ff", "--languages", "en", "--prompts", "gender,occupation", "--resamples", "50", "--fairface", "ff"]);
+    const ff = siglip(["audit", "run", "--provider", "stand-in", "--out", "out-ff", "--languages", "en", "--prompts", "gender,occupation", "--resamples", "50", "--fairface", "ff"]);
     expect(ff.code, ff.stderr).toBe(0);
     const withFaces = JSON.parse(readFileSync(join(dir, "out-ff/report.json"), "utf8")) as { demographics: { images: number; association: unknown[]; skew: unknown[] } };
     expect(withFaces.demographics.images).toBe(4);

@@ -159,7 +159,9 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
     const modelFlag = stringFlag(p, "model");
     const apiFlag = stringFlag(p, "api");
     const kserveFlag = stringFlag(p, "kserve");
-    const kind = stringFlag(p, "provider") ?? (kserveFlag !== undefined ? "kserve" : modelFlag !== undefined ? "bundle" : apiFlag !== undefined ? "edge-api" : "stand-in");
+    const kind = stringFlag(p, "provider") ?? (kserveFlag !== undefined ? "kserve" : modelFlag !== undefined ? "bundle" : apiFlag !== undefined ? "edge-api" : undefined);
+    // No silent default: stand-in numbers describe no model, so they must be asked for by name.
+    if (kind === undefined) throw new UsageError("choose the embeddings: --model BUNDLE, --kserve URL --model BUNDLE, --api URL, --provider precomputed --embeddings DIR, or --provider stand-in (pipeline test, no model)");
     if (modelFlag !== undefined && kind !== "bundle" && kind !== "kserve") throw new UsageError(`--model selects the bundle provider; drop --provider ${kind}`);
     const provider: EmbeddingProvider =
       kind === "bundle"
