@@ -11,7 +11,8 @@
  * - `BACKEND_<NAME>_TOKEN` (secret, NAME upper-cased, other characters `_`): sent as `Authorization: Bearer ...`.
  *
  * Errors from a backend become 502 (bad response), 503 (unavailable, breaker open, overloaded) or 504 (timeout)
- * with `Retry-After`, through `withBackendErrors` (errors.ts maps these codes to a generic 503 without it).
+ * with `Retry-After`, and answers say which path served them (`x-siglip-backend`), through `withBackendRouting`
+ * (errors.ts alone maps these codes to a generic 503).
  * @module
  */
 import { isSiglipError, SiglipError } from "@siglip-edge/core";
@@ -155,14 +156,43 @@ export function servedBy(card: ModelCard): string {
 const RETRYABLE_TYPE = { 502: "server_error", 503: "server_error", 504: "server_error" } as const;
 
 /**
- * Wraps the API app so backend errors answer 502 / 503 / 504 with `Retry-After` in the OpenAI envelope
- * (`code`: `backend_bad_response`, `backend_unavailable`, `backend_timeout`, `overloaded`), instead of the generic
- * 503 / 500 of errors.ts. Messages stay generic: backend URLs and bodies go to the logs only.
+ * The served model id of an embeddings or classify response body: the top-level `"model"` key, the last one in the
+ * text (string values cannot hold a bare `"`, so a key inside a label or text cannot match).
  */
-export function withBackendErrors<A extends { fetch: (req: Request, ...rest: never[]) => Response | Promise<Response> }>(app: A): Hono {
+function responseModel(body: string): string | undefined {
+  const at = body.lastIndexOf(',"model":"');
+  if (at === -1) return undefined;
+  const m = /^"((?:[^"\\]|\\.)*)"/.exec(body.slice(at + 9, at + 9 + 1024));
+  if (m === null) return undefined;
+  try {
+    return JSON.parse(`"${m[1]}"`) as string;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Wraps the API app for backend routing:
+ * - backend errors answer 502 / 503 / 504 with `Retry-After`, in the OpenAI envelope (`code`:
+ *   `backend_bad_response`, `backend_unavailable`, `backend_timeout`, `overloaded`), instead of the generic 503 / 500
+ *   of errors.ts. Messages stay generic: backend URLs and bodies go to the logs only;
+ * - with `routes`, successful `/v1/embeddings` and `/v1/classify` answers carry `x-siglip-backend: edge` or
+ *   `backend:<name>`. The wrapper reads the served id from the response body: one extra pass over it. Setting the
+ *   header in app.ts from `servedBy(model.card)` would avoid that pass.
+ */
+export function withBackendRouting<A extends { fetch: (req: Request, ...rest: never[]) => Response | Promise<Response> }>(app: A, routes?: BackendRoutes): Hono {
+  const routed = new Map((routes?.models ?? []).map((r) => [r.id, `backend:${r.backend}`]));
   const outer = new Hono();
   outer.use("*", async (c, next) => {
     await next();
+    if (routes !== undefined && c.res.status === 200 && c.req.method === "POST" && (c.req.path === "/v1/embeddings" || c.req.path === "/v1/classify")) {
+      const body = await c.res.text();
+      const id = responseModel(body);
+      const headers = new Headers(c.res.headers);
+      headers.set("x-siglip-backend", id === undefined ? "unknown" : (routed.get(id) ?? "edge"));
+      c.res = new Response(body, { status: 200, headers });
+      return;
+    }
     // Image errors arrive wrapped in an ApiError (app.ts names the failing input); the backend error is its cause.
     const err = isSiglipError(c.error) ? c.error : (c.error as { cause?: unknown } | undefined)?.cause;
     // Only errors raised by a backend client (they name the backend); the edge's own admission keeps its 429.

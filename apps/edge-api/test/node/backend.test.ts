@@ -9,7 +9,7 @@ import { startDevBackend, type DevBackend } from "@siglip-edge/backend";
 import { fsBundleSource } from "@siglip-edge/runtime/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.ts";
-import { parseBackendRoutes, routedProvider, servedBy, withBackendErrors } from "../../src/backend-routing.ts";
+import { parseBackendRoutes, routedProvider, servedBy, withBackendRouting } from "../../src/backend-routing.ts";
 import { DEFAULT_CONFIG } from "../../src/config.ts";
 import { localModelProvider } from "../../src/node/models.ts";
 import { serveFetch } from "../../src/node/server.ts";
@@ -46,7 +46,7 @@ beforeAll(async () => {
   const a = faulty.address();
   faultyUrl = `http://127.0.0.1:${typeof a === "object" && a ? a.port : 0}`;
   const vars = { MODEL_BACKENDS: routesJson({ gpu: backend.url, broken: faultyUrl, down: "http://127.0.0.1:9" }) };
-  const app = withBackendErrors(createApp({ config: { ...DEFAULT_CONFIG, maxConcurrent: 4 }, models: makeProvider(vars) }));
+  const app = withBackendRouting(createApp({ config: { ...DEFAULT_CONFIG, maxConcurrent: 4 }, models: makeProvider(vars) }), parseBackendRoutes(vars));
   api = await serveFetch((req) => app.fetch(req), 0);
 });
 afterAll(async () => {
@@ -86,15 +86,18 @@ describe("a backend-routed model through the edge API", () => {
     expect(Object.keys(jb).sort()).toEqual(Object.keys(ja).sort());
     expect(jb.usage).toEqual(ja.usage);
     expect(jb.model).toBe(GPU_ID);
+    expect([a.headers.get("x-siglip-backend"), b.headers.get("x-siglip-backend")]).toEqual(["edge", "backend:gpu"]);
     const cos = ja.data.map((d, i) => cosine(d.embedding, jb.data[i]?.embedding ?? []));
     console.log(`edge API, backend vs local embeddings: cosines ${cos.map((c) => c.toFixed(7)).join(" ")}`);
     for (const c of cos) expect(c).toBeGreaterThanOrEqual(0.99999);
   });
 
   it("classification equals the local run", async () => {
-    const body = (model: string) => ({ model, images: [dataUri(photo("skimage/chelsea.png")), dataUri(photo("skimage/astronaut.png"))], labels: ["cat", "astronaut", "coins"] });
+    const body = (model: string) => ({ model, images: [dataUri(photo("skimage/chelsea.png")), dataUri(photo("skimage/astronaut.png"))], labels: ["cat", "astronaut", "coins", `a label with ,"model":"tiny@down" inside`] });
     const a = (await post("/v1/classify", body(TINY_ID))).json as { data: { scores: { label: string; score: number }[] }[] };
-    const b = (await post("/v1/classify", body(GPU_ID))).json as typeof a;
+    const rb = await post("/v1/classify", body(GPU_ID));
+    expect(rb.headers.get("x-siglip-backend")).toBe("backend:gpu");
+    const b = rb.json as typeof a;
     for (let i = 0; i < 2; i++) {
       const sa = Object.fromEntries((a.data[i]?.scores ?? []).map((s) => [s.label, s.score]));
       for (const s of b.data[i]?.scores ?? []) expect(Math.abs(s.score - (sa[s.label] ?? NaN))).toBeLessThan(1e-6);

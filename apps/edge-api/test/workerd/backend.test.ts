@@ -11,7 +11,7 @@ import { cosine } from "@siglip-edge/core";
 import { r2BundleSource, type R2BucketLike } from "@siglip-edge/runtime";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { createApp } from "../../src/app.ts";
-import { parseBackendRoutes, routedProvider, withBackendErrors } from "../../src/backend-routing.ts";
+import { parseBackendRoutes, routedProvider, withBackendRouting } from "../../src/backend-routing.ts";
 import { DEFAULT_CONFIG } from "../../src/config.ts";
 import worker from "../../src/worker.ts";
 import type { WorkerEnv } from "../../src/worker-env.ts";
@@ -25,7 +25,7 @@ let coinsUri = "";
 if (backendUrl === undefined) console.log("workerd backend test skipped: backend-global-setup.ts is not in the workerd project's globalSetup");
 
 describe.skipIf(backendUrl === undefined)("workerd: a model routed to a KServe v2 backend", () => {
-  let app: ReturnType<typeof withBackendErrors>;
+  let app: ReturnType<typeof withBackendRouting>;
 
   beforeAll(async () => {
     const bucket = env["MODELS"] as R2BucketLike & { put(key: string, value: ArrayBuffer): Promise<unknown> };
@@ -44,7 +44,7 @@ describe.skipIf(backendUrl === undefined)("workerd: a model routed to a KServe v
       }),
     };
     const local = { list: async () => [], get: () => Promise.reject(new Error("no local models in this app")) };
-    app = withBackendErrors(createApp({ config: DEFAULT_CONFIG, models: routedProvider(local, parseBackendRoutes(vars), vars, { source: (p) => r2BundleSource(bucket, p) }) }));
+    app = withBackendRouting(createApp({ config: DEFAULT_CONFIG, models: routedProvider(local, parseBackendRoutes(vars), vars, { source: (p) => r2BundleSource(bucket, p) }) }), parseBackendRoutes(vars));
   });
 
   const post = (path: string, body: unknown) => new Request(`https://api.test${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -56,6 +56,7 @@ describe.skipIf(backendUrl === undefined)("workerd: a model routed to a KServe v
     expect(res.status).toBe(200);
     const remote = (await res.json()) as typeof local & { model: string };
     expect(remote.model).toBe(GPU);
+    expect(res.headers.get("x-siglip-backend")).toBe("backend:gpu");
     const cos = local.data.map((d, i) => cosine(d.embedding, remote.data[i]?.embedding ?? []));
     console.log(`workerd, backend vs Worker-local embeddings: cosines ${cos.map((c) => c.toFixed(7)).join(" ")}`);
     for (const c of cos) expect(c).toBeGreaterThanOrEqual(0.99999);
