@@ -21,27 +21,34 @@ function unsupported(why: string): never {
   throw new SiglipError("IMAGE_UNSUPPORTED_FORMAT", `JPEG: ${why}`, { details: { format: F } });
 }
 
+/** Canonical Huffman decoding tables (jdhuff.c style): per code length, the largest code and where its values start. */
 interface Huffman {
-  /** code -> value, keyed by (length << 16) | code */
-  map: Map<number, number>;
+  maxcode: Int32Array; // [18], -1 when no code of that length
+  valoff: Int32Array; // [17] value index = code + valoff[len]
+  values: Uint8Array;
   maxLen: number;
 }
 
 function buildHuffman(counts: Uint8Array, symbols: Uint8Array): Huffman {
-  const map = new Map<number, number>();
+  const maxcode = new Int32Array(18).fill(-1);
+  const valoff = new Int32Array(17);
   let code = 0;
   let k = 0;
   let maxLen = 0;
   for (let len = 1; len <= 16; len++) {
-    for (let i = 0; i < (counts[len - 1] as number); i++) {
-      if (k >= symbols.length) corrupt(F, "Huffman table too short");
-      map.set((len << 16) | code, symbols[k++] as number);
-      code++;
+    const n = counts[len - 1] as number;
+    if (n > 0) {
+      valoff[len] = k - code;
+      code += n;
+      k += n;
+      maxcode[len] = code - 1;
       maxLen = len;
     }
+    if (code > 1 << len) corrupt(F, "Huffman table overfull");
     code <<= 1;
   }
-  return { map, maxLen };
+  if (k > symbols.length) corrupt(F, "Huffman table too short");
+  return { maxcode, valoff, values: symbols, maxLen };
 }
 
 interface Component {
@@ -232,8 +239,7 @@ class BitReader {
     let code = 0;
     for (let len = 1; len <= h.maxLen; len++) {
       code = (code << 1) | this.bit();
-      const v = h.map.get((len << 16) | code);
-      if (v !== undefined) return v;
+      if (code <= (h.maxcode[len] as number)) return h.values[code + (h.valoff[len] as number)] as number;
     }
     return corrupt(F, "bad Huffman code");
   }
