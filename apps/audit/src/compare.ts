@@ -4,13 +4,23 @@
  * @module
  */
 import { SiglipError } from "@siglip-edge/core";
-import { holmAdjust, mcnemarExact, wilcoxonSignedRank, type WilcoxonResult } from "@siglip-edge/metrics";
-import { unpackBits, type AuditReport } from "./report-schema.ts";
+import { bootstrapRatios, holmAdjust, mcnemarExact, pairedBootstrap, wilcoxonSignedRank, type RatioStat, type WilcoxonResult } from "@siglip-edge/metrics";
+import { unpackBits, unpackBytes, type AuditReport } from "./report-schema.ts";
+
+interface DirectionComparison {
+  a: number;
+  b: number;
+  delta: number;
+  mcnemarP: number;
+  holmP: number;
+  /** Paired cluster bootstrap over images (same resamples for A and B): CI of the R@1 difference and its p. */
+  bootstrap: { ci: { lo: number; hi: number }; p: number };
+}
 
 export interface LanguageComparison {
   language: string;
-  textToImage: { a: number; b: number; delta: number; mcnemarP: number; holmP: number };
-  imageToText: { a: number; b: number; delta: number; mcnemarP: number; holmP: number };
+  textToImage: DirectionComparison;
+  imageToText: DirectionComparison;
 }
 
 export interface ReportComparison {
@@ -47,9 +57,27 @@ export function compareReports(a: AuditReport, b: AuditReport): ReportComparison
       // I→T bitsets cover every image (images without a query are 0 in both), so compare all of them.
       const len = key === "textToImage" ? n : a.dataset.images;
       const m = mcnemarExact(unpackBits(la.hits[key], len), unpackBits(lb.hits[key], len));
-      return { a: ra, b: rb, delta: ra - rb, mcnemarP: m.p, holmP: Number.NaN };
+      return { a: ra, b: rb, delta: ra - rb, mcnemarP: m.p, holmP: Number.NaN, bootstrap: { ci: { lo: Number.NaN, hi: Number.NaN }, p: Number.NaN } };
     };
     return { language: la.language, textToImage: dir("textToImage"), imageToText: dir("imageToText") };
+  });
+  // One resampling of images (A's seed and size) for every language, both directions and both models (§5).
+  const I = a.dataset.images;
+  const stats: RatioStat[] = [];
+  for (const la of common) {
+    const lb = bByLang.get(la.language) ?? la;
+    for (const l of [la, lb]) {
+      const caps = unpackBytes(l.perImage.captions);
+      stats.push({ num: unpackBytes(l.perImage.textToImageHits), den: caps });
+      stats.push({ num: unpackBits(l.hits.imageToText, I), den: Uint8Array.from(caps, (c) => (c > 0 ? 1 : 0)) });
+    }
+  }
+  const reps = bootstrapRatios(stats, { resamples: a.settings.bootstrap.resamples, seed: a.settings.seed });
+  rows.forEach((r, l) => {
+    (["textToImage", "imageToText"] as const).forEach((key, d) => {
+      const pb = pairedBootstrap(reps[4 * l + d] ?? [], reps[4 * l + 2 + d] ?? [], r[key].a, r[key].b, a.settings.bootstrap.level);
+      r[key].bootstrap = { ci: pb.ci, p: pb.p };
+    });
   });
   for (const key of ["textToImage", "imageToText"] as const) {
     const adj = holmAdjust(rows.map((r) => r[key].mcnemarP));

@@ -22,6 +22,7 @@ import { LOW_RESOURCE_LANGUAGES } from "./languages.ts";
 import { promptsFor, type PromptSet } from "./prompt-sets.ts";
 import {
   packBits,
+  packBytes,
   REPORT_SCHEMA,
   REPORT_SCHEMA_VERSION,
   type AuditReport,
@@ -157,6 +158,8 @@ export function computeAudit(inputs: AuditInputs, opts: AuditOptions = {}): Audi
       textToImage: packBits(Array.from(r.perQuery.textToImageRanks, (x) => (x === 1 ? 1 : 0))),
       imageToText: packBits(Array.from(r.perQuery.imageToTextRanks, (x) => (x === 1 ? 1 : 0))),
     },
+    // stats[l * per] is the T→I R@1 ratio statistic: per-image hits and caption counts
+    perImage: { textToImageHits: packBytes(stats[l * per]?.num ?? []), captions: packBytes(stats[l * per]?.den ?? []) },
   }));
 
   // Mean over a language subset, with the CI from the mean of the shared replicates (§5).

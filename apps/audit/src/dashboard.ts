@@ -148,13 +148,27 @@ function comparisonSection(a: AuditReport, b: AuditReport, cmp: ReportComparison
       return { label: l.language, value: lb?.[key].recall["1"] ?? Number.NaN, ci: lb?.[key].recallCi["1"] };
     }) },
   ];
-  const rows = cmp.languages.map((r) => [r.language, r.textToImage.a, r.textToImage.b, r.textToImage.delta, r.textToImage.holmP, r.imageToText.a, r.imageToText.b, r.imageToText.delta, r.imageToText.holmP]);
+  const rows = cmp.languages.map((r) => [
+    r.language,
+    r.textToImage.a,
+    r.textToImage.b,
+    r.textToImage.delta,
+    r.textToImage.bootstrap.ci.lo,
+    r.textToImage.bootstrap.ci.hi,
+    r.textToImage.holmP,
+    r.imageToText.a,
+    r.imageToText.b,
+    r.imageToText.delta,
+    r.imageToText.bootstrap.ci.lo,
+    r.imageToText.bootstrap.ci.hi,
+    r.imageToText.holmP,
+  ]);
   const w = cmp.acrossLanguages;
   return `<section id="comparison"><h2>Model comparison: A = ${esc(a.model.id)} (${esc(a.model.revision)}) vs B = ${esc(b.model.id)} (${esc(b.model.revision)})</h2>
-<p class="summary">Wilcoxon signed-rank across ${cmp.languages.length} languages on R@1: T→I W+ ${w.textToImage.wPlus}, p = <b id="wilcoxon-t2i">${fmtP(w.textToImage.p)}</b>; I→T W+ ${w.imageToText.wPlus}, p = <b id="wilcoxon-i2t">${fmtP(w.imageToText.p)}</b>. Per language: exact McNemar on R@1 hits, Holm-adjusted over languages.</p>
+<p class="summary">Wilcoxon signed-rank across ${cmp.languages.length} languages on R@1: T→I W+ ${w.textToImage.wPlus}, p = <b id="wilcoxon-t2i">${fmtP(w.textToImage.p)}</b>; I→T W+ ${w.imageToText.wPlus}, p = <b id="wilcoxon-i2t">${fmtP(w.imageToText.p)}</b>. Per language: the R@1 difference with a 95 % paired cluster-bootstrap CI over images (one resampling shared by both models and all languages), and exact McNemar on R@1 hits, Holm-adjusted over languages.</p>
 ${barChart("compare-t2i-chart", "Text → image recall@1 (%), A vs B", series("textToImage"))}
 ${barChart("compare-i2t-chart", "Image → text recall@1 (%), A vs B", series("imageToText"))}
-${table("comparison-table", ["language", "T→I R@1 A", "T→I R@1 B", "Δ T→I", "Holm p T→I", "I→T R@1 A", "I→T R@1 B", "Δ I→T", "Holm p I→T"], rows)}
+${table("comparison-table", ["language", "T→I R@1 A", "T→I R@1 B", "Δ T→I", "Δ CI low", "Δ CI high", "Holm p T→I", "I→T R@1 A", "I→T R@1 B", "Δ I→T", "Δ CI low", "Δ CI high", "Holm p I→T"], rows)}
 ${table("comparison-bias-table", ["column", "mean RB A", "mean RB B", "Wilcoxon p"], cmp.bias.map((x) => [x.column, x.meanA, x.meanB, x.wilcoxon.p]))}
 </section>`;
 }

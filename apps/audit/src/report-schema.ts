@@ -35,6 +35,11 @@ export interface LanguageRetrieval {
   imageToText: DirectionResult;
   /** R@1 hits per query as base64 bitsets (bit q of byte q>>3, LSB first), for paired tests in `audit compare`. */
   hits: { textToImage: string; imageToText: string };
+  /**
+   * Per image, base64 bytes: T→I R@1 hits among its captions and its number of captions (both capped at 255), so
+   * `audit compare` can run the paired cluster bootstrap over images (§5) without the captions.
+   */
+  perImage: { textToImageHits: string; captions: string };
 }
 
 export interface MeanRetrieval {
@@ -135,4 +140,16 @@ export function parseReport(json: unknown, where = "report"): AuditReport {
     throw new SiglipError("INVALID_ARGUMENT", `${where} lacks model, retrieval or bias sections`);
   }
   return r as AuditReport;
+}
+
+/** Packs small non-negative integers (clamped to 0..255) as base64 bytes. */
+export function packBytes(values: ArrayLike<number>): string {
+  let bin = "";
+  for (let i = 0; i < values.length; i++) bin += String.fromCharCode(Math.max(0, Math.min(255, Math.round(values[i] as number))));
+  return btoa(bin);
+}
+
+export function unpackBytes(b64: string): Uint8Array {
+  const bin = atob(b64);
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 }

@@ -82,6 +82,7 @@ describe("compareReports", () => {
     for (const l of c.languages) {
       expect(l.textToImage.delta).toBe(0);
       expect(l.textToImage.mcnemarP).toBe(1);
+      expect(l.imageToText.bootstrap).toEqual({ ci: { lo: 0, hi: 0 }, p: 1 });
     }
     expect(c.acrossLanguages.textToImage.p).toBe(1);
   });
@@ -92,7 +93,14 @@ describe("compareReports", () => {
     expect(c.acrossLanguages.textToImage.wPlus).toBeGreaterThan(c.acrossLanguages.textToImage.wMinus);
     expect(c.acrossLanguages.textToImage.p).toBeLessThan(0.001);
     expect(c.languages.filter((l) => l.textToImage.holmP < 0.05).length).toBeGreaterThan(0);
-    console.log("compare synthetic noise 0.5 vs 3:", JSON.stringify(c.acrossLanguages.textToImage), "languages significant after Holm:", c.languages.filter((l) => l.textToImage.holmP < 0.05).length);
+    // paired cluster bootstrap: the difference's CI lies above 0 where the clean model is clearly better
+    const clear = c.languages.filter((l) => l.textToImage.bootstrap.ci.lo > 0);
+    expect(clear.length).toBeGreaterThan(0);
+    for (const l of c.languages) expect(l.textToImage.bootstrap.ci.lo).toBeLessThanOrEqual(l.textToImage.delta + 1e-12);
+    for (const l of clear) expect(l.textToImage.bootstrap.p).toBeLessThan(0.05);
+    // reproducible: the same reports and seed give the same intervals
+    expect(compareReports(a, b).languages).toEqual(c.languages);
+    console.log("compare synthetic noise 0.5 vs 3:", JSON.stringify(c.acrossLanguages.textToImage), "languages significant after Holm:", c.languages.filter((l) => l.textToImage.holmP < 0.05).length, "bootstrap CI above 0:", clear.length, "e.g.", JSON.stringify(clear[0]?.textToImage));
   });
   it("refuses reports on different datasets", () => {
     const a = syntheticReport(1);
