@@ -65,7 +65,7 @@ def resize_golden():
     D = 8
     grid = (rng.standard_normal((16, 16, D)) * 3).astype(np.float32)
     cases = []
-    for h, w in [(16, 16), (14, 18), (8, 32), (25, 10), (1, 1), (3, 64), (32, 8)]:
+    for h, w in [(16, 16), (14, 18), (8, 32), (25, 10), (1, 1), (3, 64), (32, 8), (16, 1), (1, 16), (2, 1), (5, 1), (20, 1), (256, 1), (1, 256)]:
         x = torch.from_numpy(grid).permute(2, 0, 1).unsqueeze(0)  # [1, D, 16, 16]
         r = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
         cases.append({"h": h, "w": w, "out": r[0].permute(1, 2, 0).reshape(-1).tolist()})  # (y, x, d)

@@ -32,13 +32,23 @@ export function antialiasBilinearWeights(inSize: number, outSize: number): Float
   return W;
 }
 
+export interface ResizeGridOptions {
+  /**
+   * Reproduce torch's antialiased bilinear kernel where it departs from the formula (default true, since
+   * transformers' `Siglip2VisionEmbeddings` calls it): with an output width of 1 and an output height different from
+   * the input's, torch (2.13, CPU) returns the first output row for every row. Verified on grids 2x1 to 256x1
+   * (fixtures/goldens/core/core.json). `false` gives the formula's result (what big_vision's JAX resize computes).
+   */
+  torchCompatible?: boolean;
+}
+
 /**
  * Resizes a row-major `[G, G, D]` grid (float32) to `[h, w, D]` with separable antialiased bilinear weights:
  * `out = Wy · grid · Wxᵀ` per channel, accumulated in float64 and rounded once to float32.
  * @param grid [G*G*D] float32, (y, x, d) order
  * @returns [h*w*D] float32, (y, x, d) order
  */
-export function resizePositionGrid(grid: Float32Array, G: number, D: number, h: number, w: number): Float32Array {
+export function resizePositionGrid(grid: Float32Array, G: number, D: number, h: number, w: number, options: ResizeGridOptions = {}): Float32Array {
   if (grid.length !== G * G * D) {
     throw new SiglipError("SHAPE_MISMATCH", `position grid has ${grid.length} values, expected ${G}x${G}x${D}`);
   }
@@ -69,6 +79,9 @@ export function resizePositionGrid(grid: Float32Array, G: number, D: number, h: 
       }
       out.set(acc, (y * w + x) * D);
     }
+  }
+  if ((options.torchCompatible ?? true) && w === 1 && h !== G) {
+    for (let y = 1; y < h; y++) out.copyWithin(y * D, 0, D); // every row becomes row 0, as torch returns it
   }
   return out;
 }

@@ -43,4 +43,13 @@ describe("NaFlex position-grid resize against torch antialiased bilinear", () =>
     expect(out.length).toBe(c.h * c.w * g.D);
     expect(maxAbsDiff(out, c.out)).toBeLessThan(1e-5);
   });
+
+  it("departs from torch only where torch departs from the formula (width 1), when asked to", () => {
+    const c = g.cases.find((x) => x.h === 20 && x.w === 1);
+    expect(c).toBeDefined();
+    const exact = resizePositionGrid(Float32Array.from(g.grid), g.G, g.D, 20, 1, { torchCompatible: false });
+    expect(maxAbsDiff(exact, c?.out ?? [])).toBeGreaterThan(0.1);
+    // Rows of the formula's result differ from each other; torch repeats the first one.
+    expect(maxAbsDiff(exact.subarray(0, g.D), exact.subarray(19 * g.D, 20 * g.D))).toBeGreaterThan(0.1);
+  });
 });
