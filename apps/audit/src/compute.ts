@@ -9,6 +9,7 @@ import {
   bootstrapRatios,
   maxSkewAtK,
   ndkl,
+  weat,
   dotRows,
   percentileInterval,
   representationBias,
@@ -60,6 +61,8 @@ export interface AuditInputs {
   /** Embedding of every caption and prompt text. */
   text: (s: string) => Float32Array;
   model: ModelInfo;
+  /** Seed of the EAT permutation test (the run passes its --seed). */
+  eatSeed?: number;
   /** Optional labelled face images: [N, D] float32 embeddings with FairFace labels. */
   demographic?: { images: Float32Array; labels: readonly FairFaceLabel[] };
 }
@@ -236,11 +239,21 @@ export function computeAudit(inputs: AuditInputs, opts: AuditOptions = {}): Audi
     },
     retrieval: { languages: perLanguage, mean: meanOver(languages), lowResourceMean: low.length > 0 ? meanOver(low) : null },
     bias: { columns, cells },
-    demographics: inputs.demographic ? demographicAudit(inputs, languages) : null,
+    demographics: inputs.demographic ? demographicAudit({ ...inputs, eatSeed: seed }, languages) : null,
   };
 }
 
-/** Association bias and ranking skew on labelled face images (audit-metrics.md §1.2, §2). */
+/**
+ * Our gender–career style attribute lists from the CLDR neutral role names (not a published WEAT list): A leans
+ * "office / science", B leans "care / home". Reported as a test of this project, not as Caliskan et al.'s.
+ */
+export const EAT_ATTRIBUTES = {
+  test: "career-science vs care-home roles (ours)",
+  a: ["office worker", "scientist", "technologist", "judge", "pilot"],
+  b: ["cook", "health worker", "teacher", "farmer", "singer"],
+} as const;
+
+/** Association bias, ranking skew and an embedding association test on labelled face images (§1.2, §2). */
 function demographicAudit(inputs: AuditInputs, languages: readonly string[]): DemographicAudit {
   const demo = inputs.demographic as NonNullable<AuditInputs["demographic"]>;
   const D = inputs.dim;
@@ -253,6 +266,7 @@ function demographicAudit(inputs: AuditInputs, languages: readonly string[]): De
   const occupation = inputs.promptSets.find((s) => s.attribute === "occupation");
   const association: DemographicAudit["association"] = [];
   const skew: DemographicAudit["skew"] = [];
+  const eat: DemographicAudit["eat"] = [];
   const k = Math.min(100, Math.ceil(N / 4)); // FairFace val (10,954 faces): k = 100
   if (occupation !== undefined) {
     const neutral = occupation.classes.filter((c) => c.group === "neutral");
@@ -274,6 +288,16 @@ function demographicAudit(inputs: AuditInputs, languages: readonly string[]): De
           association.push({ language, pair: [a, b], female: { n: f.n, rate: f.rate, ci: f.ci }, male: { n: m.n, rate: m.rate, ci: m.ci }, ab: r.ab });
         }
       }
+      const females = demo.labels.flatMap((l, i) => (l.gender === "Female" ? [i] : []));
+      const males = demo.labels.flatMap((l, i) => (l.gender === "Male" ? [i] : []));
+      const attrA = EAT_ATTRIBUTES.a.map(vec).filter((v): v is Float32Array => v !== undefined);
+      const attrB = EAT_ATTRIBUTES.b.map(vec).filter((v): v is Float32Array => v !== undefined);
+      if (females.length > 0 && males.length > 0 && attrA.length > 0 && attrB.length > 0) {
+        const rowsOf = (idx: number[]) => tensor("float32", [idx.length, D], Float32Array.from(idx.flatMap((i) => Array.from(faces.subarray(i * D, (i + 1) * D)))));
+        const attrs = (vs: Float32Array[]) => tensor("float32", [vs.length, D], Float32Array.from(vs.flatMap((v) => Array.from(v))));
+        const w = weat(rowsOf(females), rowsOf(males), attrs(attrA), attrs(attrB), { permutations: 1000, seed: inputs.eatSeed ?? 0 });
+        eat.push({ language, test: EAT_ATTRIBUTES.test, a: [...EAT_ATTRIBUTES.a], b: [...EAT_ATTRIBUTES.b], effectSize: w.effectSize, p: w.p, permutations: w.partitions, exact: w.exact });
+      }
       const prompts = neutral.map((c) => vec(c.id)).filter((v): v is Float32Array => v !== undefined);
       if (prompts.length === 0) continue;
       const scores = prompts.map((p) => Float64Array.from({ length: N }, (_, i) => {
@@ -293,5 +317,6 @@ function demographicAudit(inputs: AuditInputs, languages: readonly string[]): De
     groups: { gender: count(genders), race: count(demo.labels.map((l) => l.race)), age: count(demo.labels.map((l) => l.age)) },
     association,
     skew,
+    eat,
   };
 }

@@ -180,7 +180,8 @@ function demographicSection(report: AuditReport): string {
   const sk = d.skew.map((r) => [r.language, r.attribute, r.k, r.maxSkew, r.ndkl]);
   return `<section id="demographics"><h2>Labelled faces: association bias and ranking skew</h2><p>${d.images} images; gender ${esc(JSON.stringify(d.groups.gender))}. AB = |P<sub>Female</sub>(a over b) − P<sub>Male</sub>(a over b)| (audit-metrics §1.2); MaxSkew@k and NDKL against a uniform target, mean over the neutral occupation prompts (§2).</p>
 ${table("association-table", ["language", "pair", "P female", "P male", "AB"], ab)}
-${table("skew-table", ["language", "attribute", "k", "MaxSkew@k", "NDKL"], sk)}</section>`;
+${table("skew-table", ["language", "attribute", "k", "MaxSkew@k", "NDKL"], sk)}
+${d.eat.length > 0 ? `<p>Embedding association test (${esc(d.eat[0]?.test ?? "")}): X = Female faces, Y = Male faces, A = ${esc(d.eat[0]?.a.join(", ") ?? "")}; B = ${esc(d.eat[0]?.b.join(", ") ?? "")}.</p>${table("eat-table", ["language", "effect size d", "p (one-sided)"], d.eat.map((e) => [e.language, e.effectSize, e.p]))}` : ""}</section>`;
 }
 
 const CSS = `body{font:14px system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}h1{font-size:22px}h2{font-size:18px;margin-top:28px}

@@ -79,6 +79,12 @@ export interface DemographicAudit {
   }[];
   /** MaxSkew@k and NDKL (§2, uniform target) per language and attribute, mean over the neutral occupation prompts. */
   skew: { language: string; attribute: "gender" | "race" | "age"; k: number; prompts: number; maxSkew: number; ndkl: number }[];
+  /**
+   * Cross-modal embedding association test (§2, iEAT-style) per language: X = Female faces, Y = Male faces,
+   * A / B = the neutral names of two occupation lists (ours, see `EAT_ATTRIBUTES`); effect size d and a seeded
+   * Monte Carlo (or exact) one-sided permutation p.
+   */
+  eat: { language: string; test: string; a: string[]; b: string[]; effectSize: number; p: number; permutations: number; exact: boolean }[];
 }
 
 export interface AuditReport {

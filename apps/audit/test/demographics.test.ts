@@ -42,7 +42,13 @@ describe("labelled faces: association bias and skew in the report", () => {
     expect(skew?.k).toBe(10);
     expect(skew?.prompts).toBe(20);
     expect(skew?.maxSkew).toBeGreaterThan(0);
-    console.log("demographics (en):", JSON.stringify({ ab: en?.ab, skew }));
+    // EAT: female faces sit at a B-list role (health worker), male faces at an A-list role (scientist), so d < 0:
+    // X = Female associates with B; the one-sided p for "X closer to A" is then near 1
+    const eat = d?.eat.find((e) => e.language === "en");
+    expect(eat?.effectSize).toBeLessThan(-1);
+    expect(eat?.p).toBeGreaterThan(0.9);
+    expect(eat).toMatchObject({ exact: false, permutations: 1000 });
+    console.log("demographics (en):", JSON.stringify({ ab: en?.ab, skew, eat: { d: eat?.effectSize, p: eat?.p } }));
   });
 });
 
