@@ -6,7 +6,17 @@
  * @module
  */
 import { isSiglipError } from "@siglip-edge/core";
-import { lazyProvider, modelCard, openBundleModel, r2BundleSource, readManifest, type ModelProvider, type SiglipPipeline } from "@siglip-edge/runtime";
+import {
+  httpBundleSource,
+  lazyProvider,
+  modelCard,
+  openBundleModel,
+  r2BundleSource,
+  readManifest,
+  type BundleSource,
+  type ModelProvider,
+  type SiglipPipeline,
+} from "@siglip-edge/runtime";
 import { initWorkerdDecoders, workerdEngine } from "@siglip-edge/runtime/workerd";
 import { createApp } from "./app.ts";
 import { configFromVars } from "./config.ts";
@@ -16,7 +26,10 @@ import type { WorkerEnv } from "./worker-env.ts";
 
 interface BundleEntry {
   id: string;
-  prefix: string;
+  /** Folder of the bundle in the MODELS bucket. */
+  prefix?: string;
+  /** Or a base URL to read the bundle from over HTTP(S) (ranged GETs for token rows). */
+  url?: string;
   foldTokenIds?: boolean;
 }
 
@@ -25,17 +38,21 @@ const RUNS_ON = "workerd: onnxruntime-web (wasm, 1 thread)";
 function bundles(env: WorkerEnv): BundleEntry[] {
   try {
     const list = JSON.parse(env.MODEL_BUNDLES ?? "[]") as BundleEntry[];
-    return Array.isArray(list) ? list.filter((b) => typeof b.id === "string" && typeof b.prefix === "string") : [];
+    return Array.isArray(list) ? list.filter((b) => typeof b.id === "string" && (typeof b.prefix === "string" || typeof b.url === "string")) : [];
   } catch {
     return [];
   }
+}
+
+function sourceOf(env: WorkerEnv, b: BundleEntry): BundleSource {
+  return b.url !== undefined ? httpBundleSource(b.url) : r2BundleSource(env.MODELS, b.prefix ?? "");
 }
 
 function localProvider(env: WorkerEnv): ModelProvider {
   return lazyProvider(
     bundles(env).map((b) => ({
       id: b.id,
-      open: () => openBundleModel({ engine: workerdEngine(), source: r2BundleSource(env.MODELS, b.prefix), runsOn: RUNS_ON, id: b.id, initDecoders: initWorkerdDecoders, ...(b.foldTokenIds ? { foldTokenIds: true } : {}) }),
+      open: () => openBundleModel({ engine: workerdEngine(), source: sourceOf(env, b), runsOn: RUNS_ON, id: b.id, initDecoders: initWorkerdDecoders, ...(b.foldTokenIds ? { foldTokenIds: true } : {}) }),
     })),
   );
 }
@@ -48,7 +65,7 @@ function splitProvider(env: WorkerEnv): ModelProvider {
     bundles(env).map((b) => ({
       id: b.id,
       open: async (): Promise<SiglipPipeline> => {
-        const m = await readManifest(r2BundleSource(env.MODELS, b.prefix));
+        const m = await readManifest(sourceOf(env, b));
         const card = { ...modelCard(m, "workerd: onnxruntime-web (wasm, 1 thread); towers in separate Workers", b.id) };
         return remotePipeline({ card, logit: { logitScale: m.logitScale, logitBias: m.logitBias } }, { text, vision });
       },
@@ -117,6 +134,8 @@ export default {
     if (role === "text" || role === "vision") {
       // Tower Workers have no public route (workers_dev = false); they answer service-binding calls only.
       const path = new URL(request.url).pathname;
+      // Memory figures for the benchmark (numbers only, no data): the WASM linear memory of this isolate.
+      if (request.method === "GET" && path === "/internal/stats") return Response.json({ role, wasmBytes: workerdEngine().nativeMemoryBytes() ?? 0 });
       if (request.method !== "POST" || (path !== "/internal/embed-text" && path !== "/internal/embed-images")) return new Response(null, { status: 404 });
       return towerRequest(request, env);
     }

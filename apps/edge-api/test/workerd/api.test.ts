@@ -97,6 +97,25 @@ describe("Worker in workerd: endpoints", () => {
   });
 });
 
+describe("Worker in workerd: B/16 layout with tower roles", () => {
+  it("ROLE=api calls text and vision role Workers (service-binding shaped) and returns the same embeddings", async () => {
+    const roleEnv = (role: string) => ({ ...(env as WorkerEnv), ROLE: role });
+    const binding = (role: string) => ({ fetch: (req: Request) => worker.fetch(req, roleEnv(role)) });
+    const split = { ROLE: "api", TEXT_TOWER: binding("text"), VISION_TOWER: binding("vision") } as unknown as Record<string, string>;
+    const input = [{ type: "text", text: ref.texts[0] }, imagePart(coinsUri)];
+    const one = await call("/v1/embeddings", { json: { model: MODEL, input } });
+    const viaRoles = await call("/v1/embeddings", { json: { model: MODEL, input } }, split);
+    expect(viaRoles.status).toBe(200);
+    expect(viaRoles.json.data).toEqual(one.json.data);
+    const m = await call("/v1/models", {}, split);
+    expect((m.json.data[0]?.["runs_on"] as string)).toContain("towers in separate Workers");
+    const bad = await call("/v1/embeddings", { json: { model: MODEL, input: [imagePart("data:image/png;base64,iVBORw0KGgoAAAAA")] } }, split);
+    expect(bad.status).toBe(422);
+    // Tower roles expose nothing but their internal endpoints.
+    expect((await worker.fetch(new Request("https://t/v1/models"), roleEnv("text"))).status).toBe(404);
+  });
+});
+
 describe("Worker in workerd: errors", () => {
   const cases: [string, string, RequestInit & { json?: unknown }, Record<string, string>, number, string][] = [
     ["validation", "/v1/embeddings", { json: { model: MODEL } }, {}, 400, "invalid_request"],

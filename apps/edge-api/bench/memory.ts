@@ -1,0 +1,292 @@
+/**
+ * Edge memory and latency benchmark (not part of npm test: B/16 bundles are 0.5-2.6 GB).
+ *
+ * For each quantised B/16-shaped random-weight bundle, each tower role runs in its own local workerd (`wrangler dev
+ * --var ROLE:text|vision`), reading the bundle over HTTP from 127.0.0.1. Per role it records the isolate's peak JS
+ * heap (V8 `Runtime.getHeapUsage` through the inspector, sampled every 50 ms, used heap + ArrayBuffer backing
+ * stores) and the WASM linear memory (`/internal/stats`; it never shrinks, so the last value is the peak), during the
+ * cold start (first request: session creation and weight reads) and under 20 concurrent requests; the cold-start time;
+ * warm p50/p95 for one text and one 224 px image; cosine to the fp32 bundle on onnxruntime-node. The same weights
+ * then run in onnxruntime-node and, when its layout is present, transformers.js on onnxruntime-web (WASM), in the same
+ * run.
+ *
+ * Usage: npm run bench -w @siglip-edge/edge-api
+ *   env B16_DIR (default /tmp/siglip-b16, as packages/export's bench), B16_DTYPES (default "int8,q4"), RUNS (10)
+ * Missing bundles are converted from `$B16_DIR/b16-fixres` (generated from seed 0 if missing).
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { createServer } from "node:http";
+import { join } from "node:path";
+import { cosine } from "@siglip-edge/core";
+import { convertCheckpoint, generateCheckpoint, type WeightDType } from "@siglip-edge/export";
+import { lazyProvider, openBundleModel, type SiglipPipeline } from "@siglip-edge/runtime";
+import { createNodeEngine, fsBundleSource, initNodeDecoders } from "@siglip-edge/runtime/node";
+import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
+
+const APP = join(import.meta.dirname, "..");
+const ROOT = join(APP, "..", "..");
+const DIR = process.env["B16_DIR"] ?? "/tmp/siglip-b16";
+const DTYPES = (process.env["B16_DTYPES"] ?? "int8,q4").split(",").filter((d) => d !== "");
+const RUNS = Number(process.env["RUNS"] ?? 10);
+const TEXT = "a photo of two cats sleeping on a red sofa";
+const IMAGE = new Uint8Array(readFileSync(join(ROOT, "fixtures", "photos", "skimage", "chelsea.png")));
+const MiB = 2 ** 20;
+/** Smoke runs on the tiny fixture only (its table is smaller than the vocabulary). */
+const FOLD = process.env["FOLD"] === "1";
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
+};
+const ms = (x: number) => `${x.toFixed(0)} ms`;
+
+async function ensureBundle(dtype: string): Promise<string> {
+  const ck = join(DIR, "b16-fixres");
+  const out = dtype === "fp32" ? join(DIR, "bundle-b16-fixres") : join(DIR, `bundle-b16-fixres-${dtype}`);
+  if (existsSync(join(out, "manifest.json"))) return out;
+  if (!existsSync(join(ck, "config.json"))) await generateCheckpoint(ck, "b16-fixres", { seed: 0 });
+  console.error(`converting ${dtype} bundle (minutes)`);
+  await convertCheckpoint(ck, out, { dtype: dtype as WeightDType });
+  return out;
+}
+
+/** Serves bundle directories under /<name>/ with byte ranges. */
+async function fileServer(dirs: Record<string, string>): Promise<{ origin: string; close: () => void }> {
+  const { open, stat } = await import("node:fs/promises");
+  const server = createServer((req, res) => {
+    void (async () => {
+      const [, name, ...rest] = (req.url ?? "/").split("/");
+      const dir = dirs[name ?? ""];
+      const path = dir === undefined ? undefined : join(dir, ...rest);
+      if (path === undefined || !existsSync(path)) return void res.writeHead(404).end();
+      const size = (await stat(path)).size;
+      const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
+      const [a, b] = m ? [Number(m[1]), Number(m[2])] : [0, size - 1];
+      const fh = await open(path, "r");
+      const buf = Buffer.alloc(b - a + 1);
+      await fh.read(buf, 0, buf.length, a);
+      await fh.close();
+      res.writeHead(m ? 206 : 200, { "content-length": buf.length }).end(buf);
+    })();
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const addr = server.address();
+  return { origin: `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`, close: () => server.close() };
+}
+
+/** A V8 inspector session on wrangler dev's inspector port. */
+async function connect(url: string): Promise<WebSocket> {
+  for (let i = 0; ; i++) {
+    try {
+      // wrangler's inspector proxy wants an Origin; Node's WebSocket (undici) takes headers as an extension.
+      const Ctor = WebSocket as unknown as new (u: string, init: { headers: Record<string, string> }) => WebSocket;
+      const ws = new Ctor(url, { headers: { Origin: "http://localhost" } });
+      await new Promise((r, j) => (ws.addEventListener("open", r), ws.addEventListener("error", j)));
+      return ws;
+    } catch (err) {
+      if (i > 60) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+async function inspector(port: number): Promise<{ heap: () => Promise<{ used: number; backing: number }>; close: () => void }> {
+  const ws = await connect(`ws://127.0.0.1:${port}/ws`);
+  let id = 0;
+  const pending = new Map<number, (v: Record<string, unknown>) => void>();
+  ws.addEventListener("message", (ev) => {
+    const m = JSON.parse(String(ev.data)) as { id?: number; result?: Record<string, unknown> };
+    if (m.id !== undefined) pending.get(m.id)?.(m.result ?? {});
+  });
+  const call = (method: string) => new Promise<Record<string, unknown>>((res) => {
+    const my = ++id;
+    pending.set(my, res);
+    ws.send(JSON.stringify({ id: my, method }));
+  });
+  return {
+    heap: async () => {
+      const r = (await call("Runtime.getHeapUsage")) as { usedSize?: number; backingStorageSize?: number };
+      if (process.env["DEBUG_HEAP"]) console.error(JSON.stringify(r));
+      return { used: r.usedSize ?? 0, backing: r.backingStorageSize ?? 0 };
+    },
+    close: () => ws.close(),
+  };
+}
+
+async function waitFor(url: string, seconds: number): Promise<void> {
+  for (let i = 0; i < seconds * 4; i++) {
+    try {
+      const r = await fetch(url, { method: "POST", body: "{}" });
+      if (r.status > 0) return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+interface RoleResult {
+  role: string;
+  coldMs: number;
+  coldPeak: { heap: number; backing: number; wasm: number };
+  loadPeak: { heap: number; backing: number; wasm: number };
+  p50: number;
+  p95: number;
+  vector: Float32Array;
+}
+
+const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+
+/**
+ * Bundles the Worker once into a frozen folder: `wrangler dev` on the source tree would restart the isolate
+ * whenever anyone edits a bundled file, mid-measurement.
+ */
+function buildWorker(): string {
+  const out = join(tmpdir(), "siglip-bench-worker");
+  execFileSync(process.execPath, [WRANGLER, "deploy", "--dry-run", "--outdir", out, "-c", join(APP, "wrangler.toml")], { cwd: APP, stdio: "ignore" });
+  writeFileSync(
+    join(out, "wrangler.toml"),
+    ['name = "siglip-bench"', 'main = "worker.js"', 'compatibility_date = "2026-11-01"', "no_bundle = true", "[[rules]]", 'type = "CompiledWasm"', 'globs = ["**/*.wasm"]', "[[r2_buckets]]", 'binding = "MODELS"', 'bucket_name = "siglip-edge-models"', ""].join("\n"),
+  );
+  return out;
+}
+const WORKER_DIR = buildWorker();
+
+async function runRole(role: "text" | "vision", bundleUrl: string, port: number): Promise<RoleResult> {
+  const inspectorPort = port + 1000;
+  const bundles = JSON.stringify([{ id: "b16", url: bundleUrl, ...(FOLD ? { foldTokenIds: true } : {}) }]);
+  const child: ChildProcess = spawn(process.execPath, [WRANGLER, "dev", "--port", String(port), "--inspector-port", String(inspectorPort), "--var", `ROLE:${role}`, "--var", `MODEL_BUNDLES:${bundles}`], { cwd: WORKER_DIR, stdio: ["ignore", "ignore", "ignore"] });
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(`${base}/internal/stats`, 120);
+    const insp = await inspector(inspectorPort);
+    const path = role === "text" ? "/internal/embed-text" : "/internal/embed-images";
+    const b64 = Buffer.from(IMAGE).toString("base64");
+    const body = JSON.stringify(role === "text" ? { model: "b16", texts: [TEXT] } : { model: "b16", images: [b64] });
+    const once = async () => {
+      const t = performance.now();
+      const r = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+      const j = (await r.json()) as { embeddings?: string; dim?: number; error?: unknown };
+      if (!r.ok || j.embeddings === undefined) throw new Error(`${role}: ${JSON.stringify(j.error)}`);
+      const bytes = Buffer.from(j.embeddings, "base64");
+      return { ms: performance.now() - t, vector: new Float32Array(bytes.buffer, bytes.byteOffset, (j.dim ?? 0)) };
+    };
+    const wasm = async () => ((await (await fetch(`${base}/internal/stats`)).json()) as { wasmBytes: number }).wasmBytes;
+    const sample = async <T>(fn: () => Promise<T>) => {
+      let heap = 0;
+      let backing = 0;
+      let done = false;
+      const loop = (async () => {
+        while (!done) {
+          const h = await insp.heap();
+          heap = Math.max(heap, h.used);
+          backing = Math.max(backing, h.backing);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      })();
+      const out = await fn();
+      done = true;
+      await loop;
+      return { out, heap, backing };
+    };
+    const cold = await sample(once);
+    const coldWasm = await wasm();
+    const load = await sample(() => Promise.all(Array.from({ length: 20 }, once)));
+    const loadWasm = await wasm();
+    const warm: number[] = [];
+    for (let i = 0; i < RUNS; i++) warm.push((await once()).ms);
+    insp.close();
+    return {
+      role,
+      coldMs: cold.out.ms,
+      coldPeak: { heap: cold.heap, backing: cold.backing, wasm: coldWasm },
+      loadPeak: { heap: load.heap, backing: load.backing, wasm: loadWasm },
+      p50: pct(warm, 50),
+      p95: pct(warm, 95),
+      vector: cold.out.vector,
+    };
+  } finally {
+    child.kill("SIGINT");
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+async function nodeRuns(dir: string, threads: number): Promise<{ textColdMs: number; imageColdMs: number; text: number[]; image: number[]; tv: Float32Array; iv: Float32Array }> {
+  const tokenizer = await loadTokenizer(devTokenizerJsonPath());
+  const provider = lazyProvider([{ id: "b16", open: () => openBundleModel({ engine: createNodeEngine(), source: fsBundleSource(dir), runsOn: "node", tokenizer, threads, initDecoders: initNodeDecoders, verify: false, foldTokenIds: FOLD }) }]);
+  const m: SiglipPipeline = await provider.get("b16");
+  let t = performance.now();
+  const tv = (await m.embedTexts([TEXT])).embeddings[0] as Float32Array;
+  const textColdMs = performance.now() - t;
+  t = performance.now();
+  const iv = (await m.embedImages([IMAGE]))[0] as Float32Array;
+  const imageColdMs = performance.now() - t;
+  const text: number[] = [];
+  const image: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    t = performance.now();
+    await m.embedTexts([TEXT]);
+    text.push(performance.now() - t);
+    t = performance.now();
+    await m.embedImages([IMAGE]);
+    image.push(performance.now() - t);
+  }
+  return { textColdMs, imageColdMs, text, image, tv, iv };
+}
+
+const lines: string[] = [];
+const log = (s: string) => {
+  lines.push(s);
+  console.log(s);
+};
+console.error("fp32 reference on onnxruntime-node (B/16, 1 thread)");
+const fp32 = await nodeRuns(await ensureBundle("fp32"), 1);
+log(`| runtime | weights | text cold / p50 / p95 | image cold / p50 / p95 | cos to fp32 text / image |`);
+log(`|---|---|---|---|---|`);
+log(`| onnxruntime-node 1.30 (1 thread) | fp32 | ${ms(fp32.textColdMs)} / ${ms(pct(fp32.text, 50))} / ${ms(pct(fp32.text, 95))} | ${ms(fp32.imageColdMs)} / ${ms(pct(fp32.image, 50))} / ${ms(pct(fp32.image, 95))} | 1 / 1 |`);
+const memLines: string[] = [];
+let port = 8900;
+for (const dtype of DTYPES) {
+  const dir = await ensureBundle(dtype);
+  // The Worker reads tokenizer.sgtk next to the bundle.
+  if (!existsSync(join(dir, "tokenizer.sgtk"))) writeFileSync(join(dir, "tokenizer.sgtk"), (await loadTokenizer(devTokenizerJsonPath())).toBinary());
+  const server = await fileServer({ b: dir });
+  try {
+    const node = await nodeRuns(dir, 1);
+    log(`| onnxruntime-node 1.30 (1 thread) | ${dtype} | ${ms(node.textColdMs)} / ${ms(pct(node.text, 50))} / ${ms(pct(node.text, 95))} | ${ms(node.imageColdMs)} / ${ms(pct(node.image, 50))} / ${ms(pct(node.image, 95))} | ${cosine(node.tv, fp32.tv).toFixed(5)} / ${cosine(node.iv, fp32.iv).toFixed(5)} |`);
+    const tjsDir = join(DIR, `tjs-b16-${dtype}`);
+    if (existsSync(join(tjsDir, "config.json"))) {
+      const out = execFileSync(process.execPath, [join(ROOT, "packages", "runtime", "bench", "transformers-js.ts"), tjsDir, dtype], { encoding: "utf8", env: { ...process.env, RUNS: String(RUNS) }, maxBuffer: 1 << 26 });
+      const j = JSON.parse(out.trim().split("\n").pop() as string) as Record<"text" | "vision", { coldMs: number; p50: number; p95: number; vector: number[] }> & { wasmMiB: number | null };
+      log(`| transformers.js 4.3.2 on onnxruntime-web WASM (1 thread, Node; model call only) | ${dtype} | ${ms(j.text.coldMs)} / ${ms(j.text.p50)} / ${ms(j.text.p95)} | ${ms(j.vision.coldMs)} / ${ms(j.vision.p50)} / ${ms(j.vision.p95)} | ${cosine(j.text.vector, fp32.tv).toFixed(5)} / ${cosine(j.vision.vector, fp32.iv).toFixed(5)} |`);
+    } else {
+      console.error(`no transformers.js export at ${tjsDir}: skipped (write it with packages/runtime/bench/export-tjs.ts)`);
+    }
+    const attempt = async (role: "text" | "vision") => {
+      try {
+        return await runRole(role, `${server.origin}/b/`, port++);
+      } catch (err) {
+        log(`| workerd ${role} role | ${dtype} | failed: ${String(err).slice(0, 200)} | | |`);
+        return undefined;
+      }
+    };
+    const text = await attempt("text");
+    const vision = await attempt("vision");
+    if (text === undefined || vision === undefined) continue;
+    log(`| workerd, onnxruntime-web WASM (1 thread), roles text + vision | ${dtype} | ${ms(text.coldMs)} / ${ms(text.p50)} / ${ms(text.p95)} | ${ms(vision.coldMs)} / ${ms(vision.p50)} / ${ms(vision.p95)} | ${cosine(text.vector, fp32.tv).toFixed(5)} / ${cosine(vision.vector, fp32.iv).toFixed(5)} |`);
+    for (const r of [text, vision]) {
+      const f = (p: { heap: number; backing: number; wasm: number }) => `${(p.heap / MiB).toFixed(1)} + ${(p.backing / MiB).toFixed(1)} + ${(p.wasm / MiB).toFixed(1)} = **${((p.heap + p.backing + p.wasm) / MiB).toFixed(1)} MiB**`;
+      memLines.push(`| ${r.role} | ${dtype} | ${f(r.coldPeak)} | ${f(r.loadPeak)} |`);
+    }
+  } finally {
+    server.close();
+  }
+}
+log("");
+log("Peak isolate memory per role (JS heap used + ArrayBuffer backing stores + WASM linear memory):");
+log("");
+log("| role | weights | cold start | 20 concurrent requests |");
+log("|---|---|---|---|");
+for (const l of memLines) log(l);
