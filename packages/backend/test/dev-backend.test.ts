@@ -5,6 +5,8 @@
  */
 import { cosine, tensor } from "@siglip-edge/core";
 import {
+  RemotePipeline,
+  readManifest,
   decodeInferResponse,
   encodeInferRequest,
   HEADER_LENGTH,
@@ -12,7 +14,6 @@ import {
   openBundleModel,
   openRemoteModel,
   type BundlePipeline,
-  type RemotePipeline,
 } from "@siglip-edge/runtime";
 import { createNodeEngine, fsBundleSource } from "@siglip-edge/runtime/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -234,5 +235,27 @@ describe("vectors equal a local run of the same bundle", () => {
     const cos = a.map((v, i) => cosine(v, b[i] as Float32Array));
     console.log(`backend vs local image cosines: ${cos.map((c) => c.toFixed(7)).join(" ")}; wire: ${remote.wire.calls} calls, ${remote.wire.bytesSent} B sent, ${remote.wire.bytesReceived} B received`);
     for (const c of cos) expect(c).toBeGreaterThanOrEqual(0.99999);
+  });
+});
+
+describe("contract checks before the first call", () => {
+  it("both towers of the dev backend match the bundle's contract", async () => {
+    await remote.checkTower("text");
+    await remote.checkTower("vision");
+    expect(remote.contract().vision.input).toEqual({ name: "pixel_values", datatype: "FP32", shape: [-1, 3, 48, 48] });
+  });
+
+  it("a backend model whose metadata differs from the bundle is refused with what differs, before any infer", async () => {
+    const manifest = await readManifest(fsBundleSource(dir));
+    const wrong = new RemotePipeline({ client, manifest: { ...manifest, sizes: { ...manifest.sizes, embedDim: 95 } }, remoteName: "tiny-fixres", tokenize: () => new Int32Array(64), pixels: async () => new Float32Array(3 * 48 * 48) });
+    const before = backend.counts.infer;
+    await expect(wrong.embedTexts(["x"])).rejects.toMatchObject({ code: "BACKEND_BAD_RESPONSE", message: expect.stringMatching(/does not take the contract's output pooler_output FP32 \[-1, 95\] \(it lists pooler_output FP32 \[-1, 96\]\)/) });
+    expect(backend.counts.infer).toBe(before);
+  });
+
+  it("a model name the backend does not serve: BACKEND_UNAVAILABLE (not ready)", async () => {
+    const manifest = await readManifest(fsBundleSource(dir));
+    const missing = new RemotePipeline({ client, manifest, remoteName: "nope", tokenize: () => new Int32Array(64), pixels: async () => new Float32Array(3 * 48 * 48) });
+    await expect(missing.embedImages([new Uint8Array(1)])).rejects.toMatchObject({ code: "BACKEND_UNAVAILABLE", message: expect.stringMatching(/nope-vision is not ready/) });
   });
 });

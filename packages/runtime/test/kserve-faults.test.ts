@@ -98,7 +98,7 @@ describe("wrong shapes and dtypes never reach the caller", () => {
     files: [],
   } satisfies BundleManifest;
   const pipeline = () =>
-    new RemotePipeline({ client: client(), manifest, remoteName: "m", tokenize: () => Int32Array.from([2, 3, 1, 0]), pixels: async () => new Float32Array(12) });
+    new RemotePipeline({ client: client(), manifest, remoteName: "m", checkContract: false, tokenize: () => Int32Array.from([2, 3, 1, 0]), pixels: async () => new Float32Array(12) });
 
   it("a good answer gives one [D] vector per input", async () => {
     const r = await pipeline().embedTexts(["a", "b", "c"]);

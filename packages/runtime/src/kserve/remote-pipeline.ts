@@ -42,6 +42,11 @@ export interface RemotePipelineOptions {
   maxImageBatch?: number;
   /** Binary extension (default true) or JSON. */
   binary?: boolean;
+  /**
+   * Before the first call to a tower, check that the backend has it ready and that its metadata matches the
+   * contract (input and output names, datatypes, shapes); default true.
+   */
+  checkContract?: boolean;
 }
 
 /** Wire bytes of the calls made so far (request + response bodies), for the benchmark's figures. */
@@ -56,6 +61,7 @@ export class RemotePipeline implements SiglipPipeline {
   readonly logit: { logitScale: number; logitBias: number };
   readonly wire: WireStats = { calls: 0, bytesSent: 0, bytesReceived: 0 };
   readonly #o: RemotePipelineOptions;
+  readonly #checked = new Map<string, Promise<void>>();
 
   constructor(o: RemotePipelineOptions) {
     this.#o = o;
@@ -64,8 +70,56 @@ export class RemotePipeline implements SiglipPipeline {
     this.logit = { logitScale: m.logitScale, logitBias: m.logitBias };
   }
 
+  /** The contract of both towers: input and output as the backend's model metadata must list them (-1 = batch). */
+  contract(): Record<"text" | "vision", { model: string; input: { name: string; datatype: string; shape: number[] }; output: { name: string; datatype: string; shape: number[] } }> {
+    const m = this.#o.manifest;
+    const names = towerModelNames(this.#o.remoteName);
+    const S = m.preprocessing.kind === "fixres" ? m.preprocessing.imageSize : -1;
+    const output = { name: TOWER_OUTPUT, datatype: "FP32", shape: [-1, m.sizes.embedDim] };
+    return {
+      text: { model: names.text, input: { name: "input_ids", datatype: "INT64", shape: [-1, m.text.maxLength] }, output },
+      vision: { model: names.vision, input: { name: "pixel_values", datatype: "FP32", shape: [-1, 3, S, S] }, output },
+    };
+  }
+
+  /**
+   * Checks one tower on the backend: ready, and its metadata lists the contract's input and output (Triton reports
+   * the batch dimension as -1). A mismatch is `BACKEND_BAD_RESPONSE` naming what differs.
+   */
+  async checkTower(tower: "text" | "vision"): Promise<void> {
+    const c = this.contract()[tower];
+    const client = this.#o.client;
+    if (!(await client.modelReady(c.model))) {
+      throw new SiglipError("BACKEND_UNAVAILABLE", `backend ${client.label}: model ${c.model} is not ready`, { details: { backend: client.label, model: c.model, retryAfterSeconds: 1 } });
+    }
+    const meta = await client.modelMetadata(c.model);
+    const same = (a: { name: string; datatype: string; shape: number[] }, list: readonly { name: string; datatype: string; shape: number[] }[]) =>
+      list.some((t) => t.name === a.name && t.datatype === a.datatype && t.shape.length === a.shape.length && t.shape.every((d, i) => d === a.shape[i]));
+    const show = (t: { name: string; datatype: string; shape: number[] }) => `${t.name} ${t.datatype} [${t.shape.join(", ")}]`;
+    for (const [what, want, list] of [["input", c.input, meta.inputs], ["output", c.output, meta.outputs]] as const) {
+      if (!same(want, list)) {
+        throw new SiglipError("BACKEND_BAD_RESPONSE", `backend ${client.label}: model ${c.model} does not take the contract's ${what} ${show(want)} (it lists ${list.map(show).join(", ") || "none"})`, {
+          details: { backend: client.label, model: c.model },
+        });
+      }
+    }
+  }
+
+  /** `checkTower` once per tower (again after a failure). */
+  #ensure(tower: "text" | "vision"): Promise<void> {
+    if (this.#o.checkContract === false) return Promise.resolve();
+    let p = this.#checked.get(tower);
+    if (p === undefined) {
+      p = this.checkTower(tower);
+      p.catch(() => this.#checked.delete(tower));
+      this.#checked.set(tower, p);
+    }
+    return p;
+  }
+
   /** Runs one tower and checks its answer is [B, D] float32. */
   async #run(model: string, feeds: Record<string, Tensor>, B: number): Promise<Float32Array[]> {
+    await this.#ensure(model === towerModelNames(this.#o.remoteName).text ? "text" : "vision");
     const D = this.#o.manifest.sizes.embedDim;
     const r = await this.#o.client.infer(model, feeds, { outputs: [TOWER_OUTPUT], binary: this.#o.binary ?? true });
     this.wire.calls++;
@@ -132,7 +186,7 @@ export class RemotePipeline implements SiglipPipeline {
   }
 }
 
-export interface OpenRemoteModelOptions extends Pick<RemotePipelineOptions, "client" | "remoteName" | "id" | "foldTokenIds" | "maxTextBatch" | "maxImageBatch" | "binary"> {
+export interface OpenRemoteModelOptions extends Pick<RemotePipelineOptions, "client" | "remoteName" | "id" | "foldTokenIds" | "maxTextBatch" | "maxImageBatch" | "binary" | "checkContract"> {
   /** The bundle's manifest and tokenizer (weights are not read). */
   source: BundleSource;
   tokenizer?: Tokenizer;
