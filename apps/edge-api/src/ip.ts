@@ -30,7 +30,7 @@ export function parseIPv6(text: string): number[] | undefined {
     const v4 = parseIPv4(maybeV4);
     if (v4 === undefined) return undefined;
     tail = [Math.floor(v4 / 65536), v4 % 65536];
-    s = s.slice(0, lastColon + 1) + "0"; // placeholder group, replaced below
+    s = s.slice(0, lastColon + 1) + "0:0"; // two placeholder groups, replaced below
   }
   const halves = s.split("::");
   if (halves.length > 2) return undefined;
@@ -54,7 +54,7 @@ export function parseIPv6(text: string): number[] | undefined {
   } else {
     groups = head;
   }
-  if (tail.length === 2) groups = [...groups.slice(0, groups.length - 1), ...tail];
+  if (tail.length === 2) groups = [...groups.slice(0, groups.length - 2), ...tail];
   return groups.length === 8 ? groups : undefined;
 }
 
