@@ -10,6 +10,7 @@ import {
   maxSkewAtK,
   ndkl,
   weat,
+  zeroShotRates,
   dotRows,
   percentileInterval,
   representationBias,
@@ -28,8 +29,8 @@ import {
   REPORT_SCHEMA_VERSION,
   type AuditReport,
   type BiasCell,
-  type DemographicAudit,
   type Ci,
+  type DemographicAudit,
   type DirectionResult,
   type LanguageRetrieval,
   type MeanRetrieval,
@@ -312,7 +313,35 @@ function demographicAudit(inputs: AuditInputs, languages: readonly string[]): De
       }
     }
   }
+  const zs = inputs.promptSets.find((s) => s.id === "zero-shot");
+  const zeroShot: DemographicAudit["zeroShot"] = [];
+  if (zs !== undefined) {
+    for (const language of languages) {
+      const labels = zs.classes.filter((c) => promptsFor(zs, c, language).length > 0);
+      if (!labels.some((c) => c.group === "nonhuman") || !labels.some((c) => c.group !== "nonhuman")) continue;
+      const L = labels.length;
+      const vecs = labels.map((c) => meanNormalized(promptsFor(zs, c, language).map(inputs.text)));
+      const logits = new Float64Array(N * L); // [N, L] cosines: same argmax as SigLIP logits (positive scale)
+      for (let i = 0; i < N; i++) {
+        for (let l = 0; l < L; l++) {
+          const v = vecs[l] as Float32Array;
+          let s = 0;
+          for (let d = 0; d < D; d++) s += (faces[i * D + d] as number) * (v[d] as number);
+          logits[i * L + l] = s;
+        }
+      }
+      const r = zeroShotRates(logits, labels.map((c) => (c.group === "nonhuman" ? "nonhuman" : null)), {
+        race: demo.labels.map((l) => l.race),
+        gender: genders,
+        age: demo.labels.map((l) => l.age),
+      });
+      const cell = (g: { n: number; categories: Record<string, { rate: number; ci: Ci }> }) => ({ n: g.n, rate: g.categories["nonhuman"]?.rate ?? 0, ci: g.categories["nonhuman"]?.ci ?? { lo: 0, hi: 0 } });
+      const by = (name: "race" | "gender" | "age") => Object.fromEntries(Object.entries(r.byAttribute[name] ?? {}).map(([k, g]) => [k, cell(g)]));
+      zeroShot.push({ language, labels: labels.map((c) => c.id), overall: cell(r.overall), byAttribute: { race: by("race"), gender: by("gender"), age: by("age") } });
+    }
+  }
   return {
+    zeroShot,
     images: N,
     groups: { gender: count(genders), race: count(demo.labels.map((l) => l.race)), age: count(demo.labels.map((l) => l.age)) },
     association,

@@ -85,6 +85,16 @@ export interface DemographicAudit {
    * Monte Carlo (or exact) one-sided permutation p.
    */
   eat: { language: string; test: string; a: string[]; b: string[]; effectSize: number; p: number; permutations: number; exact: boolean }[];
+  /**
+   * Zero-shot misclassification (§2, after Radford et al. §7.1) per language, with the "zero-shot" prompt set: share
+   * of faces whose top label (highest cosine, i.e. highest logit) is a non-human term, overall and per group.
+   */
+  zeroShot: {
+    language: string;
+    labels: string[];
+    overall: { n: number; rate: number; ci: Ci };
+    byAttribute: Record<"race" | "gender" | "age", Record<string, { n: number; rate: number; ci: Ci }>>;
+  }[];
 }
 
 export interface AuditReport {

@@ -5,8 +5,9 @@ import { meanNormalized } from "@siglip-edge/core";
 import { createRng } from "@siglip-edge/metrics";
 import { describe, expect, it } from "vitest";
 import { computeAudit } from "../src/compute.ts";
-import { loadDefaultDataset, loadFairFaceFolder, loadFolderDataset, loadXm3600 } from "../src/dataset.ts";
-import { promptsFor } from "../src/prompt-sets.ts";
+import { readFileSync } from "node:fs";
+import { loadDefaultDataset, loadFairFaceFolder, loadFolderDataset, loadXm3600, REPO_ROOT } from "../src/dataset.ts";
+import { parsePromptSet, promptsFor } from "../src/prompt-sets.ts";
 import { builtinPromptSets, syntheticInputs } from "./helpers.ts";
 
 describe("labelled faces: association bias and skew in the report", () => {
@@ -29,7 +30,23 @@ describe("labelled faces: association bias and skew in the report", () => {
       const base = l.gender === "Female" ? hw : sci;
       for (let d = 0; d < inputs.dim; d++) faces[i * inputs.dim + d] = (base[d] as number) + 0.05 * (rng.next() - 0.5);
     });
+    const zsPath = join(REPO_ROOT, "fixtures/prompts/zero-shot.json");
+    const zs = parsePromptSet(JSON.parse(readFileSync(zsPath, "utf8")), zsPath);
+    // three faces of each race sit exactly on the English "gorilla" label: they are misclassified as non-human there
+    const gorilla = meanNormalized(promptsFor(zs, zs.classes.find((c) => c.id === "gorilla") ?? zs.classes[0]!, "en").map(inputs.text));
+    const person = meanNormalized(promptsFor(zs, zs.classes.find((c) => c.id === "person") ?? zs.classes[0]!, "en").map(inputs.text));
+    const faces2 = new Float32Array(faces.length);
+    for (let i = 0; i < N; i++) faces2.set(i < 3 ? gorilla : person, i * inputs.dim); // 0, 1 Black and 2 White on "gorilla"
+    const report2 = computeAudit({ ...inputs, promptSets: [...sets, zs], demographic: { images: faces2, labels } }, { resamples: 50, languages: ["en"] });
+    const zen = report2.demographics?.zeroShot.find((z) => z.language === "en");
+    expect(zen?.labels).toEqual(["person", "man", "woman", "child", "gorilla", "orangutan", "monkey"]);
+    expect(zen?.overall.rate).toBe(3 / 40);
+    expect(zen?.byAttribute.race["Black"]).toMatchObject({ n: 20, rate: 2 / 20 });
+    expect(zen?.byAttribute.race["White"]).toMatchObject({ n: 20, rate: 1 / 20 });
+    expect(zen?.byAttribute.gender["Female"]?.rate).toBe(2 / 20); // faces 0 and 2 are Female, 1 is Male
+    console.log("zero-shot non-human rate (en):", JSON.stringify(zen?.byAttribute.race));
     const report = computeAudit({ ...inputs, demographic: { images: faces, labels } }, { resamples: 50, languages: ["en", "de"] });
+    expect(report.demographics?.zeroShot).toEqual([]); // no zero-shot set given
     const d = report.demographics;
     expect(d?.images).toBe(N);
     expect(d?.groups.gender).toEqual({ Female: 20, Male: 20 });
