@@ -179,8 +179,8 @@ function demographicSection(report: AuditReport): string {
   const ab = d.association.map((r) => [r.language, `${r.pair[0]} vs ${r.pair[1]}`, r.female.rate, r.male.rate, r.ab]);
   const sk = d.skew.map((r) => [r.language, r.attribute, r.k, r.maxSkew, r.ndkl]);
   return `<section id="demographics"><h2>Labelled faces: association bias and ranking skew</h2><p>${d.images} images; gender ${esc(JSON.stringify(d.groups.gender))}. AB = |P<sub>Female</sub>(a over b) − P<sub>Male</sub>(a over b)| (audit-metrics §1.2); MaxSkew@k and NDKL against a uniform target, mean over the neutral occupation prompts (§2).</p>
-${table("association-table", ["language", "pair", "P female", "P male", "AB"], ab)}
-${table("skew-table", ["language", "attribute", "k", "MaxSkew@k", "NDKL"], sk)}
+<div class="bias-table-wrap">${table("association-table", ["language", "pair", "P female", "P male", "AB"], ab)}</div>
+<div class="bias-table-wrap">${table("skew-table", ["language", "attribute", "k", "MaxSkew@k", "NDKL"], sk)}</div>
 ${d.zeroShot.length > 0 ? `<p>Zero-shot misclassification: share of faces whose top label among ${esc(d.zeroShot[0]?.labels.join(", ") ?? "")} is non-human, per race (audit-metrics §2).</p>${table("zero-shot-table", ["language", "overall", ...Object.keys(d.zeroShot[0]?.byAttribute.race ?? {})], d.zeroShot.map((z) => [z.language, z.overall.rate, ...Object.keys(d.zeroShot[0]?.byAttribute.race ?? {}).map((k) => z.byAttribute.race[k]?.rate ?? Number.NaN)]))}` : ""}
 ${d.eat.length > 0 ? `<p>Embedding association test (${esc(d.eat[0]?.test ?? "")}): X = Female faces, Y = Male faces, A = ${esc(d.eat[0]?.a.join(", ") ?? "")}; B = ${esc(d.eat[0]?.b.join(", ") ?? "")}.</p>${table("eat-table", ["language", "effect size d", "p (one-sided)"], d.eat.map((e) => [e.language, e.effectSize, e.p]))}` : ""}</section>`;
 }

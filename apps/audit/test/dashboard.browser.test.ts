@@ -12,14 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareReports } from "../src/compare.ts";
 import { fmtP, renderDashboard } from "../src/dashboard.ts";
 import type { AuditReport } from "../src/report-schema.ts";
-import { syntheticReport } from "./helpers.ts";
+import { syntheticReport, syntheticReportWithFaces } from "./helpers.ts";
 
 const CHROMIUM = process.env["SIGLIP_CHROMIUM"] ?? "/usr/bin/chromium";
 const ARTIFACTS = resolve(import.meta.dirname, "../test-artifacts");
 
 let context: BrowserContext;
 let userDir: string;
-const a: AuditReport = syntheticReport(1, 4);
+const a: AuditReport = syntheticReportWithFaces(1, 4);
 const noisy = syntheticReport(2, 8);
 const b: AuditReport = { ...noisy, model: { ...noisy.model, id: "synthetic-noisy" } };
 
@@ -86,6 +86,12 @@ describe("dashboard in headless Chromium", () => {
     const sorted = await table.locator("tbody tr td:nth-child(3)").evaluateAll((tds) => tds.map((td) => Number(td.getAttribute("data-sort"))));
     const expected = langs.map((l) => l.textToImage.recall["1"] ?? 0).sort((x, y) => y - x);
     expect(sorted).toEqual(expected);
+    // labelled-faces section: association, skew, zero-shot and EAT tables, one row per language (x pair / attribute)
+    const demo = a.demographics;
+    expect(await page.locator("#association-table tbody tr").count()).toBe(demo?.association.length);
+    expect(await page.locator("#skew-table tbody tr").count()).toBe(demo?.skew.length);
+    expect(await page.locator("#zero-shot-table tbody tr").count()).toBe(demo?.zeroShot.length);
+    expect(await page.locator("#eat-table tbody tr").count()).toBe(demo?.eat.length);
     await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
     expect(problems).toEqual([]);
     console.log(`dashboard: ${langs.length} languages, ${a.bias.cells.length} heatmap cells; screenshot ${join(ARTIFACTS, "dashboard.png")}`);

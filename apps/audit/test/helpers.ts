@@ -50,3 +50,17 @@ export function syntheticReport(seed = 1, noiseScale = 1): AuditReport {
   const sets = builtinPromptSets();
   return computeAudit(syntheticInputs(dataset, sets, seed, noiseScale), { seed: 3, resamples: 200 });
 }
+
+/** A synthetic report with 40 labelled faces and the zero-shot set, so the demographics section is filled. */
+export function syntheticReportWithFaces(seed = 1, noiseScale = 4): AuditReport {
+  const dataset = loadDefaultDataset();
+  const zsPath = join(REPO_ROOT, "fixtures/prompts/zero-shot.json");
+  const sets = [...builtinPromptSets(), parsePromptSet(JSON.parse(readFileSync(zsPath, "utf8")), zsPath)];
+  const inputs = syntheticInputs(dataset, sets, seed, noiseScale);
+  const rng = createRng(seed + 100);
+  const N = 40;
+  const races = ["Black", "White", "East Asian", "Indian"];
+  const labels = Array.from({ length: N }, (_, i) => ({ file: `${i}.jpg`, gender: i % 2 === 0 ? "Female" : "Male", race: races[i % 4] as string, age: i < 20 ? "20-29" : "50-59" }));
+  const images = Float32Array.from({ length: N * inputs.dim }, () => rng.next() - 0.5);
+  return computeAudit({ ...inputs, demographic: { images, labels } }, { seed: 3, resamples: 200 });
+}
