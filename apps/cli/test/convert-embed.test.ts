@@ -5,7 +5,7 @@
  * against the checkpoint's scale and bias.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,6 +44,9 @@ describe("siglip convert / embed / classify", () => {
     const conv = siglip(["convert", ck, "--out", bundle, "--id", "test/tiny-256k"]);
     expect(conv.code, conv.stderr).toBe(0);
     expect(conv.stderr).toContain("fixres fp32 bundle");
+    const tjs = siglip(["convert", ck, "--out", join(root, "tjs"), "--layout", "transformers.js", "--dtype", "int8"]);
+    expect(tjs.code, tjs.stderr).toBe(0);
+    expect(readdirSync(join(root, "tjs", "onnx")).sort()).toEqual(["text_model_int8.onnx", "text_model_int8.onnx_data", "vision_model_int8.onnx", "vision_model_int8.onnx_data"]);
 
     const texts = ["a photo of a cat", "A DOG", ""];
     const r = siglip(["embed", "--model", bundle, ...texts.flatMap((t) => ["--text", t])]);

@@ -1,5 +1,6 @@
 /** `siglip classify`: zero-shot sigmoid scores of one image against labels, highest first (siglip2-spec §11). */
 import { cosine, sigmoid } from "@siglip-edge/core";
+import { WEIGHT_DTYPES } from "@siglip-edge/export";
 import { LOWERCASE_MODES, type LowercaseMode } from "@siglip-edge/tokenizer";
 import { parseArgs, stringFlag, UsageError } from "../args.ts";
 import { write, type Command } from "../io.ts";
@@ -8,7 +9,7 @@ import { embedImages, embedTexts, openModel } from "./embed-common.ts";
 /** The HF Python pipeline's template (with the full stop; transformers.js drops it). */
 export const DEFAULT_TEMPLATE = "This is a photo of {}.";
 
-const USAGE = `siglip classify --model BUNDLE_DIR|MODEL_ID --image PATH --labels a,b,c [--template T] [--tokenizer PATH] [--lowercase MODE]
+const USAGE = `siglip classify --model BUNDLE_DIR|MODEL_ID --image PATH --labels a,b,c [--template T] [--tokenizer PATH] [--lowercase MODE] [--revision R] [--dtype D]
   Prints one JSON line per label, highest first: {"label", "score" (sigmoid), "logit"}.
   Logit = cos(image, text) * exp(logit_scale) + logit_bias, the checkpoint's own scale and bias.
   --template  "{}" is replaced by the label (default "${DEFAULT_TEMPLATE}")`;
@@ -25,6 +26,7 @@ export const command: Command = {
       tokenizer: { type: "string" },
       lowercase: { type: "string", choices: LOWERCASE_MODES },
       revision: { type: "string" },
+      dtype: { type: "string", choices: WEIGHT_DTYPES },
     });
     if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
     const model = stringFlag(args, "model");
@@ -35,7 +37,7 @@ export const command: Command = {
     if (labels.length === 0) throw new UsageError("--labels needs at least one label");
     const template = stringFlag(args, "template") ?? DEFAULT_TEMPLATE;
     if (!template.includes("{}")) throw new UsageError('--template must contain "{}"');
-    const m = await openModel(model, io, stringFlag(args, "revision"));
+    const m = await openModel(model, io, stringFlag(args, "revision"), stringFlag(args, "dtype"));
     try {
       const [img] = await embedImages(m, [image]);
       const txt = await embedTexts(m, labels.map((l) => template.replaceAll("{}", l)), io, stringFlag(args, "tokenizer"), stringFlag(args, "lowercase") as LowercaseMode | undefined);

@@ -7,9 +7,11 @@ import { DEFAULT_LOWERCASE, type LowercaseMode } from "@siglip-edge/tokenizer";
 import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
 import type { CommandIO } from "../io.ts";
 
-export async function openModel(model: string, io: CommandIO, revision?: string): Promise<BundleModel> {
-  const opts: { revision?: string; env: CommandIO["env"] } = { env: io.env };
+/** `--revision` / `--dtype` pick the cached bundle when `model` is a hub id (ignored for a directory). */
+export async function openModel(model: string, io: CommandIO, revision?: string, dtype?: string): Promise<BundleModel> {
+  const opts: { revision?: string; dtype?: string; env: CommandIO["env"] } = { env: io.env };
   if (revision !== undefined) opts.revision = revision;
+  if (dtype !== undefined) opts.dtype = dtype;
   return BundleModel.load(resolveModel(model, opts), { backend: "node" });
 }
 

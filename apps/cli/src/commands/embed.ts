@@ -1,11 +1,12 @@
 /** `siglip embed`: one JSON object per input, `{"input": ..., "embedding": [...]}`, L2-normalised unless --raw. */
 import { l2Normalize } from "@siglip-edge/core";
+import { WEIGHT_DTYPES } from "@siglip-edge/export";
 import { LOWERCASE_MODES, type LowercaseMode } from "@siglip-edge/tokenizer";
 import { listFlag, parseArgs, stringFlag, UsageError } from "../args.ts";
 import { write, type Command } from "../io.ts";
 import { embedImages, embedTexts, openModel } from "./embed-common.ts";
 
-const USAGE = `siglip embed --model BUNDLE_DIR|MODEL_ID (--text T ... | --image PATH ...) [--raw] [--tokenizer PATH] [--lowercase MODE] [--revision R]
+const USAGE = `siglip embed --model BUNDLE_DIR|MODEL_ID (--text T ... | --image PATH ...) [--raw] [--tokenizer PATH] [--lowercase MODE] [--revision R] [--dtype D]
   Prints one JSON line per input: {"input": ..., "embedding": [...]} (L2-normalised unless --raw).
   MODEL_ID must have been fetched with \`siglip pull\` (cache: SIGLIP_CACHE).`;
 
@@ -21,6 +22,7 @@ export const command: Command = {
       tokenizer: { type: "string" },
       lowercase: { type: "string", choices: LOWERCASE_MODES },
       revision: { type: "string" },
+      dtype: { type: "string", choices: WEIGHT_DTYPES },
     });
     if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
     const model = stringFlag(args, "model");
@@ -28,7 +30,7 @@ export const command: Command = {
     const texts = listFlag(args, "text");
     const images = listFlag(args, "image");
     if ((texts.length === 0) === (images.length === 0)) throw new UsageError("give --text ... or --image ... (one kind per call)");
-    const m = await openModel(model, io, stringFlag(args, "revision"));
+    const m = await openModel(model, io, stringFlag(args, "revision"), stringFlag(args, "dtype"));
     try {
       const inputs = texts.length > 0 ? texts : images;
       const vecs = texts.length > 0
