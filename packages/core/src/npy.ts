@@ -72,8 +72,9 @@ export function decodeNpy(bytes: Uint8Array): Tensor {
   const bytesPer = { float32: 4, float16: 2, int32: 4, int64: 8, uint8: 1, int8: 1 }[dtype];
   const dataStart = start + headerLen;
   if (bytes.length - dataStart < n * bytesPer) bad(`data section holds ${bytes.length - dataStart} bytes, shape needs ${n * bytesPer}`);
-  // Copy so the result is aligned and independent of the input buffer.
-  const raw = bytes.slice(dataStart, dataStart + n * bytesPer).buffer;
+  // Copy so the result is aligned and independent of the input buffer. `new Uint8Array(view)` copies even for a
+  // Node Buffer, whose `slice` would return a view into Node's shared pool.
+  const raw = new Uint8Array(bytes.subarray(dataStart, dataStart + n * bytesPer)).buffer;
   switch (dtype) {
     case "float32":
       return tensor(dtype, dims, new Float32Array(raw));

@@ -89,6 +89,11 @@ describe(".npy", () => {
     expect((bytes.length - 16) % 64).toBe(0);
     expect(() => decodeNpy(bytes.subarray(0, bytes.length - 1))).toThrow(/data section/);
     expect(() => decodeNpy(new Uint8Array(20))).toThrow(/magic/);
+    // A Node Buffer from Node's shared pool (non-zero byteOffset), as readFile returns for small files.
+    const pooled = Buffer.from(bytes);
+    const inPool = Buffer.concat([Buffer.from("xyz"), pooled]).subarray(3);
+    expect(inPool.byteOffset).toBeGreaterThan(0);
+    expect(Array.from(decodeNpy(inPool).data as Float32Array)).toEqual([1, 2, 3, 4]);
   });
 });
 

@@ -261,7 +261,8 @@ export function isSgtk(bytes: Uint8Array): boolean {
 /** Reads an SGTK file; the tables are views on `bytes` (copied once only if misaligned). */
 export function parseVocab(input: Uint8Array): CompiledVocab {
   if (!isSgtk(input)) invalid("not an SGTK vocabulary (bad magic)");
-  const bytes = input.byteOffset % 8 === 0 ? input : input.slice();
+  // A copy (not `slice`, which is a view for Node Buffers) when the input is not 8-aligned.
+  const bytes = input.byteOffset % 8 === 0 ? input : new Uint8Array(input);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint32(4, true);
   if (version !== SGTK_VERSION) invalid(`SGTK version ${version} is not supported (expected ${SGTK_VERSION})`);

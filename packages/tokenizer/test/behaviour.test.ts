@@ -106,11 +106,13 @@ describe("vocabulary files", () => {
     expect(Buffer.from(Tokenizer.fromBinary(sgtkBytes).toBinary()).equals(Buffer.from(sgtkBytes))).toBe(true);
   });
 
-  it("loads SGTK from an unaligned buffer", () => {
+  it("loads SGTK from an unaligned buffer, plain or a Node Buffer view", () => {
     const shifted = new Uint8Array(sgtkBytes.length + 1);
     shifted.set(sgtkBytes, 1);
-    const t = Tokenizer.fromBinary(shifted.subarray(1));
-    expect(Array.from(t.encode("a photo of a cat"))).toEqual(Array.from(tok.encode("a photo of a cat")));
+    for (const input of [shifted.subarray(1), Buffer.from(shifted.buffer, 1, sgtkBytes.length)]) {
+      const t = Tokenizer.fromBinary(input);
+      expect(Array.from(t.encode("a photo of a cat"))).toEqual(Array.from(tok.encode("a photo of a cat")));
+    }
   });
 
   it("rejects truncated, corrupted or foreign files with typed errors", () => {
