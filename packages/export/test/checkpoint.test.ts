@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { hasErrorCode, isSiglipError } from "@siglip-edge/core";
 import { openCheckpoint } from "../src/checkpoint.ts";
+import { convertCheckpoint } from "../src/convert.ts";
 import { generateCheckpoint } from "../src/generate.ts";
 
 const root = await mkdtemp(join(tmpdir(), "siglip-ckpt-test-"));
@@ -47,6 +48,30 @@ describe("safetensors checkpoints", () => {
     const err = await openCheckpoint(dir).catch((e: unknown) => e);
     expect(hasErrorCode(err, "SHAPE_MISMATCH")).toBe(true);
     expect(isSiglipError(err) && err.message).toContain("vision_model.encoder.layers.0.mlp.fc1.weight");
+  });
+
+  it("converts a checkpoint saved in the transformers 4.x config layout to the same graphs as the 5.x layout", async () => {
+    const a = join(root, "tf5");
+    await generateCheckpoint(a, "tiny-fixres", { seed: 2 });
+    const b = join(root, "tf4");
+    await generateCheckpoint(b, "tiny-fixres", { seed: 2 });
+    // tf4 save_pretrained: torch_dtype, every PretrainedConfig field repeated in the sub-configs, projection_size kept.
+    const cfg = JSON.parse(await readFile(join(b, "config.json"), "utf8")) as Record<string, Record<string, unknown> | unknown>;
+    const generic = { return_dict: true, output_hidden_states: false, torchscript: false, torch_dtype: null, architectures: null, is_decoder: false, add_cross_attention: false, chunk_size_feed_forward: 0 };
+    const tf4 = {
+      ...cfg,
+      torch_dtype: "float32",
+      transformers_version: "4.57.6",
+      text_config: { ...(cfg["text_config"] as object), ...generic, bos_token_id: 49406, eos_token_id: 49407, pad_token_id: 1 },
+      vision_config: { ...(cfg["vision_config"] as object), ...generic },
+    } as Record<string, unknown>;
+    delete tf4["dtype"];
+    await writeFile(join(b, "config.json"), JSON.stringify(tf4));
+    const ma = await convertCheckpoint(a, join(root, "tf5-bundle"));
+    const mb = await convertCheckpoint(b, join(root, "tf4-bundle"));
+    const hashes = (m: typeof ma): Record<string, string> => Object.fromEntries(m.files.map((f) => [f.path, f.sha256]));
+    expect(hashes(mb)).toEqual(hashes(ma));
+    expect(mb.sizes).toEqual(ma.sizes);
   });
 
   it("rejects a truncated weights file and an unknown model type", async () => {
