@@ -17,6 +17,8 @@ export interface HubFaults {
   corrupt?: string;
   /** Require `authorization: Bearer <token>`. */
   token?: string;
+  /** Answer `resolve` for *.safetensors with a 302 to `/cdn/{file}`, as the hub sends LFS files to its CDN. */
+  lfsRedirect?: boolean;
 }
 
 export interface HubImitation {
@@ -53,8 +55,12 @@ export async function startHub(repoId: string, dir: string, faults: HubFaults = 
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id: repoId, sha: commit, siblings }));
       return;
     }
-    const m = new RegExp(`^/${repoId}/resolve/([^/]+)/(.+)$`).exec(url.pathname);
+    const m = new RegExp(`^/${repoId}/resolve/([^/]+)/(.+)$`).exec(url.pathname) ?? /^\/cdn\/()(.+)$/.exec(url.pathname);
     const name = m?.[2] === undefined ? undefined : decodeURIComponent(m[2]);
+    if (faults.lfsRedirect === true && name?.endsWith(".safetensors") === true && !url.pathname.startsWith("/cdn/")) {
+      res.writeHead(302, { location: `/cdn/${encodeURIComponent(name)}` }).end();
+      return;
+    }
     let body = name === undefined ? undefined : files.get(name);
     if (body === undefined || name === undefined) {
       res.writeHead(404).end("not found");

@@ -13,11 +13,11 @@ const root = await mkdtemp(join(tmpdir(), "siglip-hub-test-"));
 afterAll(() => rm(root, { recursive: true, force: true }));
 
 describe("hub download", () => {
-  it("downloads a sharded checkpoint, resumes a dropped connection with Range, verifies sha256 and git blob ids", async () => {
+  it("downloads a sharded checkpoint through LFS redirects, resumes a dropped connection with Range, verifies sha256 and git blob ids", async () => {
     const repo = join(root, "repo-sharded");
     await generateCheckpoint(repo, "tiny-naflex", { seed: 5, shards: 2 });
     const shard = "model-00001-of-00002.safetensors";
-    const hub = await startHub("acme/tiny-sharded", repo, { drop: { file: shard, afterBytes: 50_000, times: 2 }, token: "s3cret" });
+    const hub = await startHub("acme/tiny-sharded", repo, { drop: { file: shard, afterBytes: 50_000, times: 2 }, token: "s3cret", lfsRedirect: true });
     try {
       const env = { HF_ENDPOINT: hub.endpoint, HF_TOKEN: "s3cret", SIGLIP_CACHE: join(root, "cache") };
       const progress: number[] = [];
@@ -25,7 +25,8 @@ describe("hub download", () => {
       expect(res.commit).toBe(hub.commit);
       expect(res.files.sort()).toEqual(["config.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "model.safetensors.index.json"]);
       for (const f of res.files) expect(await sha256File(join(res.dir, f))).toBe(await sha256File(join(repo, f)));
-      const ranges = hub.requests.filter((r) => r.path.endsWith(shard)).map((r) => r.range);
+      const ranges = hub.requests.filter((r) => r.path === `/cdn/${shard}`).map((r) => r.range); // after the 302 to the "CDN"
+      expect(hub.requests.filter((r) => r.path.endsWith(`/resolve/${hub.commit}/${shard}`)).length).toBe(3);
       console.log(`[export hub] ${shard}: requests with Range ${JSON.stringify(ranges)} after 2 dropped connections`);
       expect(ranges).toEqual([undefined, "bytes=50000-", "bytes=100000-"]);
       expect(hub.requests.every((r) => r.auth === "Bearer s3cret")).toBe(true);
