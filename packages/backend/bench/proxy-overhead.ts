@@ -1,11 +1,12 @@
 /**
  * What the backend proxy costs: latency of the edge API on Node -> dev backend (both on 127.0.0.1) against calling
  * the dev backend directly with the same prepared tensors, and bytes on the wire per text and per image (binary
- * extension vs JSON), measured on the tiny bundle and computed for the real checkpoint shapes.
+ * extension with FP32 or UINT8 pixels, vs JSON), measured on the tiny bundle and computed for the real checkpoint
+ * shapes.
  * Usage: npm run bench -w @siglip-edge/backend   (BENCH_N to change the request count, default 200)
  */
 import { loadavg } from "node:os";
-import { encodeInferRequest, encodeInferResponse, KServeClient, openRemoteModel } from "@siglip-edge/runtime";
+import { encodeInferRequest, encodeInferResponse, KServeClient, openRemoteModel, pixelsToUint8 } from "@siglip-edge/runtime";
 import { fsBundleSource } from "@siglip-edge/runtime/node";
 import { tensor } from "@siglip-edge/core";
 import { preprocessFixRes } from "@siglip-edge/preprocess";
@@ -78,7 +79,7 @@ const real = [
 ] as const;
 const bigPhoto = photo("skimage/astronaut.png");
 console.log("\n## bytes on the wire per call of one input (request + response bodies)\n");
-console.log("| model | text binary | text JSON | image binary | image JSON |\n|---|---:|---:|---:|---:|");
+console.log("| model | text binary | text JSON | image binary (FP32 pixels) | image binary (UINT8 pixels) | image JSON |\n|---|---:|---:|---:|---:|---:|");
 const sample = (await remote.embedImages([png]))[0] as Float32Array; // real output values for the JSON response size
 for (const [name, S, D] of real) {
   const out = new Float32Array(D).map((_, i) => sample[i % sample.length] as number);
@@ -87,8 +88,9 @@ for (const [name, S, D] of real) {
   const req = (feeds: Parameters<typeof encodeInferRequest>[0], binary: boolean) => encodeInferRequest(feeds, { binary, outputs: ["pooler_output"] }).body.byteLength;
   const text = { input_ids: tensor("int64", [1, 64], ids) };
   const image = { pixel_values: tensor("float32", [1, 3, S, S], pix) };
+  const imageU8 = { pixels: tensor("uint8", [1, 3, S, S], pixelsToUint8(pix) ?? new Uint8Array(3 * S * S)) };
   const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
-  console.log(`| ${name} | ${kb(req(text, true) + resp(true))} | ${kb(req(text, false) + resp(false))} | ${kb(req(image, true) + resp(true))} | ${kb(req(image, false) + resp(false))} |`);
+  console.log(`| ${name} | ${kb(req(text, true) + resp(true))} | ${kb(req(text, false) + resp(false))} | ${kb(req(image, true) + resp(true))} | ${kb(req(imageU8, true) + resp(true))} | ${kb(req(image, false) + resp(false))} |`);
 }
 console.log(`\nmeasured on the tiny bundle: ${remote.wire.calls} calls, ${remote.wire.bytesSent} B sent, ${remote.wire.bytesReceived} B received`);
 

@@ -2,12 +2,13 @@
  * The models a bundle contributes to a KServe v2 server, and their contract (the one Triton serves from the
  * repository `siglip triton-repo` writes): `<name>-vision` runs `vision.onnx` (`pixel_values` FP32 [-1, 3, S, S] ->
  * `pooler_output` FP32 [-1, D]) and `<name>-text` runs `text.onnx` (`input_ids` INT64 [-1, T] -> `pooler_output` FP32
- * [-1, D]). -1 is the batch dimension.
+ * [-1, D]). `<name>-vision-u8` takes `pixels` UINT8 [-1, 3, S, S] and runs the pixel graph (pixel-graph.ts: the
+ * edge's own pixel table, in-graph) in front of `vision.onnx`. -1 is the batch dimension.
  * @module
  */
 import { basename, resolve } from "node:path";
 import { SiglipError } from "@siglip-edge/core";
-import { readManifest, towerModelNames, TOWER_OUTPUT, type BundleManifest, type KsDatatype } from "@siglip-edge/runtime";
+import { PIXELS_U8_INPUT, readManifest, towerModelNames, TOWER_OUTPUT, type BundleManifest, type KsDatatype } from "@siglip-edge/runtime";
 import { fsBundleSource } from "@siglip-edge/runtime/node";
 
 export interface TensorSpec {
@@ -20,7 +21,7 @@ export interface TensorSpec {
 export interface TowerModel {
   /** Backend model name, e.g. `tiny-fixres-vision`. */
   name: string;
-  tower: "vision" | "text";
+  tower: "vision" | "text" | "vision-u8";
   /** Bundle directory and the graph file in it. */
   dir: string;
   graph: string;
@@ -35,7 +36,7 @@ export interface BundleSpec {
   name?: string;
 }
 
-/** The two tower models of a FixRes bundle. */
+/** The tower models of a FixRes bundle: vision, text, and vision behind the uint8 pixel graph. */
 export async function towerModels(spec: BundleSpec): Promise<TowerModel[]> {
   const dir = resolve(spec.dir);
   const manifest = await readManifest(fsBundleSource(dir));
@@ -49,5 +50,6 @@ export async function towerModels(spec: BundleSpec): Promise<TowerModel[]> {
   return [
     { name: names.vision, tower: "vision", dir, graph: manifest.graphs.vision, input: { name: "pixel_values", datatype: "FP32", shape: [-1, 3, pp.imageSize, pp.imageSize] }, output, manifest },
     { name: names.text, tower: "text", dir, graph: manifest.graphs.text, input: { name: "input_ids", datatype: "INT64", shape: [-1, manifest.text.maxLength] }, output, manifest },
+    { name: names.visionU8, tower: "vision-u8", dir, graph: manifest.graphs.vision, input: { name: PIXELS_U8_INPUT, datatype: "UINT8", shape: [-1, 3, pp.imageSize, pp.imageSize] }, output, manifest },
   ];
 }

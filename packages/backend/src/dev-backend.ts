@@ -14,6 +14,7 @@ import { isSiglipError, SiglipError, type Tensor } from "@siglip-edge/core";
 import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH, type EngineSession, type InferenceEngine } from "@siglip-edge/runtime";
 import { createNodeEngine } from "@siglip-edge/runtime/node";
 import { towerModels, type BundleSpec, type TowerModel } from "./bundle-models.ts";
+import { pixelGraph, PIXELS_OUTPUT } from "./pixel-graph.ts";
 
 export const SERVER_NAME = "siglip-edge-dev-backend";
 export const SERVER_VERSION = "0.1.0";
@@ -65,7 +66,8 @@ async function readBody(req: IncomingMessage, max: number): Promise<Uint8Array> 
 }
 
 function metadata(m: TowerModel): unknown {
-  return { name: m.name, versions: [VERSION], platform: "onnxruntime_onnx", inputs: [m.input], outputs: [m.output] };
+  // vision-u8 is two graphs in a row, as Triton serves it (an ensemble).
+  return { name: m.name, versions: [VERSION], platform: m.tower === "vision-u8" ? "ensemble" : "onnxruntime_onnx", inputs: [m.input], outputs: [m.output] };
 }
 
 /** Checks an input tensor against the model contract (batch dimension free, the rest exact). */
@@ -73,7 +75,7 @@ function checkInput(m: TowerModel, inputs: Record<string, Tensor>): Tensor {
   const names = Object.keys(inputs);
   if (names.length !== 1 || names[0] !== m.input.name) throw new HttpError(400, `model ${m.name} takes one input "${m.input.name}", got ${names.map((n) => `"${n}"`).join(", ") || "none"}`);
   const t = inputs[m.input.name] as Tensor;
-  const want = m.input.datatype === "FP32" ? "float32" : "int64";
+  const want = ({ FP32: "float32", INT64: "int64", UINT8: "uint8" } as const)[m.input.datatype as "FP32" | "INT64" | "UINT8"];
   if (t.dtype !== want) throw new HttpError(400, `input ${m.input.name}: datatype must be ${m.input.datatype}`);
   const okShape = t.dims.length === m.input.shape.length && m.input.shape.every((d, i) => (d === -1 ? (t.dims[i] ?? 0) >= 1 : t.dims[i] === d));
   if (!okShape) throw new HttpError(400, `input ${m.input.name}: shape [${t.dims.join(",")}] does not match [${m.input.shape.join(",")}]`);
@@ -91,7 +93,18 @@ export async function startDevBackend(o: DevBackendOptions, listen: { port?: num
     seen.add(m.name);
   }
   const sessions = new Map<string, EngineSession>();
-  for (const m of models) sessions.set(m.name, await engine.createSession({ kind: "path", path: `${m.dir}/${m.graph}` }, { threads: o.threads ?? 1 }));
+  const pixelSessions = new Map<string, EngineSession>();
+  const byPath = new Map<string, EngineSession>(); // vision and vision-u8 share the vision session
+  for (const m of models) {
+    const path = `${m.dir}/${m.graph}`;
+    let s = byPath.get(path);
+    if (s === undefined) {
+      s = await engine.createSession({ kind: "path", path }, { threads: o.threads ?? 1 });
+      byPath.set(path, s);
+    }
+    sessions.set(m.name, s);
+    if (m.tower === "vision-u8") pixelSessions.set(m.name, await engine.createSession({ kind: "bytes", graph: pixelGraph(m.input.shape[2] as number) }, { threads: 1 }));
+  }
   const byName = new Map(models.map((m) => [m.name, m]));
   const maxBody = o.maxBodyBytes ?? 256 * 1024 * 1024;
   const counts = { infer: 0, errors: 0 };
@@ -115,7 +128,9 @@ export async function startDevBackend(o: DevBackendOptions, listen: { port?: num
     const input = checkInput(m, decoded.inputs);
     for (const o of decoded.outputs ?? []) if (o !== m.output.name) throw new HttpError(400, `unexpected inference output '${o}' for model '${m.name}'`);
     const session = sessions.get(m.name) as EngineSession;
-    const out = await session.run({ [m.input.name]: input }, [m.output.name]);
+    const pre = pixelSessions.get(m.name);
+    const feeds = pre === undefined ? { [m.input.name]: input } : { pixel_values: (await pre.run({ [m.input.name]: input }, [PIXELS_OUTPUT]))[PIXELS_OUTPUT] as Tensor };
+    const out = await session.run(feeds, [m.output.name]);
     const t = out[m.output.name];
     if (t === undefined) throw new Error(`${m.graph} returned no ${m.output.name}`);
     const enc = encodeInferResponse({ model_name: m.name, model_version: VERSION, ...(decoded.id !== undefined ? { id: decoded.id } : {}) }, { [m.output.name]: t }, decoded.binaryFor);
@@ -181,7 +196,7 @@ export async function startDevBackend(o: DevBackendOptions, listen: { port?: num
         server.close(() => ok());
         server.closeAllConnections();
       });
-      for (const s of sessions.values()) await s.release();
+      for (const s of [...byPath.values(), ...pixelSessions.values()]) await s.release();
     },
   };
 }

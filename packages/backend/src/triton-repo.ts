@@ -1,7 +1,8 @@
 /**
  * `siglip triton-repo`: writes an NVIDIA Triton model repository for bundles, two models per bundle with the
  * contract of bundle-models.ts (`<name>-vision`, `<name>-text`), each `config.pbtxt` plus `1/model.onnx` and its
- * external weights (copied under the file name the graph references, so onnxruntime resolves them). Backend
+ * external weights (copied under the file name the graph references, so onnxruntime resolves them), plus the uint8
+ * pixel path: `<name>-pixels` (the pixel-table graph) and the ensemble `<name>-vision-u8` (pixels -> vision). Backend
  * `onnxruntime`, `max_batch_size`, dynamic batching, instance groups, optional TensorRT FP16 (GPU only; its vectors
  * are not bit-identical to fp32, so check cosine against the bundle before routing traffic to it).
  * @module
@@ -10,6 +11,7 @@ import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SiglipError } from "@siglip-edge/core";
 import { towerModels, type BundleSpec, type TensorSpec, type TowerModel } from "./bundle-models.ts";
+import { pixelGraph, PIXELS_OUTPUT } from "./pixel-graph.ts";
 
 export interface TritonRepoOptions {
   /** Largest batch Triton forms (default 64). */
@@ -72,6 +74,29 @@ export function modelConfig(m: TowerModel, o: TritonRepoOptions = {}): string {
   return lines.join("\n") + "\n";
 }
 
+/** The ensemble `<name>-vision-u8`: `<name>-pixels` (uint8 -> pixel_values) then `<name>-vision`. */
+export function ensembleConfig(m: TowerModel, o: TritonRepoOptions = {}): string {
+  const prefix = m.name.replace(/-vision-u8$/, "");
+  const S = m.input.shape[2] as number;
+  return [
+    `# ${m.manifest.checkpoint.id}: UINT8 pixels through the pixel table (in-graph) into the vision tower. Written by siglip triton-repo.`,
+    `name: "${m.name}"`,
+    `platform: "ensemble"`,
+    `max_batch_size: ${o.maxBatchSize ?? 64}`,
+    `input [\n${tensorBlock(m.input)}\n]`,
+    `output [\n${tensorBlock(m.output)}\n]`,
+    "ensemble_scheduling {\n  step [",
+    `    {\n      model_name: "${prefix}-pixels"\n      model_version: -1\n      input_map { key: "${m.input.name}" value: "${m.input.name}" }\n      output_map { key: "${PIXELS_OUTPUT}" value: "pixel_values_${S}" }\n    },`,
+    `    {\n      model_name: "${prefix}-vision"\n      model_version: -1\n      input_map { key: "pixel_values" value: "pixel_values_${S}" }\n      output_map { key: "${m.output.name}" value: "${m.output.name}" }\n    }`,
+    "  ]\n}",
+  ].join("\n") + "\n";
+}
+
+/** The pixel-table model `<name>-pixels` (onnxruntime): `pixels` UINT8 [-1, 3, S, S] -> `pixel_values` FP32. */
+function pixelsModel(m: TowerModel): TowerModel {
+  return { ...m, name: m.name.replace(/-vision-u8$/, "-pixels"), tower: "vision-u8", input: m.input, output: { name: PIXELS_OUTPUT, datatype: "FP32", shape: m.input.shape } };
+}
+
 /** Writes `<out>/<model>/config.pbtxt` and `<out>/<model>/1/model.onnx` (+ external data) for every bundle. */
 export async function writeTritonRepo(bundles: readonly BundleSpec[], out: string, o: TritonRepoOptions = {}): Promise<TritonRepoResult> {
   const models: TowerModel[] = [];
@@ -83,6 +108,18 @@ export async function writeTritonRepo(bundles: readonly BundleSpec[], out: strin
   }
   const result: TritonRepoResult = { models: [] };
   for (const m of models) {
+    if (m.tower === "vision-u8") {
+      // The ensemble has no files of its own (an empty version folder); the pixel graph is its own model.
+      await mkdir(join(out, m.name, "1"), { recursive: true });
+      await writeFile(join(out, m.name, "config.pbtxt"), ensembleConfig(m, o));
+      result.models.push({ name: m.name, files: ["config.pbtxt", "1/"] });
+      const p = pixelsModel(m);
+      await mkdir(join(out, p.name, "1"), { recursive: true });
+      await writeFile(join(out, p.name, "config.pbtxt"), modelConfig(p, o).replace(/^# .*\n# .*\n/, `# uint8 pixels -> pixel_values by the edge's own pixel table (bit-identical to its float pixels). Written by siglip triton-repo.\n`));
+      await writeFile(join(out, p.name, "1", "model.onnx"), pixelGraph(m.input.shape[2] as number));
+      result.models.push({ name: p.name, files: ["config.pbtxt", "1/model.onnx"] });
+      continue;
+    }
     const dir = join(out, m.name);
     await mkdir(join(dir, "1"), { recursive: true });
     await writeFile(join(dir, "config.pbtxt"), modelConfig(m, o));

@@ -7,6 +7,7 @@ import { mkdtemp, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tensor } from "@siglip-edge/core";
+import { PIXEL_LUT } from "@siglip-edge/preprocess";
 import { createNodeEngine } from "@siglip-edge/runtime/node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { modelConfig, readModelConfig, towerModels, writeTritonRepo } from "../src/index.ts";
@@ -23,10 +24,12 @@ beforeAll(async () => {
 describe("siglip triton-repo", () => {
   it("writes both towers with config.pbtxt, model.onnx and its weights", async () => {
     const res = await writeTritonRepo([{ dir, name: "tiny" }], out);
-    expect(res.models.map((m) => m.name)).toEqual(["tiny-vision", "tiny-text"]);
+    expect(res.models.map((m) => m.name)).toEqual(["tiny-vision", "tiny-text", "tiny-vision-u8", "tiny-pixels"]);
     expect((await readdir(join(out, "tiny-vision", "1"))).sort()).toEqual(["model.onnx", "vision.onnx.data"]);
     expect((await readdir(join(out, "tiny-text", "1"))).sort()).toEqual(["model.onnx", "text.onnx.data"]);
-    expect((await readdir(out)).sort()).toEqual(["README.md", "tiny-text", "tiny-vision"]);
+    expect((await readdir(join(out, "tiny-pixels", "1"))).sort()).toEqual(["model.onnx"]);
+    expect(await readdir(join(out, "tiny-vision-u8", "1"))).toEqual([]); // ensembles have an empty version folder
+    expect((await readdir(out)).sort()).toEqual(["README.md", "tiny-pixels", "tiny-text", "tiny-vision", "tiny-vision-u8"]);
   });
 
   it("config.pbtxt: onnxruntime backend, max batch, the contract without the batch dim, dynamic batching, instances", async () => {
@@ -45,6 +48,29 @@ describe("siglip triton-repo", () => {
       expect(body.split("{").length).toBe(body.split("}").length);
       expect(body.split("[").length).toBe(body.split("]").length);
     }
+  });
+
+  it("the uint8 path: an ensemble of the pixel-table model and the vision tower", async () => {
+    const e = await readModelConfig(out, "tiny-vision-u8");
+    expect(e).toContain('name: "tiny-vision-u8"\nplatform: "ensemble"\nmax_batch_size: 64\n');
+    expect(e).toContain('name: "pixels"\n    data_type: TYPE_UINT8\n    dims: [ 3, 48, 48 ]');
+    expect(e).toMatch(/model_name: "tiny-pixels"[\s\S]*model_name: "tiny-vision"/);
+    const p = await readModelConfig(out, "tiny-pixels");
+    expect(p).toContain('backend: "onnxruntime"');
+    expect(p).toContain('name: "pixel_values"\n    data_type: TYPE_FP32\n    dims: [ 3, 48, 48 ]');
+  });
+
+  it("the pixel-table graph gives the edge's float pixels bit for bit, for all 256 sample values", async () => {
+    const engine = createNodeEngine();
+    const s = await engine.createSession({ kind: "path", path: join(out, "tiny-pixels", "1", "model.onnx") });
+    const n = 3 * 48 * 48;
+    const u8 = new Uint8Array(2 * n).map((_, i) => i % 256); // [2, 3, 48, 48], every value many times
+    const r = await s.run({ pixels: tensor("uint8", [2, 3, 48, 48], u8) }, ["pixel_values"]);
+    const f = r["pixel_values"]?.data as Float32Array;
+    const bits = (x: Float32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
+    const want = Float32Array.from(u8, (v) => PIXEL_LUT[v] as number);
+    expect(Array.from(bits(f))).toEqual(Array.from(bits(want)));
+    await s.release();
   });
 
   it("options: CPU instances, batch sizes, TensorRT FP16 (GPU only)", async () => {

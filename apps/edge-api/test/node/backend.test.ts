@@ -25,7 +25,7 @@ let faultMode: "garbage" | "stall" = "garbage";
 
 function routesJson(urls: Record<string, string>, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
-    backends: Object.fromEntries(Object.entries(urls).map(([k, url]) => [k, { url, deadlineMs: 1500, connectTimeoutMs: 1000, readTimeoutMs: 500, retries: 1, ...extra }])),
+    backends: Object.fromEntries(Object.entries(urls).map(([k, url]) => [k, { url, deadlineMs: 1500, connectTimeoutMs: 1000, readTimeoutMs: 500, retries: 1, ...(k === "gpu8" ? { pixels: "uint8" } : {}), ...extra }])),
     models: Object.keys(urls).map((k) => ({ id: k === "gpu" ? GPU_ID : `tiny@${k}`, backend: k, name: "tiny-fixres", bundle: dir, foldTokenIds: true })),
   });
 }
@@ -45,7 +45,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => faulty.listen(0, "127.0.0.1", () => r()));
   const a = faulty.address();
   faultyUrl = `http://127.0.0.1:${typeof a === "object" && a ? a.port : 0}`;
-  const vars = { MODEL_BACKENDS: routesJson({ gpu: backend.url, broken: faultyUrl, down: "http://127.0.0.1:9" }) };
+  const vars = { MODEL_BACKENDS: routesJson({ gpu: backend.url, gpu8: backend.url, broken: faultyUrl, down: "http://127.0.0.1:9" }) };
   const app = withBackendRouting(createApp({ config: { ...DEFAULT_CONFIG, maxConcurrent: 4 }, models: makeProvider(vars) }), parseBackendRoutes(vars));
   api = await serveFetch((req) => app.fetch(req), 0);
 });
@@ -90,6 +90,14 @@ describe("a backend-routed model through the edge API", () => {
     const cos = ja.data.map((d, i) => cosine(d.embedding, jb.data[i]?.embedding ?? []));
     console.log(`edge API, backend vs local embeddings: cosines ${cos.map((c) => c.toFixed(7)).join(" ")}`);
     for (const c of cos) expect(c).toBeGreaterThanOrEqual(0.99999);
+  });
+
+  it("a backend set to uint8 pixels answers with exactly the same numbers", async () => {
+    const input = [{ type: "image_url", image_url: dataUri(photo("skimage/astronaut.png")) }, { type: "text", text: "an astronaut" }];
+    const a = (await post("/v1/embeddings", { model: GPU_ID, input })).json as unknown as Emb;
+    const b = await post("/v1/embeddings", { model: "tiny@gpu8", input });
+    expect(b.headers.get("x-siglip-backend")).toBe("backend:gpu8");
+    expect((b.json as unknown as Emb).data.map((d) => d.embedding)).toEqual(a.data.map((d) => d.embedding));
   });
 
   it("classification equals the local run", async () => {

@@ -9,7 +9,7 @@
  * @module
  */
 import { SiglipError, tensor, type Tensor } from "@siglip-edge/core";
-import { preprocessFixRes } from "@siglip-edge/preprocess";
+import { PIXEL_LUT, preprocessFixRes } from "@siglip-edge/preprocess";
 import type { Tokenizer } from "@siglip-edge/tokenizer";
 import type { BundleSource } from "../bundle-source.ts";
 import { modelCard } from "../bundle-pipeline.ts";
@@ -18,9 +18,38 @@ import { loadBundleTokenizer } from "../model-factory.ts";
 import type { EmbedTextOptions, LowercaseMode, ModelCard, SiglipPipeline, TextEmbeddings } from "../pipeline.ts";
 import type { KServeClient } from "./client.ts";
 
-/** Backend model names for a served model: `<name>-text` and `<name>-vision`. */
-export function towerModelNames(name: string): { text: string; vision: string } {
-  return { text: `${name}-text`, vision: `${name}-vision` };
+/**
+ * Backend model names for a served model: `<name>-text`, `<name>-vision`, and `<name>-vision-u8` (the vision tower
+ * behind the in-graph pixel table, taking UINT8 pixels).
+ */
+export function towerModelNames(name: string): { text: string; vision: string; visionU8: string } {
+  return { text: `${name}-text`, vision: `${name}-vision`, visionU8: `${name}-vision-u8` };
+}
+
+/** Input name of `<name>-vision-u8`: resized RGB samples, UINT8 [B, 3, S, S]. */
+export const PIXELS_U8_INPUT = "pixels";
+
+/**
+ * Inverse of the pixel table: the uint8 sample behind each FixRes float. Exact, as the table is strictly increasing
+ * and every FixRes value is one of its 256 entries.
+ * @param px [3, S, S] float32 from `preprocessFixRes`
+ * @returns [3, S, S] uint8, or undefined when a value is not in the table
+ */
+export function pixelsToUint8(px: Float32Array): Uint8Array | undefined {
+  const out = new Uint8Array(px.length);
+  for (let i = 0; i < px.length; i++) {
+    const v = px[i] as number;
+    let lo = 0;
+    let hi = 255;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((PIXEL_LUT[mid] as number) < v) lo = mid + 1;
+      else hi = mid;
+    }
+    if (PIXEL_LUT[lo] !== v) return undefined;
+    out[i] = lo;
+  }
+  return out;
 }
 
 /** Output name of both towers (the bundle graphs' pooled embedding). */
@@ -42,6 +71,11 @@ export interface RemotePipelineOptions {
   maxImageBatch?: number;
   /** Binary extension (default true) or JSON. */
   binary?: boolean;
+  /**
+   * Pixels on the wire: `float32` (default) to `<name>-vision`, or `uint8` to `<name>-vision-u8`, which applies the
+   * same pixel table inside the graph (bit-identical `pixel_values`, 4x fewer bytes).
+   */
+  pixelFormat?: "float32" | "uint8";
   /**
    * Before the first call to a tower, check that the backend has it ready and that its metadata matches the
    * contract (input and output names, datatypes, shapes); default true.
@@ -76,9 +110,12 @@ export class RemotePipeline implements SiglipPipeline {
     const names = towerModelNames(this.#o.remoteName);
     const S = m.preprocessing.kind === "fixres" ? m.preprocessing.imageSize : -1;
     const output = { name: TOWER_OUTPUT, datatype: "FP32", shape: [-1, m.sizes.embedDim] };
+    const u8 = this.#o.pixelFormat === "uint8";
     return {
       text: { model: names.text, input: { name: "input_ids", datatype: "INT64", shape: [-1, m.text.maxLength] }, output },
-      vision: { model: names.vision, input: { name: "pixel_values", datatype: "FP32", shape: [-1, 3, S, S] }, output },
+      vision: u8
+        ? { model: names.visionU8, input: { name: PIXELS_U8_INPUT, datatype: "UINT8", shape: [-1, 3, S, S] }, output }
+        : { model: names.vision, input: { name: "pixel_values", datatype: "FP32", shape: [-1, 3, S, S] }, output },
     };
   }
 
@@ -167,26 +204,37 @@ export class RemotePipeline implements SiglipPipeline {
     const S = pp.imageSize;
     const out: Float32Array[] = [];
     const step = this.#o.maxImageBatch ?? 16;
-    const name = towerModelNames(this.#o.remoteName).vision;
+    const u8 = this.#o.pixelFormat === "uint8";
+    const names = towerModelNames(this.#o.remoteName);
     for (let i = 0; i < images.length; i += step) {
       const chunk = images.slice(i, i + step);
       const B = chunk.length;
-      const px = new Float32Array(B * 3 * S * S); // [B, 3, S, S]
+      const n = 3 * S * S;
+      const px = u8 ? new Uint8Array(B * n) : new Float32Array(B * n); // [B, 3, S, S]
       for (let b = 0; b < B; b++) {
+        let one: Float32Array;
         try {
-          px.set(await this.#o.pixels(chunk[b] as Uint8Array), b * 3 * S * S);
+          one = await this.#o.pixels(chunk[b] as Uint8Array);
         } catch (err) {
           if (err instanceof SiglipError) throw new SiglipError(err.code, err.message, { cause: err, details: { ...err.details, imageIndex: i + b } });
           throw err;
         }
+        if (u8) {
+          const bytes = pixelsToUint8(one);
+          if (bytes === undefined) throw new SiglipError("INTERNAL", "a pixel value is not in the FixRes pixel table; the uint8 wire format cannot carry it");
+          (px as Uint8Array).set(bytes, b * n);
+        } else {
+          (px as Float32Array).set(one, b * n);
+        }
       }
-      out.push(...(await this.#run(name, { pixel_values: tensor("float32", [B, 3, S, S], px) }, B)));
+      const feeds: Record<string, Tensor> = u8 ? { [PIXELS_U8_INPUT]: tensor("uint8", [B, 3, S, S], px as Uint8Array) } : { pixel_values: tensor("float32", [B, 3, S, S], px as Float32Array) };
+      out.push(...(await this.#run(u8 ? names.visionU8 : names.vision, feeds, B)));
     }
     return out;
   }
 }
 
-export interface OpenRemoteModelOptions extends Pick<RemotePipelineOptions, "client" | "remoteName" | "id" | "foldTokenIds" | "maxTextBatch" | "maxImageBatch" | "binary" | "checkContract"> {
+export interface OpenRemoteModelOptions extends Pick<RemotePipelineOptions, "client" | "remoteName" | "id" | "foldTokenIds" | "maxTextBatch" | "maxImageBatch" | "binary" | "checkContract" | "pixelFormat"> {
   /** The bundle's manifest and tokenizer (weights are not read). */
   source: BundleSource;
   tokenizer?: Tokenizer;
