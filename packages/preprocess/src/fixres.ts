@@ -15,14 +15,20 @@ export interface FixResOptions {
   resample?: ResampleFilter;
 }
 
+/** The validated square side. */
+export function fixresSize(opts: FixResOptions): number {
+  const S = opts.size;
+  if (!Number.isInteger(S) || S < 1 || S > 4096) throw new SiglipError("INVALID_ARGUMENT", `FixRes size must be an integer in [1, 4096], got ${S}`);
+  return S;
+}
+
 /**
  * One RGB image to FixRes pixel values.
  * @param img [H, W, 3] uint8 (or [H, W, 4] RGBX; the fourth channel is ignored)
  * @returns [3, S, S] float32 (channel-first, values in [-1, 1])
  */
 export function fixresPixels(img: RgbImage, opts: FixResOptions): Float32Array {
-  const S = opts.size;
-  if (!Number.isInteger(S) || S < 1 || S > 4096) throw new SiglipError("INVALID_ARGUMENT", `FixRes size must be an integer in [1, 4096], got ${S}`);
+  const S = fixresSize(opts);
   if (img.channels !== 3 && img.channels !== 4) throw new SiglipError("INVALID_ARGUMENT", `expected RGB or RGBX pixels, got ${img.channels} channels`);
   const r = resizeImage(img, S, S, opts.resample ?? "bilinear");
   const plane = S * S;

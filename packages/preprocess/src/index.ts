@@ -12,6 +12,8 @@ export * from "./naflex.ts";
 export * from "./pipeline.ts";
 export { decodeImage, decodeRaster, toRgb, sniffFormat, type DecodeOptions, type DecodedImage, type ImageFormat } from "./decode/index.ts";
 export { applyOrientation, exifOrientation } from "./decode/exif.ts";
+export type { JpegDecoderChoice } from "./decode/jpeg.ts";
+export { TS_JPEG_AUTO_MIN_PIXELS } from "./jpeg-stream.ts";
 export { initDecoders, decodersReady, webpDecoderVersion, type DecoderModules, type WasmSource } from "./decode/wasm-codecs.ts";
 /** NaFlex position-grid resampling (siglip2-spec §6.2), shared with the runtime and the exporter. */
 export { antialiasBilinearWeights, resizePositionGrid } from "@siglip-edge/core";

@@ -48,13 +48,28 @@ export interface NaFlexImage {
  * @param img [H, W, 3] uint8 (or [H, W, 4] RGBX; the fourth channel is ignored)
  */
 export function naflexPatches(img: RgbImage, opts: NaFlexOptions = {}): NaFlexImage {
+  const { P, N } = naflexParams(opts);
+  if (img.channels !== 3 && img.channels !== 4) throw new SiglipError("INVALID_ARGUMENT", `expected RGB or RGBX pixels, got ${img.channels} channels`);
+  const [h, w] = naflexTargetSize(img.height, img.width, P, N);
+  return naflexPatchify(resizeImage(img, w, h, opts.resample ?? "bilinear"), N, P);
+}
+
+/** Validated patch size P and budget N. */
+export function naflexParams(opts: NaFlexOptions): { P: number; N: number } {
   const P = opts.patchSize ?? 16;
   const N = opts.maxNumPatches ?? 256;
   if (!Number.isInteger(N) || N < 1 || N > 65_536) throw new SiglipError("INVALID_ARGUMENT", `maxNumPatches must be an integer in [1, 65536], got ${N}`);
   if (!Number.isInteger(P) || P < 1 || P > 64) throw new SiglipError("INVALID_ARGUMENT", `patchSize must be an integer in [1, 64], got ${P}`);
-  if (img.channels !== 3 && img.channels !== 4) throw new SiglipError("INVALID_ARGUMENT", `expected RGB or RGBX pixels, got ${img.channels} channels`);
-  const [h, w] = naflexTargetSize(img.height, img.width, P, N);
-  const r = resizeImage(img, w, h, opts.resample ?? "bilinear");
+  return { P, N };
+}
+
+/**
+ * Patches of an image already resized to the NaFlex grid (both sides multiples of P).
+ * @param r [h, w, 3 or 4] uint8
+ */
+export function naflexPatchify(r: RgbImage, N: number, P: number): NaFlexImage {
+  const h = r.height;
+  const w = r.width;
   const nh = h / P;
   const nw = w / P;
   const D = P * P * 3;
@@ -94,15 +109,19 @@ export interface NaFlexBatch {
 }
 
 export function naflexBatch(images: readonly RgbImage[], opts: NaFlexOptions = {}): NaFlexBatch {
+  return naflexBatchOf(images.map((img) => naflexPatches(img, opts)), opts);
+}
+
+/** Stacks per-image NaFlex tensors (all with the same N and P) into a batch. */
+export function naflexBatchOf(ones: readonly NaFlexImage[], opts: NaFlexOptions = {}): NaFlexBatch {
   const P = opts.patchSize ?? 16;
   const N = opts.maxNumPatches ?? 256;
   const D = P * P * 3;
-  const B = images.length;
+  const B = ones.length;
   const pv = new Float32Array(B * N * D);
   const mask = new Int32Array(B * N);
   const shapes = new BigInt64Array(B * 2);
-  images.forEach((img, b) => {
-    const one = naflexPatches(img, opts);
+  ones.forEach((one, b) => {
     pv.set(one.pixelValues, b * N * D);
     mask.set(one.mask, b * N);
     shapes[2 * b] = BigInt(one.spatialShape[0]);

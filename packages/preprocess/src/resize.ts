@@ -14,6 +14,8 @@ export type ResampleFilter = "bilinear" | "bicubic";
 /** 32 - 8 - 2: headroom for 8-bit samples times weights with negative lobes (Resample.c L93). */
 const PRECISION_BITS = 22;
 const HALF = 1 << (PRECISION_BITS - 1);
+/** The accumulator start value (rounding half), for kernels outside this file. */
+export const RESAMPLE_HALF = HALF;
 
 interface Filter {
   support: number;
@@ -95,6 +97,38 @@ export function resampleCoeffs(inSize: number, outSize: number, filter: Resample
  */
 
 /**
+ * Horizontal pass over one row of 3 (RGB) channels into `out` at `o` (the streaming JPEG path).
+ * @param src [W, 3] uint8 at `p0`
+ * @param out receives [outW, 3] uint8 at `o`
+ */
+export function resizeRowRgb(src: Uint8Array, p0: number, out: Uint8Array, o: number, outW: number, c: ResampleCoeffs): void {
+  const { ksize, start, count, weights } = c;
+  for (let xx = 0; xx < outW; xx++) {
+    const n = count[xx]!;
+    const kOff = xx * ksize;
+    let p = p0 + start[xx]! * 3;
+    let a0 = HALF;
+    let a1 = HALF;
+    let a2 = HALF;
+    for (let x = 0; x < n; x++, p += 3) {
+      const w = weights[kOff + x]!;
+      a0 = (a0 + Math.imul(src[p]!, w)) | 0;
+      a1 = (a1 + Math.imul(src[p + 1]!, w)) | 0;
+      a2 = (a2 + Math.imul(src[p + 2]!, w)) | 0;
+    }
+    out[o++] = clip8(a0);
+    out[o++] = clip8(a1);
+    out[o++] = clip8(a2);
+  }
+}
+
+/** Pillow's `clip8` for an accumulator that started at HALF. */
+export function clip8(acc: number): number {
+  const v = acc >> PRECISION_BITS;
+  return v < 0 ? 0 : v > 255 ? 255 : v;
+}
+
+/**
  * Horizontal pass over rows [y0, y0 + rows) of `src` (C channels interleaved).
  * @param src [H, W, C] uint8
  * @returns [rows, outW, C] uint8
@@ -137,12 +171,12 @@ function horizontal(src: Uint8Array, W: number, C: number, y0: number, rows: num
 }
 
 /**
- * Vertical pass; `rowShift` is subtracted from each tap start (Pillow shifts bounds when the horizontal pass only
+ * Vertical pass (exported for the streaming JPEG path); `rowShift` is subtracted from each tap start (Pillow shifts bounds when the horizontal pass only
  * produced the rows the vertical pass reads). Accumulates whole rows for cache-friendly access.
  * @param src [H, W, C] uint8
  * @returns [outH, W, C] uint8
  */
-function vertical(src: Uint8Array, W: number, C: number, outH: number, rowShift: number, c: ResampleCoeffs): Uint8Array {
+export function resizeVertical(src: Uint8Array, W: number, C: number, outH: number, rowShift: number, c: ResampleCoeffs): Uint8Array {
   const stride = W * C;
   const out = new Uint8ClampedArray(outH * stride);
   const acc = new Int32Array(stride);
@@ -191,6 +225,6 @@ export function resizeImage(img: RgbImage, outW: number, outH: number, filter: R
     width = outW;
     shift = first;
   }
-  if (needV) data = vertical(data, width, C, outH, shift, cv);
+  if (needV) data = resizeVertical(data, width, C, outH, shift, cv);
   return { width: outW, height: outH, channels: C, data };
 }

@@ -8,7 +8,7 @@ import { DEFAULT_LIMITS, type DecodeLimits, type RgbImage } from "../image.ts";
 import { decodeBmp, isBmp } from "./bmp.ts";
 import { applyOrientation, exifOrientation, xmpOrientation } from "./exif.ts";
 import { decodeGif, isGif } from "./gif.ts";
-import { decodeJpeg, isJpeg, rgbaToRgb } from "./jpeg.ts";
+import { decodeJpeg, isJpeg, rgbaToRgb, type JpegDecoderChoice } from "./jpeg.ts";
 import { decodePng, isPng } from "./png.ts";
 import { decodeWebp, isWebp } from "./webp.ts";
 
@@ -26,6 +26,8 @@ export function sniffFormat(bytes: Uint8Array): ImageFormat | undefined {
 
 export interface DecodeOptions {
   limits?: Partial<DecodeLimits>;
+  /** JPEG decoder (see `JpegDecoderChoice`); the default `"auto"` needs no change for exact output. */
+  jpegDecoder?: JpegDecoderChoice;
 }
 
 export interface DecodedImage extends RgbImage {
@@ -34,7 +36,8 @@ export interface DecodedImage extends RgbImage {
   orientation: number;
 }
 
-function orientationOf(exif: Uint8Array | undefined, xmp: Uint8Array | undefined): number {
+/** EXIF orientation, else XMP `tiff:Orientation`, else 1 (values outside 1-8 are returned as they are). */
+export function orientationOf(exif: Uint8Array | undefined, xmp: Uint8Array | undefined): number {
   return exifOrientation(exif) ?? xmpOrientation(xmp) ?? 1;
 }
 
@@ -86,7 +89,7 @@ export async function decodeRaster(bytes: Uint8Array, opts: DecodeOptions = {}):
         break;
       }
       case "jpeg": {
-        const r = await decodeJpeg(bytes, limits);
+        const r = await decodeJpeg(bytes, limits, opts.jpegDecoder);
         img = r.image;
         orientation = orientationOf(r.header.exif, r.header.xmp);
         break;

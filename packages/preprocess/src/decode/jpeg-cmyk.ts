@@ -11,7 +11,7 @@ import type { RgbImage } from "../image.ts";
 import { corrupt } from "./bytes.ts";
 
 const F = "JPEG";
-const ZIGZAG = [
+export const ZIGZAG = [
   0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21,
   28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54,
   47, 55, 62, 63,
@@ -22,14 +22,16 @@ function unsupported(why: string): never {
 }
 
 /** Canonical Huffman decoding tables (jdhuff.c style): per code length, the largest code and where its values start. */
-interface Huffman {
+export interface Huffman {
   maxcode: Int32Array; // [18], -1 when no code of that length
   valoff: Int32Array; // [17] value index = code + valoff[len]
   values: Uint8Array;
   maxLen: number;
+  /** [512] for the next 9 bits: (length << 8) | value of a code of <= 9 bits, 0 when the code is longer (jdhuff.c's lookahead). */
+  look: Uint16Array;
 }
 
-function buildHuffman(counts: Uint8Array, symbols: Uint8Array): Huffman {
+export function buildHuffman(counts: Uint8Array, symbols: Uint8Array): Huffman {
   const maxcode = new Int32Array(18).fill(-1);
   const valoff = new Int32Array(17);
   let code = 0;
@@ -48,7 +50,17 @@ function buildHuffman(counts: Uint8Array, symbols: Uint8Array): Huffman {
     code <<= 1;
   }
   if (k > symbols.length) corrupt(F, "Huffman table too short");
-  return { maxcode, valoff, values: symbols, maxLen };
+  const look = new Uint16Array(512);
+  for (let bits = 0; bits < 512; bits++) {
+    for (let len = 1; len <= 9; len++) {
+      const c = bits >> (9 - len);
+      if (c <= (maxcode[len] as number)) {
+        look[bits] = (len << 8) | (symbols[c + (valoff[len] as number)] as number);
+        break;
+      }
+    }
+  }
+  return { maxcode, valoff, values: symbols, maxLen, look };
 }
 
 interface Component {
@@ -78,38 +90,62 @@ const FIX = {
   f3_072711026: 25172,
 };
 
-/** DESCALE with C's arithmetic shift, in doubles (no int32 overflow on hostile data). */
-const descale = (x: number, n: number): number => Math.floor((x + 2 ** (n - 1)) / 2 ** n);
-
-/** libjpeg's post-IDCT range limit: 10-bit wrap (RANGE_MASK), then clamp of (value + 128). */
-function rangeLimit(x: number): number {
-  let v = x & 1023;
-  if (v >= 512) v -= 1024;
-  v += 128;
-  return v < 0 ? 0 : v > 255 ? 255 : v;
+/** libjpeg's post-IDCT range limit, indexed by the 10-bit wrapped value (RANGE_MASK): clamp of (value + 128). */
+const RANGE = new Uint8Array(1024);
+for (let j = 0; j < 1024; j++) {
+  const v = (j >= 512 ? j - 1024 : j) + 128;
+  RANGE[j] = v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
-/** jpeg_idct_islow for one block: coefficients in natural order, quantisation table in natural order. */
-function idctIslow(coef: Int32Array, off: number, q: Uint16Array, out: Uint8Array, outOff: number, stride: number, ws: Float64Array): void {
+// DESCALE with C's arithmetic shift, in doubles (JLONG is 64-bit; no int32 overflow on hostile data): multiplying by
+// 2^-n is exact, so floor((x + 2^(n-1)) * 2^-n) is the shift.
+const P1 = 1 / 2048; // CONST_BITS - PASS1_BITS = 11
+const P2 = 1 / 262144; // CONST_BITS + PASS1_BITS + 3 = 18
+
+/**
+ * jpeg_idct_islow for one block: coefficients and quantisation table in natural order. The all-zero-AC shortcuts of
+ * jidctint.c give the same values as the full formulas (checked algebraically: DC * 4, then (w + 16) >> 5).
+ * @param coef [.., 64] at `off`; @param out receives [8, 8] uint8 at `outOff` with row `stride`
+ */
+export function idctIslow(coef: Int32Array | Int16Array, off: number, q: Uint16Array, out: Uint8Array, outOff: number, stride: number, ws: Float64Array): void {
   for (let c = 0; c < 8; c++) {
-    const d = (i: number) => (coef[off + i * 8 + c] as number) * (q[i * 8 + c] as number);
-    let z2 = d(2);
-    let z3 = d(6);
+    const i = off + c;
+    const c1 = coef[i + 8] as number;
+    const c2 = coef[i + 16] as number;
+    const c3 = coef[i + 24] as number;
+    const c4 = coef[i + 32] as number;
+    const c5 = coef[i + 40] as number;
+    const c6 = coef[i + 48] as number;
+    const c7 = coef[i + 56] as number;
+    if ((c1 | c2 | c3 | c4 | c5 | c6 | c7) === 0) {
+      const dc = (coef[i] as number) * (q[c] as number) * 4;
+      ws[c] = dc;
+      ws[8 + c] = dc;
+      ws[16 + c] = dc;
+      ws[24 + c] = dc;
+      ws[32 + c] = dc;
+      ws[40 + c] = dc;
+      ws[48 + c] = dc;
+      ws[56 + c] = dc;
+      continue;
+    }
+    let z2 = c2 * (q[16 + c] as number);
+    let z3 = c6 * (q[48 + c] as number);
     let z1 = (z2 + z3) * FIX.f0_541196100;
     let tmp2 = z1 - z3 * FIX.f1_847759065;
     let tmp3 = z1 + z2 * FIX.f0_765366865;
-    z2 = d(0);
-    z3 = d(4);
+    z2 = (coef[i] as number) * (q[c] as number);
+    z3 = c4 * (q[32 + c] as number);
     let tmp0 = (z2 + z3) * 8192;
     let tmp1 = (z2 - z3) * 8192;
     const tmp10 = tmp0 + tmp3;
     const tmp13 = tmp0 - tmp3;
     const tmp11 = tmp1 + tmp2;
     const tmp12 = tmp1 - tmp2;
-    tmp0 = d(7);
-    tmp1 = d(5);
-    tmp2 = d(3);
-    tmp3 = d(1);
+    tmp0 = c7 * (q[56 + c] as number);
+    tmp1 = c5 * (q[40 + c] as number);
+    tmp2 = c3 * (q[24 + c] as number);
+    tmp3 = c1 * (q[8 + c] as number);
     z1 = tmp0 + tmp3;
     z2 = tmp1 + tmp2;
     z3 = tmp0 + tmp2;
@@ -127,32 +163,46 @@ function idctIslow(coef: Int32Array, off: number, q: Uint16Array, out: Uint8Arra
     tmp1 += z2 + z4;
     tmp2 += z2 + z3;
     tmp3 += z1 + z4;
-    ws[c] = descale(tmp10 + tmp3, 11);
-    ws[56 + c] = descale(tmp10 - tmp3, 11);
-    ws[8 + c] = descale(tmp11 + tmp2, 11);
-    ws[48 + c] = descale(tmp11 - tmp2, 11);
-    ws[16 + c] = descale(tmp12 + tmp1, 11);
-    ws[40 + c] = descale(tmp12 - tmp1, 11);
-    ws[24 + c] = descale(tmp13 + tmp0, 11);
-    ws[32 + c] = descale(tmp13 - tmp0, 11);
+    ws[c] = Math.floor((tmp10 + tmp3 + 1024) * P1);
+    ws[56 + c] = Math.floor((tmp10 - tmp3 + 1024) * P1);
+    ws[8 + c] = Math.floor((tmp11 + tmp2 + 1024) * P1);
+    ws[48 + c] = Math.floor((tmp11 - tmp2 + 1024) * P1);
+    ws[16 + c] = Math.floor((tmp12 + tmp1 + 1024) * P1);
+    ws[40 + c] = Math.floor((tmp12 - tmp1 + 1024) * P1);
+    ws[24 + c] = Math.floor((tmp13 + tmp0 + 1024) * P1);
+    ws[32 + c] = Math.floor((tmp13 - tmp0 + 1024) * P1);
   }
   for (let r = 0; r < 8; r++) {
-    const w = (i: number) => ws[r * 8 + i] as number;
-    let z2 = w(2);
-    let z3 = w(6);
+    const b = r * 8;
+    const o = outOff + r * stride;
+    const w0 = ws[b] as number;
+    const w1 = ws[b + 1] as number;
+    const w2 = ws[b + 2] as number;
+    const w3 = ws[b + 3] as number;
+    const w4 = ws[b + 4] as number;
+    const w5 = ws[b + 5] as number;
+    const w6 = ws[b + 6] as number;
+    const w7 = ws[b + 7] as number;
+    if (w1 === 0 && w2 === 0 && w3 === 0 && w4 === 0 && w5 === 0 && w6 === 0 && w7 === 0) {
+      const v = RANGE[Math.floor((w0 + 16) / 32) & 1023] as number;
+      out.fill(v, o, o + 8);
+      continue;
+    }
+    let z2 = w2;
+    let z3 = w6;
     let z1 = (z2 + z3) * FIX.f0_541196100;
     let tmp2 = z1 - z3 * FIX.f1_847759065;
     let tmp3 = z1 + z2 * FIX.f0_765366865;
-    let tmp0 = (w(0) + w(4)) * 8192;
-    let tmp1 = (w(0) - w(4)) * 8192;
+    let tmp0 = (w0 + w4) * 8192;
+    let tmp1 = (w0 - w4) * 8192;
     const tmp10 = tmp0 + tmp3;
     const tmp13 = tmp0 - tmp3;
     const tmp11 = tmp1 + tmp2;
     const tmp12 = tmp1 - tmp2;
-    tmp0 = w(7);
-    tmp1 = w(5);
-    tmp2 = w(3);
-    tmp3 = w(1);
+    tmp0 = w7;
+    tmp1 = w5;
+    tmp2 = w3;
+    tmp3 = w1;
     z1 = tmp0 + tmp3;
     z2 = tmp1 + tmp2;
     z3 = tmp0 + tmp2;
@@ -170,20 +220,19 @@ function idctIslow(coef: Int32Array, off: number, q: Uint16Array, out: Uint8Arra
     tmp1 += z2 + z4;
     tmp2 += z2 + z3;
     tmp3 += z1 + z4;
-    const o = outOff + r * stride;
-    out[o] = rangeLimit(descale(tmp10 + tmp3, 18));
-    out[o + 7] = rangeLimit(descale(tmp10 - tmp3, 18));
-    out[o + 1] = rangeLimit(descale(tmp11 + tmp2, 18));
-    out[o + 6] = rangeLimit(descale(tmp11 - tmp2, 18));
-    out[o + 2] = rangeLimit(descale(tmp12 + tmp1, 18));
-    out[o + 5] = rangeLimit(descale(tmp12 - tmp1, 18));
-    out[o + 3] = rangeLimit(descale(tmp13 + tmp0, 18));
-    out[o + 4] = rangeLimit(descale(tmp13 - tmp0, 18));
+    out[o] = RANGE[Math.floor((tmp10 + tmp3 + 131072) * P2) & 1023] as number;
+    out[o + 7] = RANGE[Math.floor((tmp10 - tmp3 + 131072) * P2) & 1023] as number;
+    out[o + 1] = RANGE[Math.floor((tmp11 + tmp2 + 131072) * P2) & 1023] as number;
+    out[o + 6] = RANGE[Math.floor((tmp11 - tmp2 + 131072) * P2) & 1023] as number;
+    out[o + 2] = RANGE[Math.floor((tmp12 + tmp1 + 131072) * P2) & 1023] as number;
+    out[o + 5] = RANGE[Math.floor((tmp12 - tmp1 + 131072) * P2) & 1023] as number;
+    out[o + 3] = RANGE[Math.floor((tmp13 + tmp0 + 131072) * P2) & 1023] as number;
+    out[o + 4] = RANGE[Math.floor((tmp13 - tmp0 + 131072) * P2) & 1023] as number;
   }
 }
 
 /** Entropy-coded segment reader: 0xFF00 unstuffing, stops at markers (reported through `marker`). */
-class BitReader {
+export class BitReader {
   private readonly b: Uint8Array;
   pos: number;
   private acc = 0;
@@ -230,12 +279,32 @@ class BitReader {
   }
 
   receive(n: number): number {
-    let v = 0;
-    for (let i = 0; i < n; i++) v = (v << 1) | this.bit();
-    return v;
+    if (n === 0) return 0;
+    if (this.bits < n) this.fill(); // fill() leaves at least 25 bits; n <= 16
+    this.bits -= n;
+    return (this.acc >>> this.bits) & ((1 << n) - 1);
   }
 
   decode(h: Huffman): number {
+    if (this.bits < 16) this.fill();
+    const peek = (this.acc >>> (this.bits - 9)) & 511;
+    const e = h.look[peek] as number;
+    if (e !== 0) {
+      this.bits -= e >> 8;
+      return e & 255;
+    }
+    // Longer than 9 bits: continue bit by bit from the 9 already seen (same walk as below).
+    this.bits -= 9;
+    let code = peek;
+    for (let len = 10; len <= h.maxLen; len++) {
+      code = (code << 1) | this.bit();
+      if (code <= (h.maxcode[len] as number)) return h.values[code + (h.valoff[len] as number)] as number;
+    }
+    return corrupt(F, "bad Huffman code");
+  }
+
+  /** Bit-by-bit decoding (reference for `decode`). */
+  decodeSlow(h: Huffman): number {
     let code = 0;
     for (let len = 1; len <= h.maxLen; len++) {
       code = (code << 1) | this.bit();
@@ -252,7 +321,7 @@ class BitReader {
   }
 }
 
-const extend = (v: number, t: number): number => (t === 0 ? 0 : v < 1 << (t - 1) ? v - (1 << t) + 1 : v);
+export const extend = (v: number, t: number): number => (t === 0 ? 0 : v < 1 << (t - 1) ? v - (1 << t) + 1 : v);
 
 /** Decodes a 4-component JPEG to RGB as Pillow's `convert("RGB")` sees it. */
 export function decodeCmykJpeg(bytes: Uint8Array): RgbImage {

@@ -9,7 +9,15 @@ import { SiglipError } from "@siglip-edge/core";
 import type { DecodeLimits, RgbImage } from "../image.ts";
 import { ByteReader, checkDimensions, corrupt } from "./bytes.ts";
 import { decodeCmykJpeg } from "./jpeg-cmyk.ts";
+import { decodeJpegRows, TsJpegFallback } from "./jpeg-ts.ts";
 import { runCodec } from "./wasm-codecs.ts";
+
+/**
+ * Which JPEG decoder runs: `"wasm"` MozJPEG; `"ts"` the pure-TS row decoder (`jpeg-ts.ts`; files it does not
+ * reproduce exactly still go to WASM); `"auto"` (default) the TS decoder in the streaming pipeline for images of at
+ * least `TS_JPEG_AUTO_MIN_PIXELS`, WASM otherwise. All give the same pixels (tested on every JPEG fixture).
+ */
+export type JpegDecoderChoice = "auto" | "wasm" | "ts";
 
 const F = "JPEG";
 
@@ -68,13 +76,17 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader {
   }
 }
 
-export async function decodeJpeg(bytes: Uint8Array, limits: DecodeLimits): Promise<{ image: RgbImage; header: JpegHeader }> {
+export async function decodeJpeg(bytes: Uint8Array, limits: DecodeLimits, choice: JpegDecoderChoice = "auto"): Promise<{ image: RgbImage; header: JpegHeader }> {
   const header = readJpegHeader(bytes);
   checkDimensions(F, header.width, header.height, limits);
   // The WASM build only outputs RGBA, which libjpeg cannot produce from CMYK/YCCK: those take the pure-TS path.
   if (header.components === 4) return { image: decodeCmykJpeg(bytes), header };
   if (header.components !== 1 && header.components !== 3) {
     throw new SiglipError("IMAGE_UNSUPPORTED_FORMAT", `JPEG: ${header.components} colour components`, { details: { format: F } });
+  }
+  if (choice === "ts") {
+    const image = decodeJpegFullTs(bytes, header.width, header.height);
+    if (image !== undefined) return { image, header };
   }
   const { pixels, messages } = await runCodec("jpeg", bytes);
   if (pixels === null) corrupt(F, messages.join("; ") || "decoder returned no image");
@@ -101,4 +113,27 @@ export function rgbaToRgb(p: { width: number; height: number; data: Uint8Array |
     out[j++] = s[i + 2] as number;
   }
   return { width: p.width, height: p.height, channels: 3, data: out };
+}
+
+/**
+ * The whole image through the pure-TS decoder; `undefined` when the file needs the WASM decoder (`TsJpegFallback`).
+ * @returns [H, W, 3] uint8
+ */
+export function decodeJpegFullTs(bytes: Uint8Array, width: number, height: number): RgbImage | undefined {
+  const data = new Uint8Array(width * height * 3);
+  let rows = 0;
+  try {
+    decodeJpegRows(bytes, {
+      row(y, rgb) {
+        if (y >= height) corrupt(F, "more rows than the header declares");
+        data.set(rgb.subarray(0, width * 3), y * width * 3);
+        rows++;
+      },
+    });
+  } catch (err) {
+    if (err instanceof TsJpegFallback) return undefined;
+    throw err;
+  }
+  if (rows !== height) corrupt(F, "decoded size differs from the header");
+  return { width, height, channels: 3, data };
 }

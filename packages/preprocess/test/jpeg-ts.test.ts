@@ -1,0 +1,75 @@
+/**
+ * The pure-TS JPEG decoder and the streaming route (decode rows -> resize, no full image) against the same
+ * Hugging Face goldens as the WASM route: every YCbCr / grey JPEG fixture, decoded RGB and every FixRes, bicubic and
+ * NaFlex tensor with `jpegDecoder: "ts"`. goldens.test.ts proves the WASM route on the same files.
+ */
+import { createHash } from "node:crypto";
+import { beforeAll, describe, expect, it } from "vitest";
+import { hasErrorCode, maxAbsDiff } from "@siglip-edge/core";
+import { decodeImage, preprocessFixRes, preprocessNaFlex } from "../src/index.ts";
+import { decodeJpegFullTs, readJpegHeader } from "../src/decode/jpeg.ts";
+import { initNodeDecoders } from "../src/node/index.ts";
+import { goldens, readFixture, readGoldenNpy } from "./golden-data.ts";
+
+function sha(a: ArrayBufferView): string {
+  return createHash("sha256").update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest("hex");
+}
+
+const jpegs = Object.entries(goldens.images).filter(([rel, g]) => g.error === undefined && g.format === "JPEG" && g.mode !== "CMYK" && rel.endsWith(".jpg"));
+
+beforeAll(async () => {
+  await initNodeDecoders();
+});
+
+describe("pure-TS JPEG decoder", () => {
+  it("decodes every YCbCr / grey JPEG fixture exactly as Pillow (libjpeg-turbo 3.1)", async () => {
+    const failures: string[] = [];
+    for (const [rel, g] of jpegs) {
+      const bytes = readFixture(rel);
+      const h = readJpegHeader(bytes);
+      const raw = decodeJpegFullTs(bytes, h.width, h.height);
+      if (raw === undefined) {
+        failures.push(`${rel}: fell back to WASM`);
+        continue;
+      }
+      const img = await decodeImage(bytes, { jpegDecoder: "ts" });
+      if (sha(img.data) !== g.rgb) {
+        const d = g.rgbFile === undefined ? "?" : maxAbsDiff(img.data, readGoldenNpy(g.rgbFile).data as Uint8Array);
+        failures.push(`${rel}: RGB differs (max |diff| ${d})`);
+      }
+    }
+    console.log(`[preprocess jpeg-ts] ${jpegs.length} JPEG fixtures decoded by the TS decoder, ${jpegs.length - failures.length} identical to Pillow`);
+    expect(jpegs.length).toBeGreaterThanOrEqual(20);
+    expect(failures).toEqual([]);
+  });
+
+  it("streams decode -> resize with tensors identical to the reference (FixRes, bicubic, NaFlex)", async () => {
+    const failures: string[] = [];
+    let compared = 0;
+    for (const [rel, g] of jpegs) {
+      const bytes = readFixture(rel);
+      const check = (name: string, got: Float32Array, want: string | undefined): void => {
+        compared++;
+        if (sha(got) !== want) failures.push(`${rel}: ${name} differs`);
+      };
+      for (const s of goldens.meta.fixresSizes) check(`fixres-${s}`, (await preprocessFixRes(bytes, { size: s, jpegDecoder: "ts" })).data, g.fixres[String(s)]);
+      for (const s of goldens.meta.bicubicSizes) check(`bicubic-${s}`, (await preprocessFixRes(bytes, { size: s, resample: "bicubic", jpegDecoder: "ts" })).data, g.bicubic[String(s)]);
+      for (const n of goldens.meta.naflexBudgets) {
+        const out = await preprocessNaFlex(bytes, { maxNumPatches: n, jpegDecoder: "ts" });
+        const want = g.naflex[String(n)];
+        check(`naflex-${n}`, out.pixelValues.data, want?.sha256);
+        const shape = Array.from(out.spatialShapes.data, Number);
+        if (want !== undefined && (shape[0] !== want.spatialShape[0] || shape[1] !== want.spatialShape[1])) failures.push(`${rel}: naflex-${n} grid ${shape.join("x")}`);
+      }
+    }
+    console.log(`[preprocess jpeg-ts] streaming route: ${compared - failures.length}/${compared} tensors identical to the reference`);
+    expect(failures).toEqual([]);
+  });
+
+  it("rejects truncated files with a typed error on the streaming route", async () => {
+    const bytes = readFixture("photos/sklearn/china.jpg");
+    for (const cut of [bytes.length - 3, Math.floor(bytes.length / 2), 700]) {
+      await expect(preprocessFixRes(bytes.slice(0, cut), { size: 224, jpegDecoder: "ts" })).rejects.toSatisfy((e) => hasErrorCode(e, "IMAGE_DECODE_FAILED"));
+    }
+  });
+});
