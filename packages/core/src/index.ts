@@ -4,3 +4,4 @@ export * from "./tensor.ts";
 export * from "./embedding.ts";
 export * from "./npy.ts";
 export * from "./resample.ts";
+export * from "./random.ts";

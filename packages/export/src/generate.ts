@@ -8,7 +8,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { SiglipError } from "@siglip-edge/core";
+import { mulberry32, SiglipError } from "@siglip-edge/core";
 import { parseModelConfig, toHfConfigJson, type ModelConfig } from "./config.ts";
 import { writeSafetensors, type StDType } from "./safetensors.ts";
 import { expectedTensorShapes } from "./tensor-names.ts";
@@ -34,17 +34,7 @@ export const PRESETS: Readonly<Record<string, unknown>> = {
 /** q/k projections get a larger gain so attention is clearly non-uniform (score std ~2) without being one-hot. */
 const QK_GAIN = 1.5;
 
-/** mulberry32: a small, fast, seedable 32-bit PRNG. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from "@siglip-edge/core";
 
 /** FNV-1a of a tensor name, mixed with the seed: each tensor gets its own stream, independent of write order. */
 function tensorSeed(seed: number, name: string): number {
