@@ -25,7 +25,7 @@ let faultMode: "garbage" | "stall" = "garbage";
 
 function routesJson(urls: Record<string, string>, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
-    backends: Object.fromEntries(Object.entries(urls).map(([k, url]) => [k, { url, deadlineMs: 1500, connectTimeoutMs: 1000, readTimeoutMs: 500, retries: 1, ...(k === "gpu8" ? { pixels: "uint8" } : {}), ...extra }])),
+    backends: Object.fromEntries(Object.entries(urls).map(([k, url]) => [k, { url, retries: 1, ...(k.startsWith("gpu") ? { deadlineMs: 20000, connectTimeoutMs: 15000 } : { deadlineMs: 1500, connectTimeoutMs: 1000, readTimeoutMs: 500 }), ...(k === "gpu8" ? { pixels: "uint8" } : {}), ...extra }])),
     models: Object.keys(urls).map((k) => ({ id: k === "gpu" ? GPU_ID : `tiny@${k}`, backend: k, name: "tiny-fixres", bundle: dir, foldTokenIds: true })),
   });
 }

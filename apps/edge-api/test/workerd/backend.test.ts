@@ -36,7 +36,7 @@ describe.skipIf(backendUrl === undefined)("workerd: a model routed to a KServe v
     coinsUri = `data:image/png;base64,${btoa(bin)}`;
     const vars = {
       MODEL_BACKENDS: JSON.stringify({
-        backends: { gpu: { url: backendUrl, deadlineMs: 3000, retries: 1 }, down: { url: "http://127.0.0.1:9", retries: 0 } },
+        backends: { gpu: { url: backendUrl, deadlineMs: 20000, connectTimeoutMs: 15000, retries: 1 }, down: { url: "http://127.0.0.1:9", retries: 0 } },
         models: [
           { id: GPU, backend: "gpu", name: "tiny-fixres", bundle: "tiny-fixres/", foldTokenIds: true },
           { id: "tiny@down", backend: "down", name: "tiny-fixres", bundle: "tiny-fixres/", foldTokenIds: true },
