@@ -1,10 +1,9 @@
 /** `siglip classify`: zero-shot sigmoid scores of one image against labels, highest first (siglip2-spec §11). */
 import { cosine, sigmoid } from "@siglip-edge/core";
-import { WEIGHT_DTYPES } from "@siglip-edge/export";
-import { LOWERCASE_MODES, type LowercaseMode } from "@siglip-edge/tokenizer";
+import type { LowercaseMode } from "@siglip-edge/tokenizer";
 import { parseArgs, stringFlag, UsageError } from "../args.ts";
 import { write, type Command } from "../io.ts";
-import { embedImages, embedTexts, openModel } from "./embed-common.ts";
+import { embedImages, embedTexts, MODEL_FLAGS, openModel } from "./embed-common.ts";
 
 /** The HF Python pipeline's template (with the full stop; transformers.js drops it). */
 export const DEFAULT_TEMPLATE = "This is a photo of {}.";
@@ -18,16 +17,7 @@ export const command: Command = {
   summary: "zero-shot image classification (sigmoid scores)",
   usage: USAGE,
   async run(argv, io) {
-    const args = parseArgs(argv, {
-      model: { type: "string", short: "m" },
-      image: { type: "string", short: "i" },
-      labels: { type: "string", short: "l" },
-      template: { type: "string" },
-      tokenizer: { type: "string" },
-      lowercase: { type: "string", choices: LOWERCASE_MODES },
-      revision: { type: "string" },
-      dtype: { type: "string", choices: WEIGHT_DTYPES },
-    });
+    const args = parseArgs(argv, { ...MODEL_FLAGS, labels: { type: "string", short: "l" }, template: { type: "string" } });
     if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
     const model = stringFlag(args, "model");
     const image = stringFlag(args, "image");

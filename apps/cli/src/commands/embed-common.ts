@@ -2,10 +2,21 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SiglipError } from "@siglip-edge/core";
-import { assertVocabFits, BundleModel, embedImageBytes, resolveModel } from "@siglip-edge/export";
-import { DEFAULT_LOWERCASE, type LowercaseMode } from "@siglip-edge/tokenizer";
+import { assertVocabFits, BundleModel, embedImageBytes, resolveModel, WEIGHT_DTYPES } from "@siglip-edge/export";
+import { DEFAULT_LOWERCASE, LOWERCASE_MODES, type LowercaseMode } from "@siglip-edge/tokenizer";
 import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
+import type { FlagSpecs } from "../args.ts";
 import type { CommandIO } from "../io.ts";
+
+/** The flags that pick and feed a model, shared by `embed` and `classify`. */
+export const MODEL_FLAGS = {
+  model: { type: "string", short: "m" },
+  image: { type: "string", short: "i" },
+  tokenizer: { type: "string" },
+  lowercase: { type: "string", choices: LOWERCASE_MODES },
+  revision: { type: "string" },
+  dtype: { type: "string", choices: WEIGHT_DTYPES },
+} satisfies FlagSpecs;
 
 /** `--revision` / `--dtype` pick the cached bundle when `model` is a hub id (ignored for a directory). */
 export async function openModel(model: string, io: CommandIO, revision?: string, dtype?: string): Promise<BundleModel> {

@@ -1,10 +1,9 @@
 /** `siglip embed`: one JSON object per input, `{"input": ..., "embedding": [...]}`, L2-normalised unless --raw. */
 import { l2Normalize } from "@siglip-edge/core";
-import { WEIGHT_DTYPES } from "@siglip-edge/export";
-import { LOWERCASE_MODES, type LowercaseMode } from "@siglip-edge/tokenizer";
+import type { LowercaseMode } from "@siglip-edge/tokenizer";
 import { listFlag, parseArgs, stringFlag, UsageError } from "../args.ts";
 import { write, type Command } from "../io.ts";
-import { embedImages, embedTexts, openModel } from "./embed-common.ts";
+import { embedImages, embedTexts, MODEL_FLAGS, openModel } from "./embed-common.ts";
 
 const USAGE = `siglip embed --model BUNDLE_DIR|MODEL_ID (--text T ... | --image PATH ...) [--raw] [--tokenizer PATH] [--lowercase MODE] [--revision R] [--dtype D]
   Prints one JSON line per input: {"input": ..., "embedding": [...]} (L2-normalised unless --raw).
@@ -14,16 +13,8 @@ export const command: Command = {
   summary: "text or image embeddings as JSON lines",
   usage: USAGE,
   async run(argv, io) {
-    const args = parseArgs(argv, {
-      model: { type: "string", short: "m" },
-      text: { type: "list", short: "t" },
-      image: { type: "list", short: "i" },
-      raw: { type: "boolean" },
-      tokenizer: { type: "string" },
-      lowercase: { type: "string", choices: LOWERCASE_MODES },
-      revision: { type: "string" },
-      dtype: { type: "string", choices: WEIGHT_DTYPES },
-    });
+    // --image repeats here (one or more files), unlike classify's single image.
+    const args = parseArgs(argv, { ...MODEL_FLAGS, text: { type: "list", short: "t" }, image: { type: "list", short: "i" }, raw: { type: "boolean" } });
     if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
     const model = stringFlag(args, "model");
     if (model === undefined) throw new UsageError("--model is required");
