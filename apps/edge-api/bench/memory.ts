@@ -11,8 +11,10 @@
  * run.
  *
  * Usage: npm run bench -w @siglip-edge/edge-api
- *   env B16_DIR (default /tmp/siglip-b16, as packages/export's bench), B16_DTYPES (default "int8,q4"), RUNS (10)
- * Missing bundles are converted from `$B16_DIR/b16-fixres` (generated from seed 0 if missing).
+ *   env B16_DIR (default /tmp/siglip-b16, as packages/export's bench), B16_DTYPES (default "int8,q4"), RUNS (10),
+ *   COMPARE=0 (workerd roles only). Missing bundles are converted from `$B16_DIR/b16-fixres` (generated from seed 0
+ *   if missing); the transformers.js rows need `$B16_DIR/tjs-b16-<dtype>`, written by
+ *   `node packages/runtime/bench/export-tjs.ts $B16_DIR/b16-fixres $B16_DIR/tjs-b16-int8 int8`.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -35,6 +37,8 @@ const IMAGE = new Uint8Array(readFileSync(join(ROOT, "fixtures", "photos", "skim
 const MiB = 2 ** 20;
 /** Smoke runs on the tiny fixture only (its table is smaller than the vocabulary). */
 const FOLD = process.env["FOLD"] === "1";
+/** COMPARE=0 skips the onnxruntime-node and transformers.js rows per dtype (workerd roles only). */
+const COMPARE = process.env["COMPARE"] !== "0";
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -254,14 +258,14 @@ for (const dtype of DTYPES) {
   if (!existsSync(join(dir, "tokenizer.sgtk"))) writeFileSync(join(dir, "tokenizer.sgtk"), (await loadTokenizer(devTokenizerJsonPath())).toBinary());
   const server = await fileServer({ b: dir });
   try {
-    const node = await nodeRuns(dir, 1);
-    log(`| onnxruntime-node 1.30 (1 thread) | ${dtype} | ${ms(node.textColdMs)} / ${ms(pct(node.text, 50))} / ${ms(pct(node.text, 95))} | ${ms(node.imageColdMs)} / ${ms(pct(node.image, 50))} / ${ms(pct(node.image, 95))} | ${cosine(node.tv, fp32.tv).toFixed(5)} / ${cosine(node.iv, fp32.iv).toFixed(5)} |`);
+    const node = COMPARE ? await nodeRuns(dir, 1) : undefined;
+    if (node) log(`| onnxruntime-node 1.30 (1 thread) | ${dtype} | ${ms(node.textColdMs)} / ${ms(pct(node.text, 50))} / ${ms(pct(node.text, 95))} | ${ms(node.imageColdMs)} / ${ms(pct(node.image, 50))} / ${ms(pct(node.image, 95))} | ${cosine(node.tv, fp32.tv).toFixed(5)} / ${cosine(node.iv, fp32.iv).toFixed(5)} |`);
     const tjsDir = join(DIR, `tjs-b16-${dtype}`);
-    if (existsSync(join(tjsDir, "config.json"))) {
+    if (COMPARE && existsSync(join(tjsDir, "config.json"))) {
       const out = execFileSync(process.execPath, [join(ROOT, "packages", "runtime", "bench", "transformers-js.ts"), tjsDir, dtype], { encoding: "utf8", env: { ...process.env, RUNS: String(RUNS) }, maxBuffer: 1 << 26 });
       const j = JSON.parse(out.trim().split("\n").pop() as string) as Record<"text" | "vision", { coldMs: number; p50: number; p95: number; vector: number[] }> & { wasmMiB: number | null };
       log(`| transformers.js 4.3.2 on onnxruntime-web WASM (1 thread, Node; model call only) | ${dtype} | ${ms(j.text.coldMs)} / ${ms(j.text.p50)} / ${ms(j.text.p95)} | ${ms(j.vision.coldMs)} / ${ms(j.vision.p50)} / ${ms(j.vision.p95)} | ${cosine(j.text.vector, fp32.tv).toFixed(5)} / ${cosine(j.vision.vector, fp32.iv).toFixed(5)} |`);
-    } else {
+    } else if (COMPARE) {
       console.error(`no transformers.js export at ${tjsDir}: skipped (write it with packages/runtime/bench/export-tjs.ts)`);
     }
     const attempt = async (role: "text" | "vision") => {
@@ -279,6 +283,7 @@ for (const dtype of DTYPES) {
     for (const r of [text, vision]) {
       const f = (p: { heap: number; backing: number; wasm: number }) => `${(p.heap / MiB).toFixed(1)} + ${(p.backing / MiB).toFixed(1)} + ${(p.wasm / MiB).toFixed(1)} = **${((p.heap + p.backing + p.wasm) / MiB).toFixed(1)} MiB**`;
       memLines.push(`| ${r.role} | ${dtype} | ${f(r.coldPeak)} | ${f(r.loadPeak)} |`);
+      console.log(`memory ${memLines[memLines.length - 1]}`); // printed as it comes: a later failure must not lose it
     }
   } finally {
     server.close();
