@@ -1,5 +1,6 @@
 /** Peak memory for one large JPEG through the sharp pipeline (FixRes 224), in a fresh process. */
 import { readFileSync } from "node:fs";
+import { peakRssMiB } from "./peak-rss.ts";
 import { sharpFixRes } from "./sharp-pipeline.ts";
 
 const file = process.argv[2];
@@ -9,4 +10,4 @@ const before = process.memoryUsage().rss;
 const t0 = performance.now();
 await sharpFixRes(bytes, 224);
 const ms = performance.now() - t0;
-process.stdout.write(JSON.stringify({ rssBeforeMiB: before / 2 ** 20, peakRssMiB: process.resourceUsage().maxRSS / 1024, ms }) + "\n");
+process.stdout.write(JSON.stringify({ rssBeforeMiB: before / 2 ** 20, peakRssMiB: peakRssMiB(), ms }) + "\n");

@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { decodeImage, fixresPixels, preprocessFixRes } from "../src/index.ts";
 import { initNodeDecoders } from "../src/node/index.ts";
+import { peakRssMiB } from "./peak-rss.ts";
 
 const file = process.argv[2];
 const mode = process.argv[3] ?? "wasm";
@@ -31,7 +32,7 @@ process.stdout.write(
     mode,
     values,
     rssBeforeMiB: before.rss / MiB,
-    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    peakRssMiB: peakRssMiB(),
     heapMiB: (after.heapUsed - before.heapUsed) / MiB,
     externalMiB: (after.external - before.external) / MiB,
     ms,

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
-import { decodeImage, fixresPixels, naflexPatches } from "../src/index.ts";
+import { decodeImage, fixresPixels, naflexPatches, preprocessFixRes } from "../src/index.ts";
 import { initNodeDecoders } from "../src/node/index.ts";
 import { loadPhotos, REPO } from "./photos.ts";
 import { sharpFixRes, sharpNaFlex } from "./sharp-pipeline.ts";
@@ -30,6 +30,18 @@ const ours = {
   fixres: await rate("wasm/ts  decode + FixRes 224", async (b) => fixresPixels(await decodeImage(b), { size: 224 })),
   naflex: await rate("wasm/ts  decode + NaFlex 256", async (b) => naflexPatches(await decodeImage(b), { maxNumPatches: 256 })),
 };
+// The JPEG photos alone through both JPEG routes (auto picks WASM below TS_JPEG_AUTO_MIN_PIXELS, so force each).
+const jpegs = photos.filter((p) => p.file.endsWith(".jpg"));
+async function jpegRate(name: string, jpegDecoder: "wasm" | "ts"): Promise<void> {
+  for (const p of jpegs) await preprocessFixRes(p.bytes, { size: 224, jpegDecoder });
+  const t = performance.now();
+  for (let r = 0; r < 4; r++) for (const p of jpegs) await preprocessFixRes(p.bytes, { size: 224, jpegDecoder });
+  const secs = (performance.now() - t) / 1000;
+  console.log(`  ${name.padEnd(34)} ${((4 * jpegs.length) / secs).toFixed(1).padStart(7)} images/s (${jpegs.length} JPEG photos x 4)`);
+}
+await jpegRate("jpeg: wasm decode + FixRes 224", "wasm");
+await jpegRate("jpeg: ts stream + FixRes 224", "ts");
+
 const sh = {
   fixres: await rate("sharp    decode + FixRes 224", (b) => sharpFixRes(b, 224)),
   naflex: await rate("sharp    decode + NaFlex 256", (b) => sharpNaFlex(b, 256)),
@@ -59,6 +71,8 @@ const H = 4000;
 const raw = Buffer.alloc(W * H * 3);
 for (let y = 0, i = 0; y < H; y++) for (let x = 0; x < W; x++) { raw[i++] = (x * 255) / W; raw[i++] = (y * 255) / H; raw[i++] = (x ^ y) & 255; }
 writeFileSync(big, await sharp(raw, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 90 }).toBuffer());
+const bigProg = join(dir, "24mp-progressive.jpg");
+writeFileSync(bigProg, await sharp(raw, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 90, progressive: true }).toBuffer());
 
 function child(args: string[]): Record<string, unknown> | undefined {
   const r = spawnSync(args[0]!, args.slice(1), { encoding: "utf8", maxBuffer: 1 << 20 });
@@ -69,9 +83,16 @@ function child(args: string[]): Record<string, unknown> | undefined {
   return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as Record<string, unknown>;
 }
 const fmt = (m: Record<string, unknown> | undefined) =>
-  m === undefined ? "n/a" : `peak RSS ${Number(m["peakRssMiB"]).toFixed(0)} MiB (process baseline ${Number(m["rssBeforeMiB"]).toFixed(0)} MiB), ${Number(m["ms"]).toFixed(0)} ms`;
+  m === undefined
+    ? "n/a"
+    : `peak RSS ${Number(m["peakRssMiB"]).toFixed(0)} MiB (process baseline ${Number(m["rssBeforeMiB"]).toFixed(0)} MiB, +${(Number(m["peakRssMiB"]) - Number(m["rssBeforeMiB"])).toFixed(0)})` +
+      (m["heapMiB"] === undefined ? "" : `, JS heap +${Number(m["heapMiB"]).toFixed(0)} MiB, external +${Number(m["externalMiB"]).toFixed(0)} MiB`) +
+      `, ${Number(m["ms"]).toFixed(0)} ms`;
 console.log("24 MP JPEG (6000x4000), decode + FixRes 224, fresh process each:");
-console.log(`  wasm/ts: ${fmt(child([process.execPath, join(REPO, "packages/preprocess/bench/mem-24mp.ts"), big]))}`);
+const mem = join(REPO, "packages/preprocess/bench/mem-24mp.ts");
+console.log(`  wasm decode, full image:   ${fmt(child([process.execPath, mem, big, "wasm"]))}`);
+console.log(`  ts stream (baseline):      ${fmt(child([process.execPath, mem, big, "stream"]))}`);
+console.log(`  ts stream (progressive):   ${fmt(child([process.execPath, mem, bigProg, "stream"]))}`);
 console.log(`  sharp:   ${fmt(child([process.execPath, join(REPO, "packages/preprocess/bench/mem-24mp-sharp.ts"), big]))}`);
 
 const py = join(REPO, "tools/reference/.venv/bin/python");

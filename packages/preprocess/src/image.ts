@@ -34,9 +34,11 @@ export const DEFAULT_LIMITS: Readonly<DecodeLimits> = {
 };
 
 /**
- * Caps for a 128 MB Worker isolate. Measured (BENCHMARKS.md, preprocess): a JPEG costs about 11 bytes per pixel at
- * peak through the WASM decoder (its heap holds the RGBX image, then a JS copy is made), so 8 MP peaks near 90 MiB
- * above the isolate's baseline; a 24 MP photo (~260 MiB) only fits in Node.
+ * Caps for a 128 MB Worker isolate, for every format and route. Measured (BENCHMARKS.md, preprocess): the full-image
+ * routes cost up to about 11 bytes per pixel at peak (WASM JPEG: the codec heap holds the RGBX image, then a JS copy
+ * is made), so 8 MP peaks near 90 MiB above the isolate's baseline. The streaming JPEG route of `preprocessFixRes` /
+ * `preprocessNaFlex` needs far less (24 MP baseline: +5 MiB; progressive: 2 bytes per coded sample), so a Worker
+ * that only takes JPEGs there may raise `maxPixels`.
  */
 export const WORKER_LIMITS: Readonly<DecodeLimits> = {
   maxEncodedBytes: 16 * 1024 * 1024,

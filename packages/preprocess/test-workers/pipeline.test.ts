@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { hasErrorCode } from "@siglip-edge/core";
-import { decodeImage, fixresPixels, initDecoders, naflexPatches } from "../src/index.ts";
+import { decodeImage, fixresPixels, initDecoders, naflexPatches, preprocessFixRes, preprocessNaFlex } from "../src/index.ts";
 import goldenFile from "../../../fixtures/goldens/preprocess/goldens.json";
 import china from "../../../fixtures/photos/sklearn/china.jpg";
 import koala from "../../../fixtures/photos/gcompris/world_animals/koala.webp";
@@ -59,6 +59,21 @@ describe("preprocess inside workerd", () => {
       equal++;
     }
     console.log(`[preprocess workerd] ${equal}/${Object.keys(FILES).length} files identical to the HF reference inside workerd`);
+  });
+
+  it("streams JPEGs through the pure-TS decoder into the resize with the reference tensors", async () => {
+    let equal = 0;
+    const jpegs = ["photos/sklearn/china.jpg", "images/orientation-6.jpg", "images/progressive.jpg"];
+    for (const rel of jpegs) {
+      const bytes = new Uint8Array(FILES[rel] as ArrayBuffer);
+      const g = goldens[rel];
+      const fx = await preprocessFixRes(bytes, { size: 224, jpegDecoder: "ts" });
+      expect(await sha256Hex(fx.data), `${rel} fixres`).toBe(g?.fixres["224"]);
+      const nf = await preprocessNaFlex(bytes, { maxNumPatches: 256, jpegDecoder: "ts" });
+      expect(await sha256Hex(nf.pixelValues.data), `${rel} naflex`).toBe(g?.naflex["256"]?.sha256);
+      equal++;
+    }
+    console.log(`[preprocess workerd] streaming TS JPEG route: ${equal}/${jpegs.length} files identical to the HF reference`);
   });
 
   it("serves the pipeline through a Worker fetch handler, with typed errors for bad input", async () => {

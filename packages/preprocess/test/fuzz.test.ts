@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { hasErrorCode, isSiglipError } from "@siglip-edge/core";
-import { decodeImage } from "../src/index.ts";
+import { decodeImage, preprocessFixRes } from "../src/index.ts";
 import { initNodeDecoders } from "../src/node/index.ts";
 import { readFixture } from "./golden-data.ts";
 
@@ -94,4 +94,31 @@ describe("fuzz: mutated and truncated files", () => {
       expect(escaped.slice(0, 10)).toEqual([]);
     }, 300_000);
   }
+
+  // The same JPEG seeds through the streaming route (pure-TS decoder rows -> resize), which decodeImage does not use.
+  it(`jpeg, pure-TS streaming route: ${PER_FORMAT} mutants, only typed errors`, async () => {
+    const seeds = (SEEDS["jpeg"] ?? []).map(readFixture);
+    const rand = rng(0x75ee);
+    const outcomes: Record<string, number> = {};
+    const escaped: string[] = [];
+    let slowest = 0;
+    for (let i = 0; i < PER_FORMAT; i++) {
+      const bytes = mutate(seeds[i % seeds.length] as Uint8Array, rand);
+      const t0 = performance.now();
+      try {
+        const pv = await preprocessFixRes(bytes, { size: 16, limits: LIMITS, jpegDecoder: "ts" });
+        if (pv.data.length !== 3 * 16 * 16 || pv.data.some((v) => !(v >= -1 && v <= 1))) escaped.push(`#${i}: malformed tensor`);
+        outcomes["ok"] = (outcomes["ok"] ?? 0) + 1;
+      } catch (err) {
+        if (hasErrorCode(err, "IMAGE_DECODE_FAILED", "IMAGE_TOO_LARGE", "IMAGE_UNSUPPORTED_FORMAT")) {
+          outcomes[err.code] = (outcomes[err.code] ?? 0) + 1;
+        } else {
+          escaped.push(`#${i}: ${isSiglipError(err) ? err.code : "untyped"} ${String(err)}`);
+        }
+      }
+      slowest = Math.max(slowest, performance.now() - t0);
+    }
+    console.log(`[preprocess fuzz] jpeg (TS streaming): ${PER_FORMAT} files -> ${JSON.stringify(outcomes)}; slowest ${slowest.toFixed(1)} ms`);
+    expect(escaped.slice(0, 10)).toEqual([]);
+  }, 300_000);
 });
