@@ -168,7 +168,10 @@ async function runRole(role: "text" | "vision", bundleUrl: string, port: number)
     const insp = await inspector(inspectorPort);
     const path = role === "text" ? "/internal/embed-text" : "/internal/embed-images";
     const b64 = Buffer.from(IMAGE).toString("base64");
-    const body = JSON.stringify(role === "text" ? { model: "b16", texts: [TEXT] } : { model: "b16", images: [b64] });
+    // The API role tokenizes; the text role receives ids only (as in production, so its isolate holds no tokenizer).
+    const ids = (await loadTokenizer(devTokenizerJsonPath())).encode(TEXT);
+    const idsB64 = Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength).toString("base64");
+    const body = JSON.stringify(role === "text" ? { model: "b16", ids: idsB64, length: ids.length } : { model: "b16", images: [b64] });
     const once = async () => {
       const t = performance.now();
       const r = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body });

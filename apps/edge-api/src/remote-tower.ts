@@ -50,14 +50,41 @@ async function callTower<T>(tower: Fetcher, path: string, body: unknown): Promis
   return json;
 }
 
-/** A pipeline whose towers run in other Workers. `card` and `logit` come from the bundle manifest read locally. */
-export function remotePipeline(base: Pick<SiglipPipeline, "card" | "logit">, towers: { text: Fetcher; vision: Fetcher }): SiglipPipeline {
+/** Int32 rows as base64 (little-endian) and back. */
+export function packIds(rows: readonly Int32Array[]): string {
+  const T = rows[0]?.length ?? 0;
+  const all = new Int32Array(rows.length * T);
+  rows.forEach((r, i) => all.set(r, i * T));
+  return bytesToBase64(new Uint8Array(all.buffer));
+}
+
+export function unpackIds(b64: string, length: number): Int32Array[] {
+  const bytes = base64ToBytes(b64);
+  const all = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  return Array.from({ length: length === 0 ? 0 : all.length / length }, (_, i) => all.slice(i * length, (i + 1) * length));
+}
+
+/**
+ * A pipeline whose towers run in other Workers. `card` and `logit` come from the bundle manifest read locally. With
+ * `tokenize`, texts are tokenized here and the text role receives ids only (it then never loads the tokenizer).
+ */
+export function remotePipeline(
+  base: Pick<SiglipPipeline, "card" | "logit">,
+  towers: { text: Fetcher; vision: Fetcher },
+  tokenize?: (texts: readonly string[], lowercase: EmbedTextOptions["lowercase"]) => Promise<Int32Array[]>,
+): SiglipPipeline {
   const card: ModelCard = base.card;
   return {
     card,
     logit: base.logit,
     async embedTexts(texts: readonly string[], options: EmbedTextOptions = {}): Promise<TextEmbeddings> {
-      const r = await callTower<{ tokens: number; dim: number; embeddings: string }>(towers.text, "/internal/embed-text", { model: card.id, texts, lowercase: options.lowercase });
+      const body = tokenize
+        ? await (async () => {
+            const rows = await tokenize(texts, options.lowercase);
+            return { model: card.id, ids: packIds(rows), length: rows[0]?.length ?? 0 };
+          })()
+        : { model: card.id, texts, lowercase: options.lowercase };
+      const r = await callTower<{ tokens: number; dim: number; embeddings: string }>(towers.text, "/internal/embed-text", body);
       return { tokens: r.tokens, embeddings: unpackVectors(r.embeddings, r.dim) };
     },
     async embedImages(images: readonly Uint8Array[]): Promise<Float32Array[]> {

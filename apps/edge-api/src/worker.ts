@@ -9,6 +9,7 @@ import { isSiglipError } from "@siglip-edge/core";
 import {
   httpBundleSource,
   lazyProvider,
+  loadBundleTokenizer,
   modelCard,
   openBundleModel,
   r2BundleSource,
@@ -18,10 +19,11 @@ import {
   type SiglipPipeline,
 } from "@siglip-edge/runtime";
 import { initWorkerdDecoders, workerdEngine } from "@siglip-edge/runtime/workerd";
+import type { Tokenizer } from "@siglip-edge/tokenizer";
 import { createApp } from "./app.ts";
 import { configFromVars } from "./config.ts";
 import { layeredEmbeddingCache, type CacheLike } from "./edge-cache.ts";
-import { base64ToBytes, packVectors, remotePipeline } from "./remote-tower.ts";
+import { base64ToBytes, packVectors, remotePipeline, unpackIds } from "./remote-tower.ts";
 import type { WorkerEnv } from "./worker-env.ts";
 
 interface BundleEntry {
@@ -65,9 +67,17 @@ function splitProvider(env: WorkerEnv): ModelProvider {
     bundles(env).map((b) => ({
       id: b.id,
       open: async (): Promise<SiglipPipeline> => {
-        const m = await readManifest(sourceOf(env, b));
+        const source = sourceOf(env, b);
+        const m = await readManifest(source);
         const card = { ...modelCard(m, "workerd: onnxruntime-web (wasm, 1 thread); towers in separate Workers", b.id) };
-        return remotePipeline({ card, logit: { logitScale: m.logitScale, logitBias: m.logitBias } }, { text, vision });
+        // Tokenize here: the text role then holds no tokenizer (14 MB for Gemma), only its graph.
+        let tok: Promise<Tokenizer> | undefined;
+        const tokenize = async (texts: readonly string[], lowercase: "none" | "ascii" | "unicode" | undefined) => {
+          tok ??= loadBundleTokenizer(source, m);
+          const t = await tok;
+          return texts.map((x) => t.encode(x, lowercase === undefined ? { maxLength: m.text.maxLength } : { maxLength: m.text.maxLength, lowercase }));
+        };
+        return remotePipeline({ card, logit: { logitScale: m.logitScale, logitBias: m.logitBias } }, { text, vision }, tokenize);
       },
     })),
   );
@@ -114,10 +124,13 @@ function app(env: WorkerEnv): ReturnType<typeof createApp> {
 async function towerRequest(request: Request, env: WorkerEnv): Promise<Response> {
   const path = new URL(request.url).pathname;
   try {
-    const body = (await request.json()) as { model: string; texts?: string[]; lowercase?: "none" | "ascii" | "unicode"; images?: string[] };
+    const body = (await request.json()) as { model: string; texts?: string[]; ids?: string; length?: number; lowercase?: "none" | "ascii" | "unicode"; images?: string[] };
     const model = await provider(env).get(body.model);
     if (path === "/internal/embed-text") {
-      const r = await model.embedTexts(body.texts ?? [], body.lowercase ? { lowercase: body.lowercase } : {});
+      const r =
+        body.ids !== undefined && model.embedTokenIds !== undefined
+          ? await model.embedTokenIds(unpackIds(body.ids, body.length ?? 0))
+          : await model.embedTexts(body.texts ?? [], body.lowercase ? { lowercase: body.lowercase } : {});
       return Response.json({ tokens: r.tokens, dim: r.embeddings[0]?.length ?? 0, embeddings: packVectors(r.embeddings) });
     }
     const v = await model.embedImages((body.images ?? []).map(base64ToBytes));

@@ -117,26 +117,33 @@ export class BundlePipeline implements SiglipPipeline {
     return s;
   }
 
-  /** Token ids per text, validated (and folded for tiny fixtures). */
+  /** Token ids per text, as the tokenizer gives them. */
   async tokenIds(texts: readonly string[], lowercase: LowercaseMode | undefined): Promise<Int32Array[]> {
-    const { manifest, foldTokenIds } = this.#o;
-    const T = manifest.text.maxLength;
-    const V = manifest.tokenTable.rows;
     const out: Int32Array[] = [];
     for (const t of texts) out.push(await this.#o.tokenize(t, lowercase));
-    return out.map((ids) => {
-      if (ids.length !== T) throw new SiglipError("INTERNAL", `tokenizer returned ${ids.length} ids, the model needs ${T}`);
-      if (foldTokenIds) return ids.map((id) => id % V);
-      for (const id of ids) if (id >= V) throw new SiglipError("INTERNAL", `token id ${id} is outside this bundle's table of ${V} rows`);
-      return ids;
-    });
+    return out;
   }
 
   async embedTexts(texts: readonly string[], options: EmbedTextOptions = {}): Promise<TextEmbeddings> {
-    const { manifest } = this.#o;
+    return this.embedTokenIds(await this.tokenIds(texts, options.lowercase));
+  }
+
+  /**
+   * Text embeddings from token ids (validated; folded for tiny fixtures). The text role of a split deployment gets
+   * ids from the API role, so it never loads the 14 MB tokenizer.
+   * @param idRows one [T] int32 row per text, T = `manifest.text.maxLength`
+   */
+  async embedTokenIds(idRows: readonly Int32Array[]): Promise<TextEmbeddings> {
+    const { manifest, foldTokenIds } = this.#o;
     const T = manifest.text.maxLength;
     const D = manifest.tokenTable.dim;
-    const all = await this.tokenIds(texts, options.lowercase);
+    const V = manifest.tokenTable.rows;
+    const all = idRows.map((ids) => {
+      if (ids.length !== T) throw new SiglipError("INVALID_ARGUMENT", `got ${ids.length} token ids, the model needs ${T}`);
+      if (foldTokenIds) return ids.map((id) => id % V);
+      for (const id of ids) if (!(id >= 0 && id < V)) throw new SiglipError("INVALID_ARGUMENT", `token id ${id} is outside this bundle's table of ${V} rows`);
+      return ids;
+    });
     let tokens = 0;
     for (const ids of all) for (const id of ids) if (id !== manifest.text.padId) tokens++;
     const session = await this.session(manifest.graphs.textSplit);

@@ -41,6 +41,8 @@ export interface SiglipPipeline {
   readonly card: ModelCard;
   readonly logit: LogitParams;
   embedTexts(texts: readonly string[], options?: EmbedTextOptions): Promise<TextEmbeddings>;
+  /** Token id rows ([T] int32 each) to raw embeddings; pipelines that run the text tower locally have it. */
+  embedTokenIds?(idRows: readonly Int32Array[]): Promise<TextEmbeddings>;
   /** Encoded image files (PNG, JPEG, ...) to raw embeddings, [D] float32 each. */
   embedImages(images: readonly Uint8Array[]): Promise<Float32Array[]>;
 }
