@@ -39,6 +39,9 @@ const MiB = 2 ** 20;
 const FOLD = process.env["FOLD"] === "1";
 /** COMPARE=0 skips the onnxruntime-node and transformers.js rows per dtype (workerd roles only). */
 const COMPARE = process.env["COMPARE"] !== "0";
+/** ARENA=0 turns ORT's CPU memory arena off in the roles; ROLES picks roles (default "text,vision"). */
+const ARENA = process.env["ARENA"] !== "0";
+const ROLES = (process.env["ROLES"] ?? "text,vision").split(",");
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -160,7 +163,7 @@ const WORKER_DIR = buildWorker();
 
 async function runRole(role: "text" | "vision", bundleUrl: string, port: number): Promise<RoleResult> {
   const inspectorPort = port + 1000;
-  const bundles = JSON.stringify([{ id: "b16", url: bundleUrl, ...(FOLD ? { foldTokenIds: true } : {}) }]);
+  const bundles = JSON.stringify([{ id: "b16", url: bundleUrl, ...(FOLD ? { foldTokenIds: true } : {}), ...(ARENA ? {} : { memArena: false }) }]);
   const child: ChildProcess = spawn(process.execPath, [WRANGLER, "dev", "--port", String(port), "--inspector-port", String(inspectorPort), "--var", `ROLE:${role}`, "--var", `MODEL_BUNDLES:${bundles}`], { cwd: WORKER_DIR, stdio: ["ignore", "ignore", "ignore"] });
   try {
     const base = `http://127.0.0.1:${port}`;
@@ -279,11 +282,12 @@ for (const dtype of DTYPES) {
         return undefined;
       }
     };
-    const text = await attempt("text");
-    const vision = await attempt("vision");
-    if (text === undefined || vision === undefined) continue;
-    log(`| workerd, onnxruntime-web WASM (1 thread), roles text + vision | ${dtype} | ${ms(text.coldMs)} / ${ms(text.p50)} / ${ms(text.p95)} | ${ms(vision.coldMs)} / ${ms(vision.p50)} / ${ms(vision.p95)} | ${cosine(text.vector, fp32.tv).toFixed(5)} / ${cosine(vision.vector, fp32.iv).toFixed(5)} |`);
-    for (const r of [text, vision]) {
+    const text = ROLES.includes("text") ? await attempt("text") : undefined;
+    const vision = ROLES.includes("vision") ? await attempt("vision") : undefined;
+    const cell = (r: RoleResult | undefined) => (r ? `${ms(r.coldMs)} / ${ms(r.p50)} / ${ms(r.p95)}` : "-");
+    const cos = (r: RoleResult | undefined, ref: Float32Array) => (r ? cosine(r.vector, ref).toFixed(5) : "-");
+    log(`| workerd, onnxruntime-web WASM (1 thread), roles text + vision${ARENA ? "" : ", arena off"} | ${dtype} | ${cell(text)} | ${cell(vision)} | ${cos(text, fp32.tv)} / ${cos(vision, fp32.iv)} |`);
+    for (const r of [text, vision].filter((x): x is RoleResult => x !== undefined)) {
       const f = (p: { heap: number; backing: number; wasm: number }) => `${(p.heap / MiB).toFixed(1)} + ${(p.backing / MiB).toFixed(1)} + ${(p.wasm / MiB).toFixed(1)} = **${((p.heap + p.backing + p.wasm) / MiB).toFixed(1)} MiB**`;
       memLines.push(`| ${r.role} | ${dtype} | ${f(r.coldPeak)} | ${f(r.loadPeak)} |`);
       console.log(`memory ${memLines[memLines.length - 1]}`); // printed as it comes: a later failure must not lose it

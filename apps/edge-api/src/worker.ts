@@ -33,6 +33,8 @@ interface BundleEntry {
   /** Or a base URL to read the bundle from over HTTP(S) (ranged GETs for token rows). */
   url?: string;
   foldTokenIds?: boolean;
+  /** false: ORT's CPU memory arena off (less WASM memory held after peaks; see BENCHMARKS.md). */
+  memArena?: boolean;
 }
 
 const RUNS_ON = "workerd: onnxruntime-web (wasm, 1 thread)";
@@ -54,7 +56,7 @@ function localProvider(env: WorkerEnv): ModelProvider {
   return lazyProvider(
     bundles(env).map((b) => ({
       id: b.id,
-      open: () => openBundleModel({ engine: workerdEngine(), source: sourceOf(env, b), runsOn: RUNS_ON, id: b.id, initDecoders: initWorkerdDecoders, ...(b.foldTokenIds ? { foldTokenIds: true } : {}) }),
+      open: () => openBundleModel({ engine: workerdEngine(), source: sourceOf(env, b), runsOn: RUNS_ON, id: b.id, initDecoders: initWorkerdDecoders, ...(b.foldTokenIds ? { foldTokenIds: true } : {}), ...(b.memArena === false ? { memArena: false } : {}) }),
     })),
   );
 }

@@ -40,6 +40,8 @@ export interface BundlePipelineOptions {
   /** Check size and sha256 of each graph file before loading (default true). */
   verify?: boolean;
   threads?: number;
+  /** ORT CPU memory arena (default on); see `SessionConfig.memArena`. */
+  memArena?: boolean;
 }
 
 function sizeLabel(m: BundleManifest): string {
@@ -110,7 +112,7 @@ export class BundlePipeline implements SiglipPipeline {
   session(graph: string): Promise<EngineSession> {
     let s = this.#sessions.get(graph);
     if (s === undefined) {
-      s = (async () => this.#o.engine.createSession(await this.#modelSource(graph), { disablePrepacking: true, threads: this.#o.threads ?? 1 }))();
+      s = (async () => this.#o.engine.createSession(await this.#modelSource(graph), { disablePrepacking: true, threads: this.#o.threads ?? 1, ...(this.#o.memArena === false ? { memArena: false } : {}) }))();
       s.catch(() => this.#sessions.delete(graph)); // a failed load may be retried by a later request
       this.#sessions.set(graph, s);
     }

@@ -37,6 +37,11 @@ export interface SessionConfig {
    * Default true for onnxruntime-web; ignored by onnxruntime-node (its binding takes no config entries).
    */
   disablePrepacking?: boolean;
+  /**
+   * ORT's CPU memory arena (default on). Off, freed activation buffers return to the allocator instead of staying in
+   * arena chunks; WASM memory never shrinks, so the arena's over-allocation is paid for the isolate's lifetime.
+   */
+  memArena?: boolean;
 }
 
 export interface EngineSession {

@@ -86,6 +86,7 @@ class WebEngine implements InferenceEngine {
       executionProviders: ["wasm"],
       graphOptimizationLevel: "all",
       extra: { session: { disable_prepacking: config.disablePrepacking === false ? "0" : "1" } },
+      enableCpuMemArena: config.memArena ?? true,
     };
     if (model.externalData !== undefined) {
       options.externalData = model.externalData.map((f) => ({ path: f.path, data: f.data }));
