@@ -21,6 +21,13 @@ export interface DecodeLimits {
   maxPixels: number;
   /** Largest accepted width or height. */
   maxDimension: number;
+  /**
+   * Largest width * height for a JPEG that `preprocessFixRes` / `preprocessNaFlex` decode row by row (baseline with
+   * interleaved YCbCr / grey scans: about one MCU row is held, whatever the size). Progressive files (which keep
+   * their coefficients), files that fall back to WASM and every full-image route stay under `maxPixels`.
+   * Defaults to `maxPixels`.
+   */
+  maxStreamedJpegPixels?: number;
 }
 
 /**
@@ -38,10 +45,13 @@ export const DEFAULT_LIMITS: Readonly<DecodeLimits> = {
  * routes cost up to about 11 bytes per pixel at peak (WASM JPEG: the codec heap holds the RGBX image, then a JS copy
  * is made), so 8 MP peaks near 90 MiB above the isolate's baseline. The streaming JPEG route of `preprocessFixRes` /
  * `preprocessNaFlex` needs far less (24 MP baseline: +5 MiB; progressive: 2 bytes per coded sample), so a Worker
- * that only takes JPEGs there may raise `maxPixels`.
+ * that only takes JPEGs there may raise `maxPixels`; `maxStreamedJpegPixels` here lets baseline JPEGs up to 40 MP
+ * through that route (progressive ones stay under the 8 MP `maxPixels`: 2 bytes per coded sample).
  */
 export const WORKER_LIMITS: Readonly<DecodeLimits> = {
   maxEncodedBytes: 16 * 1024 * 1024,
   maxPixels: 8_000_000,
   maxDimension: 16_384,
+  // Streamed baseline JPEGs: 24 MP measured at +6 MiB; 40 MP is the default cap of the other routes.
+  maxStreamedJpegPixels: 40_000_000,
 };

@@ -30,14 +30,20 @@ export function resizedJpeg(bytes: Uint8Array, opts: DecodeOptions, target: (hei
   if (choice === "wasm" || !isJpeg(bytes) || bytes.length > limits.maxEncodedBytes) return undefined;
   try {
     const header = readJpegHeader(bytes);
-    checkDimensions("JPEG", header.width, header.height, limits);
+    // Baseline files with all components in the first scan stream whatever their size (maxStreamedJpegPixels);
+    // the rest keep their coefficients and stay under maxPixels (checked again by the decoder at that scan).
+    const streams = !header.progressive && header.firstScanComponents === header.components;
+    const cap = streams ? Math.max(limits.maxPixels, limits.maxStreamedJpegPixels ?? limits.maxPixels) : limits.maxPixels;
+    checkDimensions("JPEG", header.width, header.height, { ...limits, maxPixels: cap });
     if (header.components !== 1 && header.components !== 3) return undefined;
-    if (choice === "auto" && header.width * header.height < TS_JPEG_AUTO_MIN_PIXELS) return undefined;
+    const pixels = header.width * header.height;
+    // Small files go to WASM (faster) unless only the streamed cap lets them in.
+    if (choice === "auto" && pixels < TS_JPEG_AUTO_MIN_PIXELS && pixels <= limits.maxPixels) return undefined;
     const o = orientationOf(header.exif, header.xmp);
     const swap = o >= 5 && o <= 8;
     const [outW, outH] = swap ? target(header.width, header.height) : target(header.height, header.width);
     const rs = new StreamResize(header.width, header.height, o, outW, outH, filter);
-    decodeJpegRows(bytes, rs);
+    decodeJpegRows(bytes, rs, limits.maxPixels);
     if (rs.rows !== header.height) corrupt("JPEG", "decoded size differs from the header");
     return rs.finish();
   } catch (err) {

@@ -66,6 +66,18 @@ describe("pure-TS JPEG decoder", () => {
     expect(failures).toEqual([]);
   });
 
+  it("lets streamed baseline JPEGs past maxPixels up to maxStreamedJpegPixels, never progressive ones", async () => {
+    const limits = { maxPixels: 1000, maxStreamedJpegPixels: 1_000_000 };
+    const china = readFixture("photos/sklearn/china.jpg"); // 640x427 baseline
+    const g = goldens.images["photos/sklearn/china.jpg"];
+    // "auto" streams it (it only fits through the streamed cap), with the reference tensor.
+    expect(sha((await preprocessFixRes(china, { size: 224, limits })).data)).toBe(g?.fixres["224"]);
+    await expect(preprocessFixRes(china, { size: 224, limits, jpegDecoder: "wasm" })).rejects.toSatisfy((e) => hasErrorCode(e, "IMAGE_TOO_LARGE"));
+    await expect(decodeImage(china, { limits })).rejects.toSatisfy((e) => hasErrorCode(e, "IMAGE_TOO_LARGE"));
+    const prog = readFixture("images/progressive.jpg"); // 97x61 progressive: keeps its coefficients, so maxPixels holds
+    await expect(preprocessNaFlex(prog, { limits, jpegDecoder: "ts" })).rejects.toSatisfy((e) => hasErrorCode(e, "IMAGE_TOO_LARGE"));
+  });
+
   it("rejects truncated files with a typed error on the streaming route", async () => {
     const bytes = readFixture("photos/sklearn/china.jpg");
     for (const cut of [bytes.length - 3, Math.floor(bytes.length / 2), 700]) {

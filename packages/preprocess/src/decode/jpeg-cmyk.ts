@@ -293,20 +293,10 @@ export class BitReader {
       this.bits -= e >> 8;
       return e & 255;
     }
-    // Longer than 9 bits: continue bit by bit from the 9 already seen (same walk as below).
+    // Longer than 9 bits: continue bit by bit from the 9 already seen (jdhuff.c jpeg_huff_decode).
     this.bits -= 9;
     let code = peek;
     for (let len = 10; len <= h.maxLen; len++) {
-      code = (code << 1) | this.bit();
-      if (code <= (h.maxcode[len] as number)) return h.values[code + (h.valoff[len] as number)] as number;
-    }
-    return corrupt(F, "bad Huffman code");
-  }
-
-  /** Bit-by-bit decoding (reference for `decode`). */
-  decodeSlow(h: Huffman): number {
-    let code = 0;
-    for (let len = 1; len <= h.maxLen; len++) {
       code = (code << 1) | this.bit();
       if (code <= (h.maxcode[len] as number)) return h.values[code + (h.valoff[len] as number)] as number;
     }

@@ -42,10 +42,11 @@ const isSof = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 
 
 /**
  * Decodes a 1- or 3-component JPEG, calling `sink.row(y, rgb)` for y = 0..H-1 in order (rgb is [W * 3] uint8, valid
- * during the call only).
+ * during the call only). Files that cannot stream (progressive, non-interleaved) hold their int16 coefficients and
+ * are refused above `maxBufferedPixels`.
  * @throws TsJpegFallback (nothing emitted yet), SiglipError IMAGE_DECODE_FAILED / IMAGE_UNSUPPORTED_FORMAT
  */
-export function decodeJpegRows(bytes: Uint8Array, sink: JpegRowSink): void {
+export function decodeJpegRows(bytes: Uint8Array, sink: JpegRowSink, maxBufferedPixels = Infinity): void {
   const qt: (Uint16Array | undefined)[] = [];
   const dcT: (Huffman | undefined)[] = [];
   const acT: (Huffman | undefined)[] = [];
@@ -169,6 +170,11 @@ export function decodeJpegRows(bytes: Uint8Array, sink: JpegRowSink): void {
         }
         // Stream only a baseline file whose first scan carries every component (the usual layout).
         streaming = !progressive && ns === comps.length;
+        if (!streaming && width * height > maxBufferedPixels) {
+          throw new SiglipError("IMAGE_TOO_LARGE", `JPEG: ${width}x${height} needs all its coefficients in memory (progressive or non-interleaved); limit ${maxBufferedPixels} pixels`, {
+            details: { format: F, width, height, maxPixels: maxBufferedPixels },
+          });
+        }
         for (const c of comps) {
           c.coefs = new Int16Array((streaming ? c.v : c.bh) * c.bw * 64);
         }

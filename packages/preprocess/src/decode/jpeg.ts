@@ -30,6 +30,8 @@ export interface JpegHeader {
   height: number;
   components: number;
   progressive: boolean;
+  /** Components in the first scan (all of them: a baseline file the TS decoder can stream). */
+  firstScanComponents: number;
   exif: Uint8Array | undefined;
   xmp: Uint8Array | undefined;
 }
@@ -45,7 +47,7 @@ function startsWith(data: Uint8Array, s: string): boolean {
 /** Walks the markers up to the first SOS. */
 export function readJpegHeader(bytes: Uint8Array): JpegHeader {
   const r = new ByteReader(bytes, F, 2);
-  let sof: Omit<JpegHeader, "exif" | "xmp"> | undefined;
+  let sof: Omit<JpegHeader, "exif" | "xmp" | "firstScanComponents"> | undefined;
   let exif: Uint8Array | undefined;
   let xmp: Uint8Array | undefined;
   for (;;) {
@@ -71,7 +73,7 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader {
       sof = { width, height, components: data[5] as number, progressive: marker === 0xc2 || marker === 0xc6 || marker === 0xca || marker === 0xce };
     } else if (marker === 0xda) {
       if (sof === undefined) corrupt(F, "scan before frame header");
-      return { ...sof, exif, xmp };
+      return { ...sof, firstScanComponents: data[0] ?? 0, exif, xmp };
     }
   }
 }
