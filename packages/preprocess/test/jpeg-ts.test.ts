@@ -9,7 +9,9 @@ import { hasErrorCode, maxAbsDiff } from "@siglip-edge/core";
 import { decodeImage, preprocessFixRes, preprocessNaFlex } from "../src/index.ts";
 import { decodeJpegFullTs, readJpegHeader } from "../src/decode/jpeg.ts";
 import { initNodeDecoders } from "../src/node/index.ts";
-import { goldens, readFixture, readGoldenNpy } from "./golden-data.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { GOLDEN_DIR, goldens, readFixture, readGoldenNpy } from "./golden-data.ts";
 
 function sha(a: ArrayBufferView): string {
   return createHash("sha256").update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest("hex");
@@ -63,6 +65,29 @@ describe("pure-TS JPEG decoder", () => {
       }
     }
     console.log(`[preprocess jpeg-ts] streaming route: ${compared - failures.length}/${compared} tensors identical to the reference`);
+    expect(failures).toEqual([]);
+  });
+
+  it("decodes 72 JPEG variants (restart intervals, progressive odd sizes, 1-2 sample wide chroma) as Pillow on both routes", async () => {
+    const dir = join(GOLDEN_DIR, "jpeg-variants");
+    const meta = JSON.parse(readFileSync(join(dir, "variants.json"), "utf8")) as { files: Record<string, { width: number; height: number; rgb: string }> };
+    const failures: string[] = [];
+    const names = Object.keys(meta.files);
+    for (const name of names) {
+      const want = meta.files[name];
+      const bytes = new Uint8Array(readFileSync(join(dir, name)));
+      const h = readJpegHeader(bytes);
+      const ts = decodeJpegFullTs(bytes, h.width, h.height); // no EXIF orientation in these files
+      const wasm = await decodeImage(bytes, { jpegDecoder: "wasm" });
+      if (ts === undefined) failures.push(`${name}: TS decoder fell back to WASM`);
+      else if (sha(ts.data) !== want?.rgb) failures.push(`${name}: TS decode differs from Pillow`);
+      if (sha(wasm.data) !== want?.rgb) failures.push(`${name}: WASM decode differs from Pillow`);
+      const a = await preprocessFixRes(bytes, { size: 24, jpegDecoder: "ts" });
+      const b = await preprocessFixRes(bytes, { size: 24, jpegDecoder: "wasm" });
+      if (sha(a.data) !== sha(b.data)) failures.push(`${name}: streaming FixRes differs from the WASM route`);
+    }
+    console.log(`[preprocess jpeg-ts] variants: ${names.length} files, ${failures.length} differences (TS and WASM decode vs Pillow, streaming vs full route)`);
+    expect(names.length).toBe(72);
     expect(failures).toEqual([]);
   });
 
