@@ -3,7 +3,8 @@
  * libjpeg-turbo pieces Pillow's decode goes through, so the pixels are identical: Huffman decoding, ISLOW IDCT
  * (jidctint.c) with the post-IDCT range limit, YCCK -> CMYK (jdcolor.c tables); then Pillow's `CMYK;I` raw mode
  * (Adobe inversion) and `convert("RGB")` (Convert.c `cmyk2rgb`). Scope: sequential Huffman, no chroma subsampling
- * (what libjpeg writes for CMYK); anything else is IMAGE_UNSUPPORTED_FORMAT.
+ * (what libjpeg writes for CMYK); anything else is IMAGE_UNSUPPORTED_FORMAT. The Huffman tables, bit reader and
+ * IDCT are shared with the YCbCr / grey decoder (`jpeg-ts.ts`).
  * @module
  */
 import { SiglipError } from "@siglip-edge/core";
