@@ -16,7 +16,7 @@ export default defineConfig({
         test: {
           name: "workerd",
           include: ["test/workerd/**/*.test.ts"],
-          globalSetup: ["test/workerd/global-setup.ts"],
+          globalSetup: ["test/workerd/global-setup.ts", "test/workerd/backend-global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

@@ -12,6 +12,8 @@ export interface WorkerEnv {
    * `"foldTokenIds": true` only for tiny random fixtures.
    */
   MODEL_BUNDLES?: string;
+  /** JSON routing table of models served by KServe v2 / Triton backends (see backend-routing.ts). */
+  MODEL_BACKENDS?: string;
   /** `all` (default): this Worker runs both towers; `api`: towers behind service bindings; `text` / `vision`: a tower role. */
   ROLE?: string;
   /** Service bindings to tower roles (used when ROLE is `api`). */

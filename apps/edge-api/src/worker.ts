@@ -21,6 +21,7 @@ import {
 import { initWorkerdDecoders, workerdEngine } from "@siglip-edge/runtime/workerd";
 import type { Tokenizer } from "@siglip-edge/tokenizer";
 import { createApp } from "./app.ts";
+import { parseBackendRoutes, routedProvider, withBackendRouting } from "./backend-routing.ts";
 import { configFromVars } from "./config.ts";
 import { layeredEmbeddingCache, type CacheLike } from "./edge-cache.ts";
 import { base64ToBytes, packVectors, remotePipeline, unpackIds } from "./remote-tower.ts";
@@ -87,14 +88,16 @@ function splitProvider(env: WorkerEnv): ModelProvider {
 
 // Per isolate: providers keyed by their configuration, apps keyed by all variables (tests vary them per call).
 const providers = new Map<string, ModelProvider>();
-const apps = new Map<string, ReturnType<typeof createApp>>();
+const apps = new Map<string, { fetch: (request: Request, env: WorkerEnv) => Response | Promise<Response> }>();
 
 function provider(env: WorkerEnv): ModelProvider {
   const role = env.ROLE ?? "all";
-  const key = `${role}|${env.MODEL_BUNDLES ?? ""}`;
+  const key = `${role}|${env.MODEL_BUNDLES ?? ""}|${env.MODEL_BACKENDS ?? ""}`;
   let p = providers.get(key);
   if (p === undefined) {
-    p = role === "api" ? splitProvider(env) : localProvider(env);
+    const edge = role === "api" ? splitProvider(env) : localProvider(env);
+    // Models in MODEL_BACKENDS go to their KServe v2 backend; the bundle (manifest + tokenizer) comes from R2.
+    p = routedProvider(edge, parseBackendRoutes(env), env, { source: (prefix) => r2BundleSource(env.MODELS, prefix) });
     providers.set(key, p);
   }
   return p;
@@ -105,18 +108,21 @@ function defaultCache(): CacheLike | undefined {
   return c?.default;
 }
 
-function app(env: WorkerEnv): ReturnType<typeof createApp> {
+function app(env: WorkerEnv): { fetch: (request: Request, env: WorkerEnv) => Response | Promise<Response> } {
   const vars = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === "string"));
   const key = JSON.stringify(vars);
   let a = apps.get(key);
   if (a === undefined) {
     const cache = defaultCache();
-    a = createApp({
-      config: configFromVars(vars),
-      models: provider(env),
-      labelCache: layeredEmbeddingCache({ ...(cache ? { cache } : {}), ...(env.LABELS ? { kv: env.LABELS } : {}) }),
-      logError: (id, err) => console.error(`[${id}]`, err),
-    });
+    a = withBackendRouting(
+      createApp({
+        config: configFromVars(vars),
+        models: provider(env),
+        labelCache: layeredEmbeddingCache({ ...(cache ? { cache } : {}), ...(env.LABELS ? { kv: env.LABELS } : {}) }),
+        logError: (id, err) => console.error(`[${id}]`, err),
+      }),
+      parseBackendRoutes(env),
+    );
     apps.set(key, a);
   }
   return a;

@@ -6,7 +6,8 @@
 import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { createApp, configFromVars, localModelProvider, nodeResolver, serveFetch, type LocalModel } from "@siglip-edge/edge-api/node";
+import { createApp, configFromVars, localModelProvider, nodeResolver, parseBackendRoutes, routedProvider, serveFetch, withBackendRouting, type LocalModel } from "@siglip-edge/edge-api/node";
+import { fsBundleSource } from "@siglip-edge/runtime/node";
 import { resolveModel } from "@siglip-edge/export";
 import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
 import { intFlag, listFlag, parseArgs, stringFlag, UsageError } from "../args.ts";
@@ -52,18 +53,24 @@ export async function startServe(argv: readonly string[], io: CommandIO): Promis
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
   const specs = listFlag(args, "model");
   if (specs.length === 0 && io.env["SIGLIP_MODEL"]) specs.push(io.env["SIGLIP_MODEL"]);
-  if (specs.length === 0) throw new UsageError("--model is required (a bundle directory or a pulled hub id; or set SIGLIP_MODEL)");
+  // MODEL_BACKENDS (JSON) routes models to KServe v2 / Triton backends; their `bundle` is a local bundle directory.
+  const routes = parseBackendRoutes(io.env);
+  if (specs.length === 0 && routes.models.length === 0) throw new UsageError("--model is required (a bundle directory or a pulled hub id; or set SIGLIP_MODEL or MODEL_BACKENDS)");
   const port = stringFlag(args, "port") === "0" ? 0 : intFlag(args, "port", 8080, 65535);
   const threads = intFlag(args, "threads", 1, 64);
   const models = await Promise.all(specs.map((s) => localModel(s, io)));
   const config = configFromVars(io.env);
-  const app = createApp({
-    config: { ...config, images: { ...config.images, resolver: nodeResolver } },
-    models: localModelProvider(models, { engine: stringFlag(args, "engine") === "web" ? "onnxruntime-web" : "onnxruntime-node", threads }),
-    logError: (id, err) => void write(io.stderr, `[${id}] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`),
-  });
+  const local = localModelProvider(models, { engine: stringFlag(args, "engine") === "web" ? "onnxruntime-web" : "onnxruntime-node", threads });
+  const app = withBackendRouting(
+    createApp({
+      config: { ...config, images: { ...config.images, resolver: nodeResolver } },
+      models: routedProvider(local, routes, io.env, { source: fsBundleSource }),
+      logError: (id, err) => void write(io.stderr, `[${id}] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`),
+    }),
+    routes,
+  );
   const { server, url } = await serveFetch((req) => app.fetch(req), port, stringFlag(args, "host") ?? "127.0.0.1");
-  await write(io.stdout, `siglip serve: listening on ${url} (models: ${models.map((m) => m.id).join(", ")}; auth ${config.apiKeyHashes.length > 0 ? "on" : "off"})\n`);
+  await write(io.stdout, `siglip serve: listening on ${url} (models: ${[...models.map((m) => m.id), ...routes.models.map((r) => `${r.id} -> backend ${r.backend}`)].join(", ")}; auth ${config.apiKeyHashes.length > 0 ? "on" : "off"})\n`);
   return { url, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 

@@ -1,8 +1,8 @@
 /**
  * The edge API inside real workerd with a model routed to the KServe v2 dev backend (Node, real HTTP on 127.0.0.1):
  * embeddings and classification equal the same bundle run in the Worker itself (onnxruntime-web from R2), cosine >=
- * 0.99999, and a dead backend gives 503 with Retry-After. Needs backend-global-setup.ts in the workerd project's
- * globalSetup; without it the suite is skipped and says so. workerd itself logs "uncaught exception: Network
+ * 0.99999, and a dead backend gives 503 with Retry-After; the production Worker routes by its MODEL_BACKENDS variable.
+ * backend-global-setup.ts (workerd project's globalSetup) starts the backend. workerd itself logs "uncaught exception: Network
  * connection lost" for any fetch to a closed port, even one whose rejection is handled (a plain `fetch().catch()`
  * does it too), so that line in the dead-backend case is not ours.
  */
@@ -22,12 +22,12 @@ const MODEL = "siglip-edge/tiny-fixres";
 const GPU = "siglip-edge/tiny-fixres@gpu";
 let coinsUri = "";
 
-if (backendUrl === undefined) console.log("workerd backend test skipped: backend-global-setup.ts is not in the workerd project's globalSetup");
-
-describe.skipIf(backendUrl === undefined)("workerd: a model routed to a KServe v2 backend", () => {
+describe("workerd: a model routed to a KServe v2 backend", () => {
   let app: ReturnType<typeof withBackendRouting>;
+  let routes = "";
 
   beforeAll(async () => {
+    expect(backendUrl, "backend-global-setup.ts must be in the workerd project's globalSetup").toBeDefined();
     const bucket = env["MODELS"] as R2BucketLike & { put(key: string, value: ArrayBuffer): Promise<unknown> };
     for (const f of inject("bundleFiles")) await bucket.put(`tiny-fixres/${f}`, await (await fetch(`${origin}/bundle/${f}`)).arrayBuffer());
     const png = new Uint8Array(await (await fetch(`${origin}/photos/skimage/coins.png`)).arrayBuffer());
@@ -43,6 +43,7 @@ describe.skipIf(backendUrl === undefined)("workerd: a model routed to a KServe v
         ],
       }),
     };
+    routes = vars.MODEL_BACKENDS;
     const local = { list: async () => [], get: () => Promise.reject(new Error("no local models in this app")) };
     app = withBackendRouting(createApp({ config: DEFAULT_CONFIG, models: routedProvider(local, parseBackendRoutes(vars), vars, { source: (p) => r2BundleSource(bucket, p) }) }), parseBackendRoutes(vars));
   });
@@ -68,6 +69,21 @@ describe.skipIf(backendUrl === undefined)("workerd: a model routed to a KServe v
     const b = (await (await app.fetch(post("/v1/classify", body(GPU)))).json()) as typeof a;
     const sa = Object.fromEntries((a.data[0]?.scores ?? []).map((s) => [s.label, s.score]));
     for (const s of b.data[0]?.scores ?? []) expect(Math.abs(s.score - (sa[s.label] ?? NaN))).toBeLessThan(1e-6);
+  });
+
+  it("the production Worker routes MODEL_BACKENDS models to the backend and keeps the rest at the edge", async () => {
+    const routedEnv = { ...(env as WorkerEnv), MODEL_BACKENDS: routes };
+    const input = ["a photo of a cat"];
+    const viaBackend = await worker.fetch(post("/v1/embeddings", { model: GPU, input }), routedEnv);
+    expect(viaBackend.status).toBe(200);
+    expect(viaBackend.headers.get("x-siglip-backend")).toBe("backend:gpu");
+    const atEdge = await worker.fetch(post("/v1/embeddings", { model: MODEL, input }), routedEnv);
+    expect(atEdge.status).toBe(200);
+    expect(atEdge.headers.get("x-siglip-backend")).toBe("edge");
+    const [a, b] = [(await viaBackend.json()) as { data: { embedding: number[] }[] }, (await atEdge.json()) as { data: { embedding: number[] }[] }];
+    expect(cosine(a.data[0]?.embedding ?? [], b.data[0]?.embedding ?? [])).toBeGreaterThanOrEqual(0.99999);
+    const models = (await (await worker.fetch(new Request("https://api.test/v1/models"), routedEnv)).json()) as { data: { id: string }[] };
+    expect(models.data.map((m) => m.id)).toEqual(expect.arrayContaining([MODEL, GPU]));
   });
 
   it("a dead backend: 503 with Retry-After", async () => {
