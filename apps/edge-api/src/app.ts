@@ -5,7 +5,6 @@
  */
 import { hasErrorCode, l2Normalize } from "@siglip-edge/core";
 import { classifyImages, type EmbeddingCache, type ModelProvider, type SiglipPipeline } from "@siglip-edge/runtime";
-// eslint-disable-next-line no-restricted-imports -- apps/edge-api is the one importer of hono
 import { Hono, type Context } from "hono";
 import type { z } from "zod";
 import { checkBearer } from "./auth.ts";

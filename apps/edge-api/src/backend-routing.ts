@@ -27,7 +27,6 @@ import {
   type ModelProvider,
 } from "@siglip-edge/runtime";
 import type { Tokenizer } from "@siglip-edge/tokenizer";
-// eslint-disable-next-line no-restricted-imports -- apps/edge-api is the one importer of hono
 import { Hono } from "hono";
 
 export interface BackendSettings extends Pick<KServeClientOptions, "deadlineMs" | "connectTimeoutMs" | "readTimeoutMs" | "maxConcurrent" | "maxQueued" | "retries"> {

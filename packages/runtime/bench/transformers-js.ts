@@ -11,7 +11,6 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname } from "node:path";
 import { pathToFileURL } from "node:url";
-// eslint-disable-next-line no-restricted-imports -- packages/runtime owns onnxruntime
 import * as ortWeb from "onnxruntime-web/wasm";
 import { preprocessFixRes } from "@siglip-edge/preprocess";
 import { initNodeDecoders } from "@siglip-edge/preprocess/node";

@@ -3,7 +3,6 @@
  * WASM engine.
  * @module
  */
-// eslint-disable-next-line no-restricted-imports -- packages/runtime is the one package that imports onnxruntime
 import * as ort from "onnxruntime-node";
 import { SiglipError } from "@siglip-edge/core";
 import type { EngineSession, InferenceEngine, ModelSource, SessionConfig } from "../engine.ts";

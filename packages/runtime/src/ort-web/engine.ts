@@ -5,7 +5,6 @@
  * proxy, a placeholder `wasmBinary`, external data, and `session.disable_prepacking`.
  * @module
  */
-// eslint-disable-next-line no-restricted-imports -- packages/runtime is the one package that imports onnxruntime
 import * as ort from "onnxruntime-web/wasm";
 import { SiglipError } from "@siglip-edge/core";
 import type { EngineSession, InferenceEngine, ModelSource, SessionConfig } from "../engine.ts";

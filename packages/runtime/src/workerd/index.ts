@@ -4,7 +4,6 @@
  * imports (edge-runtime §2.4), hence the relative path into the repository's node_modules.
  * @module
  */
-// eslint-disable-next-line no-restricted-imports -- the runtime package owns the onnxruntime wasm binary
 import ortWasm from "../../../../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm";
 // Decoder binaries of packages/preprocess (JPEG, WebP), by the same CompiledWasm rule.
 import jpegWasm from "../../../../node_modules/@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm";
