@@ -5,7 +5,7 @@
  * format is printed (no timing assertion, per house rules).
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { hasErrorCode, isSiglipError } from "@siglip-edge/core";
+import { hasErrorCode, isSiglipError, mulberry32 as rng } from "@siglip-edge/core";
 import { decodeImage, preprocessFixRes } from "../src/index.ts";
 import { initNodeDecoders } from "../src/node/index.ts";
 import { readFixture } from "./golden-data.ts";
@@ -20,18 +20,6 @@ const SEEDS: Readonly<Record<string, readonly string[]>> = {
   gif: ["images/animated.gif", "images/interlaced.gif", "images/transparent.gif"],
   bmp: ["images/rgb-24bit.bmp", "images/palette-8bit.bmp", "images/bilevel-1bit.bmp", "images/rgba-32bit.bmp"],
 };
-
-/** mulberry32: a small deterministic PRNG so a failure is reproducible from its index. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTERESTING = [0x00, 0xff, 0x7f, 0x80, 0x01, 0xfe];
 
