@@ -44,15 +44,22 @@ export interface OpenModelOptions extends Partial<Pick<BundlePipelineOptions, "i
   initDecoders?: () => Promise<void>;
 }
 
-export async function openBundleModel(o: OpenModelOptions): Promise<BundlePipeline> {
-  const manifest = await readManifest(o.source);
-  // The tokenizer (14 MB for Gemma 256k) loads on the first text request, not when the model is listed.
-  let tokenizer: Promise<Tokenizer> | undefined = o.tokenizer ? Promise.resolve(o.tokenizer) : undefined;
-  const getTokenizer = (): Promise<Tokenizer> => {
-    tokenizer ??= loadBundleTokenizer(o.source, manifest);
+/**
+ * The bundle's tokenizer, loaded on first use (14 MB for Gemma 256k: on the first text request, not when the model is
+ * listed) and retried after a failed load; `override` (tests, bundles without one) is used as is.
+ */
+export function lazyBundleTokenizer(source: BundleSource, manifest: BundleManifest, override?: Tokenizer): () => Promise<Tokenizer> {
+  let tokenizer: Promise<Tokenizer> | undefined = override ? Promise.resolve(override) : undefined;
+  return () => {
+    tokenizer ??= loadBundleTokenizer(source, manifest);
     tokenizer.catch(() => (tokenizer = undefined));
     return tokenizer;
   };
+}
+
+export async function openBundleModel(o: OpenModelOptions): Promise<BundlePipeline> {
+  const manifest = await readManifest(o.source);
+  const getTokenizer = lazyBundleTokenizer(o.source, manifest, o.tokenizer);
   const pp = manifest.preprocessing;
   const maxLength = manifest.text.maxLength;
   return new BundlePipeline({

@@ -14,7 +14,7 @@ import type { Tokenizer } from "@siglip-edge/tokenizer";
 import type { BundleSource } from "../bundle-source.ts";
 import { modelCard } from "../bundle-pipeline.ts";
 import { readManifest, type BundleManifest } from "../manifest.ts";
-import { loadBundleTokenizer } from "../model-factory.ts";
+import { lazyBundleTokenizer } from "../model-factory.ts";
 import type { EmbedTextOptions, LowercaseMode, ModelCard, SiglipPipeline, TextEmbeddings } from "../pipeline.ts";
 import type { KServeClient } from "./client.ts";
 
@@ -243,12 +243,7 @@ export interface OpenRemoteModelOptions extends Pick<RemotePipelineOptions, "cli
 /** A remote model from a bundle's manifest and tokenizer, preprocessing as `openBundleModel` does. */
 export async function openRemoteModel(o: OpenRemoteModelOptions): Promise<RemotePipeline> {
   const manifest = await readManifest(o.source);
-  let tokenizer: Promise<Tokenizer> | undefined = o.tokenizer ? Promise.resolve(o.tokenizer) : undefined;
-  const getTokenizer = (): Promise<Tokenizer> => {
-    tokenizer ??= loadBundleTokenizer(o.source, manifest);
-    tokenizer.catch(() => (tokenizer = undefined));
-    return tokenizer;
-  };
+  const getTokenizer = lazyBundleTokenizer(o.source, manifest, o.tokenizer);
   const pp = manifest.preprocessing;
   const maxLength = manifest.text.maxLength;
   const { source: _source, tokenizer: _tok, ...rest } = o;
