@@ -12,7 +12,7 @@ import type { ApiConfig } from "./config.ts";
 import { docsPage } from "./docs-page.ts";
 import { ApiError, toApiError } from "./errors.ts";
 import { loadImage } from "./image-input.ts";
-import { Admission, FixedWindowLimiter } from "./limits.ts";
+import { Admission, FixedWindowLimiter, readCappedBody } from "./limits.ts";
 import { openApiDocument } from "./openapi.ts";
 import { ClassifyRequest, EmbeddingsRequest, lowercaseMode, paramPath } from "./schemas.ts";
 
@@ -40,28 +40,8 @@ async function readJson<T extends z.ZodType>(c: Context<Env>, schema: T, maxByte
   if (type !== "application/json") {
     throw new ApiError("unsupported_media_type", `Content-Type must be application/json, got "${type || "none"}"`);
   }
-  const declared = Number(c.req.header("content-length") ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    throw new ApiError("payload_too_large", `request body is larger than ${maxBytes} bytes`);
-  }
-  const body = c.req.raw.body;
-  let text = "";
-  if (body !== null) {
-    const reader = body.getReader();
-    const decoder = new TextDecoder();
-    let total = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > maxBytes) {
-        await reader.cancel();
-        throw new ApiError("payload_too_large", `request body is larger than ${maxBytes} bytes`);
-      }
-      text += decoder.decode(value, { stream: true });
-    }
-    text += decoder.decode();
-  }
+  const tooLarge = () => new ApiError("payload_too_large", `request body is larger than ${maxBytes} bytes`);
+  const text = new TextDecoder().decode(await readCappedBody(c.req.raw.body, c.req.header("content-length"), maxBytes, tooLarge));
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -10,6 +10,7 @@
  */
 import { ApiError } from "./errors.ts";
 import { isBlockedAddress } from "./ip.ts";
+import { readCappedBody } from "./limits.ts";
 
 /** Resolves a host name to its addresses (Node: dns.lookup with all:true). */
 export type Resolver = (hostname: string) => Promise<string[]>;
@@ -97,32 +98,8 @@ export async function checkUrl(url: URL, policy: ImageFetchPolicy, param: string
   }
 }
 
-async function readCapped(res: Response, maxBytes: number, param: string): Promise<Uint8Array> {
-  const declared = Number(res.headers.get("content-length") ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    throw new ApiError("payload_too_large", `image is larger than ${maxBytes} bytes`, { param });
-  }
-  if (res.body === null) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw new ApiError("payload_too_large", `image is larger than ${maxBytes} bytes`, { param });
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
+function readCapped(res: Response, maxBytes: number, param: string): Promise<Uint8Array> {
+  return readCappedBody(res.body, res.headers.get("content-length"), maxBytes, () => new ApiError("payload_too_large", `image is larger than ${maxBytes} bytes`, { param }));
 }
 
 /** Fetches an image URL under the policy (redirects followed by hand, each hop checked). */

@@ -64,3 +64,33 @@ export class Admission {
     }
   }
 }
+
+/**
+ * Reads a body under a byte cap: a declared `content-length` over the cap fails before reading, and the stream is
+ * cancelled as soon as the running total passes it, so an oversized body is never buffered whole.
+ */
+export async function readCappedBody(body: ReadableStream<Uint8Array> | null, declaredLength: string | null | undefined, maxBytes: number, tooLarge: () => Error): Promise<Uint8Array> {
+  const declared = Number(declaredLength ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
+  if (body === null) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
+}
