@@ -52,32 +52,42 @@ beforeAll(async () => {
   await initNodeDecoders();
 });
 
+/**
+ * Feeds PER_FORMAT mutants of `seeds` to `run`, which returns a problem string for a malformed success. Returns the
+ * outcome counts, the slowest file in ms, and what escaped: untyped errors, other codes and malformed outputs.
+ */
+async function fuzz(seeds: Uint8Array[], seed: number, run: (bytes: Uint8Array) => Promise<string | undefined>) {
+  const rand = rng(seed);
+  const outcomes: Record<string, number> = {};
+  const escaped: string[] = [];
+  let slowest = 0;
+  for (let i = 0; i < PER_FORMAT; i++) {
+    const bytes = mutate(seeds[i % seeds.length] as Uint8Array, rand);
+    const t0 = performance.now();
+    try {
+      const problem = await run(bytes);
+      if (problem !== undefined) escaped.push(`#${i}: ${problem}`);
+      outcomes["ok"] = (outcomes["ok"] ?? 0) + 1;
+    } catch (err) {
+      if (hasErrorCode(err, "IMAGE_DECODE_FAILED", "IMAGE_TOO_LARGE", "IMAGE_UNSUPPORTED_FORMAT")) {
+        outcomes[err.code] = (outcomes[err.code] ?? 0) + 1;
+      } else {
+        escaped.push(`#${i}: ${isSiglipError(err) ? err.code : "untyped"} ${String(err)}`);
+      }
+    }
+    slowest = Math.max(slowest, performance.now() - t0);
+  }
+  return { outcomes, escaped, slowest };
+}
+
 describe("fuzz: mutated and truncated files", () => {
   for (const [format, files] of Object.entries(SEEDS)) {
     it(`${format}: ${PER_FORMAT} mutants, only typed errors`, async () => {
-      const seeds = files.map(readFixture);
-      const rand = rng(0x5eed + format.length * 7919 + (format.charCodeAt(0) << 8));
-      const outcomes: Record<string, number> = {};
-      const escaped: string[] = [];
-      let slowest = 0;
-      for (let i = 0; i < PER_FORMAT; i++) {
-        const bytes = mutate(seeds[i % seeds.length] as Uint8Array, rand);
-        const t0 = performance.now();
-        try {
-          const img = await decodeImage(bytes, { limits: LIMITS });
-          if (img.channels !== 3 || img.data.length !== img.width * img.height * 3 || img.width < 1 || img.height < 1) {
-            escaped.push(`#${i}: malformed image ${img.width}x${img.height}`);
-          }
-          outcomes["ok"] = (outcomes["ok"] ?? 0) + 1;
-        } catch (err) {
-          if (hasErrorCode(err, "IMAGE_DECODE_FAILED", "IMAGE_TOO_LARGE", "IMAGE_UNSUPPORTED_FORMAT")) {
-            outcomes[err.code] = (outcomes[err.code] ?? 0) + 1;
-          } else {
-            escaped.push(`#${i}: ${isSiglipError(err) ? err.code : "untyped"} ${String(err)}`);
-          }
-        }
-        slowest = Math.max(slowest, performance.now() - t0);
-      }
+      const { outcomes, escaped, slowest } = await fuzz(files.map(readFixture), 0x5eed + format.length * 7919 + (format.charCodeAt(0) << 8), async (bytes) => {
+        const img = await decodeImage(bytes, { limits: LIMITS });
+        const ok = img.channels === 3 && img.data.length === img.width * img.height * 3 && img.width >= 1 && img.height >= 1;
+        return ok ? undefined : `malformed image ${img.width}x${img.height}`;
+      });
       console.log(`[preprocess fuzz] ${format}: ${PER_FORMAT} files -> ${JSON.stringify(outcomes)}; slowest ${slowest.toFixed(1)} ms`);
       expect(escaped.slice(0, 10)).toEqual([]);
     }, 300_000);
@@ -85,27 +95,10 @@ describe("fuzz: mutated and truncated files", () => {
 
   // The same JPEG seeds through the streaming route (pure-TS decoder rows -> resize), which decodeImage does not use.
   it(`jpeg, pure-TS streaming route: ${PER_FORMAT} mutants, only typed errors`, async () => {
-    const seeds = (SEEDS["jpeg"] ?? []).map(readFixture);
-    const rand = rng(0x75ee);
-    const outcomes: Record<string, number> = {};
-    const escaped: string[] = [];
-    let slowest = 0;
-    for (let i = 0; i < PER_FORMAT; i++) {
-      const bytes = mutate(seeds[i % seeds.length] as Uint8Array, rand);
-      const t0 = performance.now();
-      try {
-        const pv = await preprocessFixRes(bytes, { size: 16, limits: LIMITS, jpegDecoder: "ts" });
-        if (pv.data.length !== 3 * 16 * 16 || pv.data.some((v) => !(v >= -1 && v <= 1))) escaped.push(`#${i}: malformed tensor`);
-        outcomes["ok"] = (outcomes["ok"] ?? 0) + 1;
-      } catch (err) {
-        if (hasErrorCode(err, "IMAGE_DECODE_FAILED", "IMAGE_TOO_LARGE", "IMAGE_UNSUPPORTED_FORMAT")) {
-          outcomes[err.code] = (outcomes[err.code] ?? 0) + 1;
-        } else {
-          escaped.push(`#${i}: ${isSiglipError(err) ? err.code : "untyped"} ${String(err)}`);
-        }
-      }
-      slowest = Math.max(slowest, performance.now() - t0);
-    }
+    const { outcomes, escaped, slowest } = await fuzz((SEEDS["jpeg"] ?? []).map(readFixture), 0x75ee, async (bytes) => {
+      const pv = await preprocessFixRes(bytes, { size: 16, limits: LIMITS, jpegDecoder: "ts" });
+      return pv.data.length !== 3 * 16 * 16 || pv.data.some((v) => !(v >= -1 && v <= 1)) ? "malformed tensor" : undefined;
+    });
     console.log(`[preprocess fuzz] jpeg (TS streaming): ${PER_FORMAT} files -> ${JSON.stringify(outcomes)}; slowest ${slowest.toFixed(1)} ms`);
     expect(escaped.slice(0, 10)).toEqual([]);
   }, 300_000);
