@@ -17,7 +17,7 @@ export const BUNDLE_VERSION = 1;
 
 export interface BundleFile {
   path: string;
-  /** What the file holds: "onnx", "onnx-data", "token-table", "token-table-scales", "position-grid", "tokenizer". */
+  /** What the file holds: "onnx", "onnx-stage", "onnx-data", "token-table", "token-table-scales", "position-grid", "tokenizer". */
   role: string;
   /** Element dtype for raw arrays ("float32", "float16", "int8"); "mixed" for ONNX data; omitted for JSON. */
   dtype?: string;
@@ -62,6 +62,13 @@ export interface BundleManifest {
   tokenTable: { file: string; dtype: "float32" | "float16" | "int8"; rows: number; dim: number; scales: string | null };
   /** NaFlex only: the learned G x G x D position grid (float32, (y, x, d) order), resized per image at run time. */
   positionGrid: { file: string; side: number; dim: number } | null;
+  /**
+   * Stage graphs (only when converted with `stages` > 1): file names in order, stage i covering encoder layers
+   * [floor(i·L/K), floor((i+1)·L/K)). Each shares its tower's data file (`vision.onnx.data`, `text_split.onnx.data`).
+   * Stage 0 takes the tower's inputs; later ones `hidden_states` (+ `pixel_attention_mask` for NaFlex); all but the
+   * last output `hidden_states_out`; the last outputs `pooler_output`.
+   */
+  stages?: { vision: string[]; textSplit: string[] };
   files: BundleFile[];
 }
 

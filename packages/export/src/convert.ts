@@ -2,6 +2,8 @@
  * Checkpoint directory -> bundle directory: the vision graph, the text graph with the token table inside, the text
  * graph without it plus the row-addressable table, the NaFlex position grid, the tokenizer, and the manifest with
  * sizes and sha256 of every file. Weights are read one tensor at a time and written straight to external data.
+ * With `stages: K > 1`, the vision graph and the split text graph also get K stage graphs (`vision.stage0.onnx`, ...)
+ * whose initializers point into the tower's own data file: no weight is written twice.
  * @module
  */
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
@@ -12,8 +14,8 @@ import { openCheckpoint, type Checkpoint } from "./checkpoint.ts";
 import { positionGridSide } from "./config.ts";
 import { BUNDLE_FORMAT, BUNDLE_VERSION, describeFile, type BundleFile, type BundleManifest, type FixResPreprocessing, type NaFlexPreprocessing } from "./bundle.ts";
 import { toF16, type WeightDType } from "./graphs/layers.ts";
-import { buildFixResVision, buildNaFlexVision, buildText, opsetsFor, quantizeRowsInt8, tableChunks } from "./graphs/towers.ts";
-import { fileSink } from "./onnx/builder.ts";
+import { buildFixResVision, buildNaFlexVision, buildText, opsetsFor, quantizeRowsInt8, tableChunks, type StageSpec } from "./graphs/towers.ts";
+import { fileSink, recordingSink, sharedDataSink, type Extent } from "./onnx/builder.ts";
 import { memoryTick } from "./memory.ts";
 import type { GraphBuilder, WeightSink } from "./onnx/builder.ts";
 
@@ -23,19 +25,25 @@ export interface ConvertOptions {
   revision?: string | null;
   /** Progress lines (one per graph). */
   log?: (line: string) => void;
+  /**
+   * Stage graphs per tower (vision and split text): an integer in [1, min(vision, text layers)]; 1 (default) writes
+   * none. Stage i covers encoder layers [floor(i·L/K), floor((i+1)·L/K)) and shares the tower's data file.
+   */
+  stages?: number;
 }
 
 const TOKEN_TABLE = "text_model.embeddings.token_embedding.weight";
 
+/** Writes `${name}.onnx` + `${name}.onnx.data`; returns each external initializer's extent in the data file. */
 async function writeGraph(
   out: string,
   name: string,
   build: (sink: WeightSink) => Promise<GraphBuilder>,
   dtype: WeightDType,
   files: BundleFile[],
-): Promise<void> {
+): Promise<Map<string, Extent>> {
   const dataName = `${name}.onnx.data`;
-  const sink = fileSink(join(out, dataName), dataName);
+  const sink = recordingSink(fileSink(join(out, dataName), dataName));
   let g: GraphBuilder;
   try {
     g = await build(sink);
@@ -44,6 +52,39 @@ async function writeGraph(
   }
   await writeFile(join(out, `${name}.onnx`), g.encode(opsetsFor(dtype)));
   files.push(await describeFile(out, `${name}.onnx`, "onnx"), await describeFile(out, dataName, "onnx-data", "mixed"));
+  return sink.extents;
+}
+
+/**
+ * Writes `${name}.stage0.onnx` ... `${name}.stage{K-1}.onnx`, each a graph whose external initializers point at the
+ * extents `${name}.onnx.data` already holds (the sink reads them back and checks they are the same bytes).
+ * @returns the stage file names, in order
+ */
+async function writeStages(
+  out: string,
+  name: string,
+  count: number,
+  build: (sink: WeightSink, stage: StageSpec) => Promise<GraphBuilder>,
+  extents: ReadonlyMap<string, Extent>,
+  dtype: WeightDType,
+  files: BundleFile[],
+): Promise<string[]> {
+  const dataName = `${name}.onnx.data`;
+  const names: string[] = [];
+  for (let index = 0; index < count; index++) {
+    const sink = sharedDataSink(join(out, dataName), dataName, extents);
+    let g: GraphBuilder;
+    try {
+      g = await build(sink, { index, count });
+    } finally {
+      sink.close();
+    }
+    const file = `${name}.stage${index}.onnx`;
+    await writeFile(join(out, file), g.encode(opsetsFor(dtype)));
+    files.push(await describeFile(out, file, "onnx-stage"));
+    names.push(file);
+  }
+  return names;
 }
 
 function writeRaw(path: string, chunks: (Float32Array | Uint16Array | Int8Array)[]): void {
@@ -77,6 +118,11 @@ export async function convertCheckpoint(checkpointDir: string, out: string, opts
   const log = opts.log ?? ((): void => undefined);
   const opened = await openCheckpoint(checkpointDir);
   const c = opened.config;
+  const stages = opts.stages ?? 1;
+  const maxStages = Math.min(c.vision.numLayers, c.text.numLayers);
+  if (!Number.isInteger(stages) || stages < 1 || stages > maxStages) {
+    throw new SiglipError("INVALID_ARGUMENT", `stages must be an integer from 1 to ${maxStages} (the layers of the shorter tower), got ${stages}`, { details: { stages, max: maxStages } });
+  }
   // Every tensor read (and the copies made from it) counts towards the next garbage collection.
   const ck = {
     ...opened,
@@ -94,11 +140,25 @@ export async function convertCheckpoint(checkpointDir: string, out: string, opts
   await mkdir(out, { recursive: true });
   const files: BundleFile[] = [];
   log(`vision (${c.family}, ${dtype})`);
-  await writeGraph(out, "vision", (s) => (c.family === "fixres" ? buildFixResVision(c, ck.read, s, { dtype }) : buildNaFlexVision(c, ck.read, s, { dtype })), dtype, files);
+  const vision = (s: WeightSink, stage?: StageSpec): Promise<GraphBuilder> => {
+    const o = stage === undefined ? { dtype } : { dtype, stage };
+    return c.family === "fixres" ? buildFixResVision(c, ck.read, s, o) : buildNaFlexVision(c, ck.read, s, o);
+  };
+  const textSplit = (s: WeightSink, stage?: StageSpec): Promise<GraphBuilder> => buildText(c, ck.read, s, stage === undefined ? { dtype, splitTable: true } : { dtype, splitTable: true, stage });
+  const visionExtents = await writeGraph(out, "vision", vision, dtype, files);
+  let stageFiles: BundleManifest["stages"];
+  if (stages > 1) {
+    log(`vision: ${stages} stage graphs`);
+    stageFiles = { vision: await writeStages(out, "vision", stages, vision, visionExtents, dtype, files), textSplit: [] };
+  }
   log("text (token table inside)");
   await writeGraph(out, "text", (s) => buildText(c, ck.read, s, { dtype, splitTable: false, readRows: ck.readRows }), dtype, files);
   log("text (token table split out)");
-  await writeGraph(out, "text_split", (s) => buildText(c, ck.read, s, { dtype, splitTable: true }), dtype, files);
+  const textExtents = await writeGraph(out, "text_split", textSplit, dtype, files);
+  if (stageFiles !== undefined) {
+    log(`text (token table split out): ${stages} stage graphs`);
+    stageFiles.textSplit = await writeStages(out, "text_split", stages, textSplit, textExtents, dtype, files);
+  }
 
   // Split table, streamed in row chunks: fp32 for fp32 bundles, fp16 for fp16, int8 rows + float32 per-row scales
   // for int8/q4.
@@ -157,6 +217,7 @@ export async function convertCheckpoint(checkpointDir: string, out: string, opts
     graphs: { vision: "vision.onnx", text: "text.onnx", textSplit: "text_split.onnx" },
     tokenTable: { file: "token_table.bin", dtype: tableDtype, rows: V, dim: D, scales: scalesFile },
     positionGrid,
+    ...(stageFiles === undefined ? {} : { stages: stageFiles }),
     files,
   };
   await writeFile(join(out, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");

@@ -47,17 +47,23 @@ async function externalDataFor(modelPath: string, names: readonly string[]): Pro
 
 /**
  * Opens a model. `externalData` lists the data files (names relative to the model) the web backend must be handed.
+ * `optimization: "disabled"` runs the graph's nodes as written (no fusions; tests comparing two graphs exactly).
  * Throws `MODEL_LOAD_FAILED` with the model path on any onnxruntime error.
  */
-export async function createSession(modelPath: string, backend: OrtBackend, externalData: readonly string[] = []): Promise<OrtSession> {
+export async function createSession(
+  modelPath: string,
+  backend: OrtBackend,
+  externalData: readonly string[] = [],
+  optimization: "disabled" | "all" = "all",
+): Promise<OrtSession> {
   const ort = await load(backend);
   let session: OrtNode.InferenceSession;
   try {
     if (backend === "node") {
-      session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+      session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: optimization });
     } else {
       const bytes = new Uint8Array(await readFile(modelPath));
-      session = await ort.InferenceSession.create(bytes, { externalData: await externalDataFor(modelPath, externalData) });
+      session = await ort.InferenceSession.create(bytes, { externalData: await externalDataFor(modelPath, externalData), graphOptimizationLevel: optimization });
     }
   } catch (e) {
     throw new SiglipError("MODEL_LOAD_FAILED", `${basename(modelPath)}: ${(e as Error).message}`, { cause: e });

@@ -32,6 +32,13 @@ export interface BundleManifest {
   graphs: { vision: string; text: string; textSplit: string };
   tokenTable: { file: string; dtype: "float32" | "float16" | "int8"; rows: number; dim: number; scales: string | null };
   positionGrid: { file: string; side: number; dim: number } | null;
+  /**
+   * Stage graphs, in order (absent unless converted with `--stages K`, K > 1): each runs encoder layers
+   * [floor(i·L/K), floor((i+1)·L/K)) and reads its weights from the tower's data file (`vision.onnx.data`,
+   * `text_split.onnx.data`). Stage 0 takes the tower's inputs; later stages `hidden_states` (NaFlex: plus
+   * `pixel_attention_mask`); all but the last output `hidden_states_out`, the last `pooler_output`.
+   */
+  stages?: { vision: string[]; textSplit: string[] };
   files: ManifestFile[];
 }
 

@@ -1,13 +1,15 @@
 /** `siglip convert`: a Hugging Face checkpoint directory to an ONNX bundle (or the transformers.js layout). */
-import { convertCheckpoint, WEIGHT_DTYPES, type WeightDType } from "@siglip-edge/export";
-import { parseArgs, stringFlag, UsageError } from "../args.ts";
+import { convertCheckpoint, openCheckpoint, WEIGHT_DTYPES, type WeightDType } from "@siglip-edge/export";
+import { intFlag, parseArgs, stringFlag, UsageError } from "../args.ts";
 import { write, type Command } from "../io.ts";
 
-const USAGE = `siglip convert CHECKPOINT_DIR --out BUNDLE_DIR [--dtype fp32|fp16|int8|q4] [--layout bundle|transformers.js] [--id ID] [--revision R]
+const USAGE = `siglip convert CHECKPOINT_DIR --out BUNDLE_DIR [--dtype fp32|fp16|int8|q4] [--layout bundle|transformers.js] [--id ID] [--revision R] [--stages N]
   Reads config.json + model.safetensors (or a sharded index), writes ONNX graphs with external data and manifest.json.
   --dtype    weights: fp32 (default), fp16 storage, int8 per-channel, q4 (4-bit MLP weights, int8 elsewhere)
   --layout   bundle (default; siglip-edge runtime) or transformers.js (onnx/vision_model.onnx, onnx/text_model.onnx, configs)
-  --id       checkpoint id recorded in the manifest (default: the directory)`;
+  --id       checkpoint id recorded in the manifest (default: the directory)
+  --stages   also split the vision and split-text towers into N stage graphs sharing the towers' data files
+             (one edge Worker per stage); 1 (default) to the layers of the shorter tower`;
 
 export const command: Command = {
   summary: "Hugging Face checkpoint directory to an ONNX bundle",
@@ -19,6 +21,7 @@ export const command: Command = {
       layout: { type: "string", choices: ["bundle", "transformers.js"] },
       id: { type: "string" },
       revision: { type: "string" },
+      stages: { type: "string" },
     });
     const [dir, extra] = args.positionals;
     if (dir === undefined) throw new UsageError("missing CHECKPOINT_DIR");
@@ -27,6 +30,12 @@ export const command: Command = {
     if (out === undefined) throw new UsageError("--out BUNDLE_DIR is required");
     const dtype = (stringFlag(args, "dtype") ?? "fp32") as WeightDType;
     const layout = stringFlag(args, "layout") ?? "bundle";
+    let stages = 1;
+    if (stringFlag(args, "stages") !== undefined) {
+      if (layout !== "bundle") throw new UsageError("--stages applies to the bundle layout only");
+      const c = (await openCheckpoint(dir)).config; // the bound is the checkpoint's layer count
+      stages = intFlag(args, "stages", 1, Math.min(c.vision.numLayers, c.text.numLayers));
+    }
     const t0 = Date.now();
     if (layout === "transformers.js") {
       const { exportTransformersJs } = await import("@siglip-edge/export");
@@ -38,6 +47,7 @@ export const command: Command = {
       dtype,
       checkpointId: stringFlag(args, "id") ?? dir,
       revision: stringFlag(args, "revision") ?? null,
+      stages,
       log: (line) => void write(io.stderr, `convert: ${line}\n`),
     });
     const bytes = m.files.reduce((a, f) => a + f.bytes, 0);

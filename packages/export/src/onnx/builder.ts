@@ -3,13 +3,15 @@
  * sink (so a graph's weights never accumulate in memory).
  * @module
  */
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync, readSync, writeSync } from "node:fs";
+import { SiglipError } from "@siglip-edge/core";
 import { encodeModel, type AttrValue, type GraphSpec, type NodeSpec, type OnnxDType, type TensorProtoSpec, type ValueInfoSpec } from "./proto.ts";
 
 /** Where initializer bytes go. `location` is the file name recorded in the graph (relative to the .onnx file). */
 export interface WeightSink {
   location: string;
-  append(bytes: Uint8Array): { offset: number; length: number };
+  /** Stores a tensor's bytes; `name` is the initializer's (sinks that index tensors by name need it). */
+  append(bytes: Uint8Array, name?: string): { offset: number; length: number };
   /** Appends right after the previous write, without alignment (continues a tensor written in chunks). */
   appendRaw(bytes: Uint8Array): void;
   close(): void;
@@ -48,6 +50,77 @@ export function fileSink(path: string, location: string): WeightSink {
   };
 }
 
+/** Where one initializer's bytes lie in an external-data file. */
+export interface Extent {
+  offset: number;
+  length: number;
+}
+
+/**
+ * Wraps a sink and records every tensor's extent by initializer name (streamed tensors included: `appendRaw`
+ * extends the last one), so later graphs can point at the same bytes (see `sharedDataSink`).
+ */
+export function recordingSink(inner: WeightSink): WeightSink & { extents: Map<string, Extent> } {
+  const extents = new Map<string, Extent>();
+  let last: Extent | null = null;
+  return {
+    location: inner.location,
+    extents,
+    append(bytes, name) {
+      if (name === undefined) throw new SiglipError("INTERNAL", `${inner.location}: a recorded tensor needs a name`);
+      if (extents.has(name)) throw new SiglipError("INTERNAL", `${inner.location}: initializer ${name} written twice`);
+      last = { ...inner.append(bytes, name) };
+      extents.set(name, last);
+      return { ...last };
+    },
+    appendRaw(bytes) {
+      inner.appendRaw(bytes);
+      if (last !== null) last.length += bytes.byteLength;
+    },
+    close: () => inner.close(),
+    size: () => inner.size(),
+  };
+}
+
+/**
+ * A sink that writes nothing: each initializer resolves to the extent the same name has in an existing data file
+ * (`extents`, from `recordingSink`), so a second graph (a stage of a tower) shares the tower's weights instead of
+ * copying them. Fails loudly (`INTERNAL`) when a name is missing, its length differs, or the bytes at that extent
+ * are not the bytes this graph would have written (the file is read back and compared).
+ * @param dataPath the existing data file, opened read-only for the comparison
+ */
+export function sharedDataSink(dataPath: string, location: string, extents: ReadonlyMap<string, Extent>): WeightSink {
+  const fd = openSync(dataPath, "r");
+  const fail = (msg: string): never => {
+    throw new SiglipError("INTERNAL", `${location}: ${msg}`);
+  };
+  return {
+    location,
+    append(bytes, name) {
+      if (name === undefined) return fail("a shared tensor needs a name");
+      const e = extents.get(name);
+      if (e === undefined) return fail(`initializer ${name} is not in the data file`);
+      if (e.length !== bytes.byteLength) return fail(`initializer ${name} has ${bytes.byteLength} bytes, the data file holds ${e.length}`);
+      const stored = new Uint8Array(e.length);
+      let done = 0;
+      while (done < e.length) {
+        const n = readSync(fd, stored, done, e.length - done, e.offset + done);
+        if (n === 0) return fail(`initializer ${name} lies past the end of the data file`);
+        done += n;
+      }
+      if (!Buffer.from(stored.buffer).equals(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))) return fail(`initializer ${name} differs from the bytes at offset ${e.offset}`);
+      return { offset: e.offset, length: e.length };
+    },
+    appendRaw() {
+      fail("streamed tensors cannot be shared");
+    },
+    close() {
+      closeSync(fd);
+    },
+    size: () => 0,
+  };
+}
+
 export type TypedData = Float32Array | Uint16Array | Int8Array | Uint8Array | Int32Array | BigInt64Array;
 
 function asBytes(d: TypedData): Uint8Array {
@@ -82,7 +155,7 @@ export class GraphBuilder {
   init(name: string, dtype: OnnxDType, dims: readonly number[], data: TypedData): string {
     const bytes = asBytes(data);
     if (this.sink !== null && bytes.byteLength > 1024) {
-      this.initializers.push({ name, dtype, dims, external: { location: this.sink.location, ...this.sink.append(bytes) } });
+      this.initializers.push({ name, dtype, dims, external: { location: this.sink.location, ...this.sink.append(bytes, name) } });
     } else {
       this.initializers.push({ name, dtype, dims, raw: bytes.slice() });
     }
@@ -100,7 +173,7 @@ export class GraphBuilder {
     let length = 0;
     for await (const c of chunks) {
       const b = asBytes(c);
-      if (first === null) first = sink.append(b);
+      if (first === null) first = sink.append(b, name);
       else sink.appendRaw(b);
       length += b.byteLength;
     }

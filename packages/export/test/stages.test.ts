@@ -1,0 +1,346 @@
+/**
+ * Stage graphs (`convertCheckpoint(..., { stages })`): K consecutive graphs per tower that, chained on
+ * onnxruntime-node, give the unsplit graph's `pooler_output`, and that hold no weights of their own (their external
+ * initializers point at the extents the tower's data file already has). The tiny presets have 2 layers per tower, so
+ * the checkpoints here are the same presets with 3 layers (stages 2: layers [0,1) [1,3); stages 3: one each).
+ */
+import { readFileSync } from "node:fs";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { hasErrorCode, maxAbsDiff } from "@siglip-edge/core";
+import { readManifest, type BundleManifest } from "../src/bundle.ts";
+import { convertCheckpoint } from "../src/convert.ts";
+import { generateCheckpoint, PRESETS } from "../src/generate.ts";
+import type { WeightDType } from "../src/graphs/layers.ts";
+import { BundleModel } from "../src/model.ts";
+import { naflexPositionEmbeddings } from "../src/naflex.ts";
+import { sharedDataSink } from "../src/onnx/builder.ts";
+import { createSession, type Feed, type OutputTensor } from "../src/ort.ts";
+import { golden, idRows } from "./fixtures.ts";
+
+const LAYERS = 3;
+let root: string | null = null;
+afterAll(async () => {
+  if (root !== null) await rm(root, { recursive: true, force: true });
+});
+
+async function tmp(): Promise<string> {
+  root ??= await mkdtemp(join(tmpdir(), "siglip-stages-test-"));
+  return root;
+}
+
+const checkpoints = new Map<string, Promise<string>>();
+/** The tiny preset with 3 encoder layers in both towers. */
+function checkpoint3(preset: string): Promise<string> {
+  let p = checkpoints.get(preset);
+  if (p === undefined) {
+    p = (async () => {
+      const base = PRESETS[preset] as { model_type: string; text_config: object; vision_config: object };
+      const dir = join(await tmp(), `ck-${preset}`);
+      await generateCheckpoint(dir, {
+        ...base,
+        text_config: { ...base.text_config, num_hidden_layers: LAYERS },
+        vision_config: { ...base.vision_config, num_hidden_layers: LAYERS },
+      }, { seed: 7 });
+      return dir;
+    })();
+    checkpoints.set(preset, p);
+  }
+  return p;
+}
+
+const bundles = new Map<string, Promise<string>>();
+function bundle(preset: string, dtype: WeightDType, stages: number): Promise<string> {
+  const key = `${preset}-${dtype}-${stages}`;
+  let p = bundles.get(key);
+  if (p === undefined) {
+    p = (async () => {
+      const out = join(await tmp(), `bundle-${key}`);
+      await convertCheckpoint(await checkpoint3(preset), out, { dtype, stages });
+      return out;
+    })();
+    bundles.set(key, p);
+  }
+  return p;
+}
+
+// --- a minimal ONNX reader: the external-data entries of each initializer -------------------------------------
+
+interface Field {
+  no: number;
+  wire: number;
+  value: bigint | Uint8Array;
+}
+
+function* fields(b: Uint8Array): Generator<Field> {
+  let i = 0;
+  const varint = (): bigint => {
+    let v = 0n;
+    let shift = 0n;
+    for (;;) {
+      const byte = b[i++] as number;
+      v |= BigInt(byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) return v;
+      shift += 7n;
+    }
+  };
+  while (i < b.length) {
+    const tag = Number(varint());
+    const no = tag >>> 3;
+    const wire = tag & 7;
+    if (wire === 0) yield { no, wire, value: varint() };
+    else if (wire === 2) {
+      const n = Number(varint());
+      yield { no, wire, value: b.subarray(i, i + n) };
+      i += n;
+    } else if (wire === 5) i += 4;
+    else if (wire === 1) i += 8;
+    else throw new Error(`wire type ${wire}`);
+  }
+}
+
+const sub = (f: Field): Uint8Array => f.value as Uint8Array;
+const text = (f: Field): string => new TextDecoder().decode(sub(f));
+
+interface Initializer {
+  name: string;
+  external: { location: string; offset: number; length: number } | null;
+  rawBytes: number;
+}
+
+/** Initializers of an .onnx file: name, external extent (or null), inline byte count. */
+function initializers(path: string): Initializer[] {
+  const out: Initializer[] = [];
+  for (const m of fields(new Uint8Array(readFileSync(path)))) {
+    if (m.no !== 7) continue; // ModelProto.graph
+    for (const g of fields(sub(m))) {
+      if (g.no !== 5) continue; // GraphProto.initializer
+      let name = "";
+      let rawBytes = 0;
+      const kv: Record<string, string> = {};
+      for (const t of fields(sub(g))) {
+        if (t.no === 8) name = text(t);
+        if (t.no === 9) rawBytes = sub(t).length;
+        if (t.no === 13) {
+          let k = "";
+          let v = "";
+          for (const e of fields(sub(t))) {
+            if (e.no === 1) k = text(e);
+            if (e.no === 2) v = text(e);
+          }
+          kv[k] = v;
+        }
+      }
+      const external = kv["location"] === undefined ? null : { location: kv["location"], offset: Number(kv["offset"]), length: Number(kv["length"]) };
+      out.push({ name, external, rawBytes });
+    }
+  }
+  return out;
+}
+
+// --- running a tower whole and as stages -----------------------------------------------------------------------
+
+interface Tower {
+  graph: string;
+  stages: string[];
+  /** Inputs of the whole tower (= stage 0). */
+  feeds: Record<string, Feed>;
+  /** Inputs later stages take besides `hidden_states`. */
+  carry: string[];
+}
+
+type Optimization = "disabled" | "all";
+
+async function run(dir: string, file: string, feeds: Record<string, Feed>, opt: Optimization): Promise<Record<string, OutputTensor>> {
+  const s = await createSession(join(dir, file), "node", [], opt);
+  try {
+    return await s.run(feeds);
+  } finally {
+    await s.release();
+  }
+}
+
+/** pooler_output of the whole graph and of the stages chained; checks each stage's input/output names. */
+async function whole(dir: string, t: Tower, opt: Optimization): Promise<{ whole: Float32Array; chained: Float32Array }> {
+  const ref = (await run(dir, t.graph, t.feeds, opt))["pooler_output"] as OutputTensor;
+  let feeds = t.feeds;
+  let pooled: OutputTensor | undefined;
+  for (const [i, file] of t.stages.entries()) {
+    const s = await createSession(join(dir, file), "node", [], opt);
+    try {
+      const last = i === t.stages.length - 1;
+      expect([...s.inputNames].sort()).toEqual(i === 0 ? Object.keys(t.feeds).sort() : ["hidden_states", ...t.carry].sort());
+      expect([...s.outputNames]).toEqual([last ? "pooler_output" : "hidden_states_out"]);
+      const out = await s.run(feeds);
+      if (last) pooled = out["pooler_output"];
+      else {
+        const h = out["hidden_states_out"] as OutputTensor;
+        feeds = { hidden_states: { dtype: "float32", dims: h.dims, data: h.data } };
+        for (const k of t.carry) feeds[k] = t.feeds[k] as Feed;
+      }
+    } finally {
+      await s.release();
+    }
+  }
+  if (pooled === undefined) throw new Error("no stages");
+  expect(pooled.dims).toEqual(ref.dims);
+  return { whole: ref.data, chained: pooled.data };
+}
+
+async function towers(dir: string, m: BundleManifest): Promise<Record<"vision" | "textSplit", Tower>> {
+  const stages = m.stages ?? { vision: [], textSplit: [] };
+  const model = await BundleModel.load(dir, { verify: "sizes" });
+  const preset = m.family === "fixres" ? "tiny-fixres" : "tiny-naflex";
+  const pv = golden(preset, "pixel_values");
+  let vision: Tower;
+  if (m.family === "fixres") {
+    vision = { graph: "vision.onnx", stages: stages.vision, carry: [], feeds: { pixel_values: { dtype: "float32", dims: pv.dims, data: pv.data as Float32Array } } };
+  } else {
+    const pg = m.positionGrid;
+    if (pg === null) throw new Error("NaFlex bundle without a position grid");
+    const sd = golden(preset, "spatial_shapes").data as BigInt64Array;
+    const [B, N] = pv.dims as [number, number];
+    const shapes = Array.from({ length: B }, (_, b) => [Number(sd[2 * b]), Number(sd[2 * b + 1])] as const);
+    const grid = new Float32Array(new Uint8Array(await readFile(join(dir, pg.file))).buffer);
+    const mask = golden(preset, "pixel_attention_mask");
+    vision = {
+      graph: "vision.onnx",
+      stages: stages.vision,
+      carry: ["pixel_attention_mask"],
+      feeds: {
+        pixel_values: { dtype: "float32", dims: pv.dims, data: pv.data as Float32Array },
+        pixel_attention_mask: { dtype: "int64", dims: [B, N], data: BigInt64Array.from(Array.from(mask.data as ArrayLike<number | bigint>, (v) => BigInt(v))) },
+        position_embeddings: { dtype: "float32", dims: [B, N, pg.dim], data: naflexPositionEmbeddings(grid, pg.side, pg.dim, shapes, N) },
+      },
+    };
+  }
+  const ids = idRows(golden(preset, "input_ids"));
+  const emb = await model.gatherRows(ids.flat());
+  await model.close();
+  const textSplit: Tower = {
+    graph: "text_split.onnx",
+    stages: stages.textSplit,
+    carry: [],
+    feeds: { inputs_embeds: { dtype: "float32", dims: [ids.length, ids[0]?.length ?? 0, m.tokenTable.dim], data: emb } },
+  };
+  return { vision, textSplit };
+}
+
+for (const preset of ["tiny-fixres", "tiny-naflex"]) {
+  describe(`stage graphs ${preset}`, () => {
+    for (const dtype of ["fp32", "q4"] as WeightDType[]) {
+      for (const K of [2, 3]) {
+        it(`${dtype}, ${K} stages: chained pooler_output = the whole graph's; stages hold no weights`, async () => {
+          const dir = await bundle(preset, dtype, K);
+          const m = await readManifest(dir);
+          expect(m.stages).toEqual({
+            vision: Array.from({ length: K }, (_, i) => `vision.stage${i}.onnx`),
+            textSplit: Array.from({ length: K }, (_, i) => `text_split.stage${i}.onnx`),
+          });
+          const t = await towers(dir, m);
+          for (const [tower, spec] of Object.entries(t)) {
+            // Nodes as written: the stages compute exactly the whole graph's function, bit for bit.
+            const exact = await whole(dir, spec, "disabled");
+            const d0 = maxAbsDiff(exact.whole, exact.chained);
+            // onnxruntime's default fusions (what runtimes run): a fused residual Add + LayerNorm
+            // (SkipLayerNormalization) in the whole graph is a plain LayerNorm at a stage boundary, a few ulps apart.
+            const fused = await whole(dir, spec, "all");
+            const d1 = maxAbsDiff(fused.whole, fused.chained);
+            const scale = fused.whole.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+            console.log(
+              `[export stages] ${preset} ${dtype} ${tower} ${K} stages: chained vs whole pooler_output max|d| ${d0.toExponential(2)} (no graph optimisation), ` +
+                `${d1.toExponential(2)} = ${(d1 / scale).toExponential(2)} of max|y| ${scale.toFixed(2)} (default optimisation; ${exact.whole.length} values)`,
+            );
+            expect(d0).toBe(0);
+            expect(d1 / scale).toBeLessThanOrEqual(1e-6);
+
+            // Every external initializer of a stage is the same-named one of the whole graph: same file, same bytes.
+            const wholeInit = new Map(initializers(join(dir, spec.graph)).map((i) => [i.name, i]));
+            const dataFile = `${spec.graph}.data`;
+            const dataBytes = (await stat(join(dir, dataFile))).size;
+            const wholeBytes = (await stat(join(dir, spec.graph))).size;
+            const used = new Set<string>();
+            for (const file of spec.stages) {
+              const inits = initializers(join(dir, file));
+              const ext = inits.filter((i) => i.external !== null);
+              expect(ext.length).toBeGreaterThan(0);
+              for (const i of ext) {
+                expect(i.external?.location).toBe(dataFile);
+                expect(i.external).toEqual(wholeInit.get(i.name)?.external);
+                used.add(i.name);
+              }
+              const bytes = (await stat(join(dir, file))).size;
+              // No weight inside: only initializers of at most 1 KiB (biases, norms, constants) are inline, and the
+              // stage graph is smaller than the whole graph's .onnx (itself without weights).
+              expect(Math.max(0, ...inits.map((i) => i.rawBytes))).toBeLessThanOrEqual(1024);
+              expect(bytes).toBeLessThan(wholeBytes);
+              if (dtype === "fp32") expect(bytes).toBeLessThan(dataBytes / 4);
+              expect(m.files.find((f) => f.path === file)).toMatchObject({ role: "onnx-stage", bytes });
+            }
+            // Together the stages use every weight of the whole graph that lives in the data file.
+            expect([...used].sort()).toEqual([...wholeInit.values()].filter((i) => i.external !== null).map((i) => i.name).sort());
+          }
+        }, 60_000);
+      }
+    }
+
+    it("adds only the stage .onnx files to the bundle; the data files are the unsplit bundle's, byte for byte", async () => {
+      const one = await readManifest(await bundle(preset, "fp32", 1));
+      const two = await readManifest(await bundle(preset, "fp32", 2));
+      expect(one.stages).toBeUndefined();
+      const total = (m: BundleManifest): number => m.files.reduce((a, f) => a + f.bytes, 0);
+      const stageFiles = two.files.filter((f) => f.role === "onnx-stage");
+      expect(stageFiles.map((f) => f.path).sort()).toEqual([...(two.stages?.vision ?? []), ...(two.stages?.textSplit ?? [])].sort());
+      const extra = stageFiles.reduce((a, f) => a + f.bytes, 0);
+      const dataBytes = two.files.filter((f) => f.role === "onnx-data").reduce((a, f) => a + f.bytes, 0);
+      console.log(
+        `[export stages] ${preset} fp32: bundle ${total(one)} B unsplit, ${total(two)} B with 2 stages (+${total(two) - total(one)} B = ${stageFiles.length} stage graphs; onnx data ${dataBytes} B)`,
+      );
+      expect(total(two) - total(one)).toBe(extra);
+      for (const f of one.files) expect(two.files.find((g) => g.path === f.path)).toEqual(f);
+    }, 60_000);
+  });
+}
+
+describe("shared data sink", () => {
+  it("refuses a name the data file lacks, a different length and different bytes", async () => {
+    const dir = await bundle("tiny-fixres", "fp32", 2);
+    const whole = initializers(join(dir, "vision.onnx")).filter((i) => i.external !== null);
+    const extents = new Map(whole.map((i) => [i.name, { offset: i.external?.offset ?? 0, length: i.external?.length ?? 0 }]));
+    const first = whole[0];
+    if (first?.external == null) throw new Error("no external initializer");
+    const stored = new Uint8Array(readFileSync(join(dir, "vision.onnx.data")).subarray(first.external.offset, first.external.offset + first.external.length));
+    const sink = sharedDataSink(join(dir, "vision.onnx.data"), "vision.onnx.data", extents);
+    try {
+      expect(sink.append(stored, first.name)).toEqual({ offset: first.external.offset, length: first.external.length });
+      const code = (f: () => unknown): string | undefined => {
+        try {
+          f();
+        } catch (e) {
+          return hasErrorCode(e, "INTERNAL") ? (e as Error).message : undefined;
+        }
+        return undefined;
+      };
+      expect(code(() => sink.append(stored, "no.such.tensor"))).toContain("no.such.tensor is not in the data file");
+      expect(code(() => sink.append(stored.subarray(4), first.name))).toContain("bytes, the data file holds");
+      const changed = stored.slice();
+      changed[0] = (changed[0] as number) ^ 1;
+      expect(code(() => sink.append(changed, first.name))).toContain("differs from the bytes at offset");
+    } finally {
+      sink.close();
+    }
+  });
+});
+
+describe("stage count", () => {
+  it("is a typed INVALID_ARGUMENT outside 1..layers", async () => {
+    const ck = await checkpoint3("tiny-fixres");
+    for (const stages of [0, LAYERS + 1, 1.5, -1]) {
+      const e = await convertCheckpoint(ck, join(await tmp(), `bad-${stages}`), { stages }).catch((x: unknown) => x);
+      expect(hasErrorCode(e, "INVALID_ARGUMENT")).toBe(true);
+      expect((e as Error).message).toContain(`from 1 to ${LAYERS}`);
+    }
+  });
+});
