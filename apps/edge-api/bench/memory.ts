@@ -2,7 +2,7 @@
  * Edge memory and latency benchmark (not part of npm test: B/16 bundles are 0.5-2.6 GB).
  *
  * For each quantised B/16-shaped random-weight bundle, each tower role runs in its own local workerd (`wrangler dev
- * --var ROLE:text|vision`), reading the bundle over HTTP from 127.0.0.1. Per role it records the isolate's peak JS
+ * --var ROLE:text|vision`), reading the bundle from local R2 (or HTTP, SOURCE=http). Per role it records the isolate's peak JS
  * heap (V8 `Runtime.getHeapUsage` through the inspector, sampled every 50 ms, used heap + ArrayBuffer backing
  * stores) and the WASM linear memory (`/internal/stats`; it never shrinks, so the last value is the peak), during the
  * cold start (first request: session creation and weight reads) and under 20 concurrent requests; the cold-start time;
@@ -42,6 +42,15 @@ const COMPARE = process.env["COMPARE"] !== "0";
 /** ARENA=0 turns ORT's CPU memory arena off in the roles; ROLES picks roles (default "text,vision"). */
 const ARENA = process.env["ARENA"] !== "0";
 const ROLES = (process.env["ROLES"] ?? "text,vision").split(",");
+/**
+ * SOURCE=r2 (default): the bundle is put into wrangler's local R2 (`wrangler r2 object put --local`) and the roles
+ * read it through the R2 binding, as in production. SOURCE=http: over HTTP from 127.0.0.1 (workerd's fetch bodies
+ * leave every streamed chunk as ArrayBuffer garbage until V8 collects it: 100-130 MiB measured while streaming a
+ * 62 MiB file, so this mode overstates cold-start memory).
+ */
+const SOURCE = process.env["SOURCE"] ?? "r2";
+/** VERIFY=0 skips the roles' SHA-256 pass over the weights at cold start. */
+const VERIFY = process.env["VERIFY"] !== "0";
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -161,10 +170,30 @@ function buildWorker(): string {
 }
 const WORKER_DIR = buildWorker();
 
-async function runRole(role: "text" | "vision", bundleUrl: string, port: number): Promise<RoleResult> {
+/**
+ * Puts a bundle's files into wrangler's local R2 under `prefix` (once per bundle: a marker records the manifest).
+ * @returns the persistence directory to start `wrangler dev` with
+ */
+function localR2(dir: string, prefix: string): string {
+  const persist = join(tmpdir(), "siglip-bench-r2");
+  const marker = join(persist, `${prefix.replace(/\W/g, "_")}.done`);
+  const manifest = readFileSync(join(dir, "manifest.json"), "utf8");
+  if (existsSync(marker) && readFileSync(marker, "utf8") === manifest) return persist;
+  const files = ["manifest.json", "tokenizer.sgtk", ...(JSON.parse(manifest) as { files: { path: string }[] }).files.map((f) => f.path)];
+  for (const f of files) {
+    if (!existsSync(join(dir, f))) continue;
+    console.error(`local R2: ${prefix}${f}`);
+    execFileSync(process.execPath, [WRANGLER, "r2", "object", "put", `siglip-edge-models/${prefix}${f}`, "--file", join(dir, f), "--local", "--persist-to", persist], { cwd: WORKER_DIR, stdio: "ignore" });
+  }
+  writeFileSync(marker, manifest);
+  return persist;
+}
+
+async function runRole(role: "text" | "vision", bundle: { url: string } | { prefix: string; persist: string }, port: number): Promise<RoleResult> {
   const inspectorPort = port + 1000;
-  const bundles = JSON.stringify([{ id: "b16", url: bundleUrl, ...(FOLD ? { foldTokenIds: true } : {}), ...(ARENA ? {} : { memArena: false }) }]);
-  const child: ChildProcess = spawn(process.execPath, [WRANGLER, "dev", "--port", String(port), "--inspector-port", String(inspectorPort), "--var", `ROLE:${role}`, "--var", `MODEL_BUNDLES:${bundles}`], { cwd: WORKER_DIR, stdio: ["ignore", "ignore", "ignore"] });
+  const where = "url" in bundle ? { url: bundle.url } : { prefix: bundle.prefix };
+  const bundles = JSON.stringify([{ id: "b16", ...where, ...(FOLD ? { foldTokenIds: true } : {}), ...(ARENA ? {} : { memArena: false }), ...(VERIFY ? {} : { verify: false }) }]);
+  const child: ChildProcess = spawn(process.execPath, [WRANGLER, "dev", "--port", String(port), "--inspector-port", String(inspectorPort), "--var", `ROLE:${role}`, "--var", `MODEL_BUNDLES:${bundles}`, ...("persist" in bundle ? ["--persist-to", bundle.persist] : [])], { cwd: WORKER_DIR, stdio: ["ignore", "ignore", "ignore"] });
   try {
     const base = `http://127.0.0.1:${port}`;
     await waitFor(`${base}/internal/stats`, 120);
@@ -276,7 +305,7 @@ for (const dtype of DTYPES) {
     }
     const attempt = async (role: "text" | "vision") => {
       try {
-        return await runRole(role, `${server.origin}/b/`, port++);
+        return await runRole(role, SOURCE === "http" ? { url: `${server.origin}/b/` } : { prefix: `b16-${dtype}/`, persist: localR2(dir, `b16-${dtype}/`) }, port++);
       } catch (err) {
         log(`| workerd ${role} role | ${dtype} | failed: ${String(err).slice(0, 200)} | | |`);
         return undefined;

@@ -36,6 +36,11 @@ interface BundleEntry {
   foldTokenIds?: boolean;
   /** false: ORT's CPU memory arena off (less WASM memory held after peaks; see BENCHMARKS.md). */
   memArena?: boolean;
+  /**
+   * false: skip the SHA-256 check of graphs and weights at cold start (default on: the weight file is streamed once
+   * through a digest before ORT reads it, which doubles the bytes read at cold start but never holds them).
+   */
+  verify?: boolean;
 }
 
 const RUNS_ON = "workerd: onnxruntime-web (wasm, 1 thread)";
@@ -57,7 +62,7 @@ function localProvider(env: WorkerEnv): ModelProvider {
   return lazyProvider(
     bundles(env).map((b) => ({
       id: b.id,
-      open: () => openBundleModel({ engine: workerdEngine(), source: sourceOf(env, b), runsOn: RUNS_ON, id: b.id, initDecoders: initWorkerdDecoders, ...(b.foldTokenIds ? { foldTokenIds: true } : {}), ...(b.memArena === false ? { memArena: false } : {}) }),
+      open: () => openBundleModel({ engine: workerdEngine(), source: sourceOf(env, b), runsOn: RUNS_ON, id: b.id, initDecoders: initWorkerdDecoders, ...(b.foldTokenIds ? { foldTokenIds: true } : {}), ...(b.memArena === false ? { memArena: false } : {}), ...(b.verify === false ? { verify: false } : {}) }),
     })),
   );
 }

@@ -8,7 +8,7 @@
  */
 import { findCheckpoint, isSiglipError, SiglipError, tensor } from "@siglip-edge/core";
 import type { BundleSource } from "./bundle-source.ts";
-import { verifiedRead } from "./bundle-source.ts";
+import { verifiedRead, verifyStreamed } from "./bundle-source.ts";
 import type { EngineSession, InferenceEngine, ModelSource } from "./engine.ts";
 import { fileDigest, type BundleManifest } from "./manifest.ts";
 import type { EmbedTextOptions, LowercaseMode, ModelCard, SiglipPipeline, TextEmbeddings } from "./pipeline.ts";
@@ -105,7 +105,15 @@ export class BundlePipeline implements SiglipPipeline {
     }
     const read = (p: string) => (verify ? verifiedRead(source, p, fileDigest(manifest, p)) : source.read(p));
     const graphBytes = await read(graph);
-    return hasData ? { kind: "bytes", graph: graphBytes, externalData: [{ path: dataPath, data: await read(dataPath) }] } : { kind: "bytes", graph: graphBytes };
+    if (!hasData) return { kind: "bytes", graph: graphBytes };
+    const stream = source.stream?.bind(source);
+    if (engine.streamsExternalData && stream !== undefined) {
+      // Streamed: the weights are checked in one streaming pass, then ORT reads each tensor's range on its own.
+      const digest = fileDigest(manifest, dataPath);
+      if (verify) await verifyStreamed(source, dataPath, digest);
+      return { kind: "bytes", graph: graphBytes, externalData: [{ path: dataPath, data: { size: digest.size, openRange: (offset, length) => stream(dataPath, { offset, length }) } }] };
+    }
+    return { kind: "bytes", graph: graphBytes, externalData: [{ path: dataPath, data: await read(dataPath) }] };
   }
 
   /** The session for a graph, created on first use and shared by concurrent callers. */

@@ -13,6 +13,11 @@ export interface BundleSource {
   read(path: string): Promise<Uint8Array>;
   /** `length` bytes from `offset`. */
   readRange(path: string, offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * A file, or `length` bytes of it from `offset`, as a stream (R2 and HTTP sources): lets the JSPI engine pull one
+   * tensor at a time and lets `verifiedDigestStream` hash a weight file without holding it.
+   */
+  stream?(path: string, range?: { offset: number; length: number }): Promise<ReadableStream<Uint8Array>>;
   /** A local file path, when the source is a filesystem (onnxruntime-node opens graphs by path). */
   localPath?(path: string): string;
 }
@@ -22,7 +27,7 @@ export interface R2BucketLike {
   get(
     key: string,
     options?: { range?: { offset: number; length: number } },
-  ): Promise<{ arrayBuffer(): Promise<ArrayBuffer> } | null>;
+  ): Promise<{ arrayBuffer(): Promise<ArrayBuffer>; body: ReadableStream<Uint8Array> } | null>;
 }
 
 function notFound(location: string, path: string): never {
@@ -48,6 +53,11 @@ export function r2BundleSource(bucket: R2BucketLike, prefix: string): BundleSour
         throw new SiglipError("INTEGRITY_MISMATCH", `${location}${path}: range ${offset}+${length} returned ${bytes.byteLength} bytes`);
       }
       return bytes;
+    },
+    async stream(path, range) {
+      const obj = await bucket.get(base + path, range === undefined ? {} : { range });
+      if (obj === null) notFound(location, path);
+      return obj.body;
     },
   };
 }
@@ -77,6 +87,14 @@ export function httpBundleSource(baseUrl: string, doFetch: typeof fetch = fetch)
       }
       return bytes;
     },
+    async stream(path, range) {
+      const res = await get(path, range === undefined ? {} : { range: `bytes=${range.offset}-${range.offset + range.length - 1}` });
+      if (range !== undefined && res.status !== 206) {
+        throw new SiglipError("DOWNLOAD_FAILED", `${base}${path}: the server did not honour a byte range (status ${res.status})`);
+      }
+      if (res.body === null) throw new SiglipError("DOWNLOAD_FAILED", `${base}${path}: empty body`);
+      return res.body;
+    },
   };
 }
 
@@ -104,4 +122,42 @@ export async function verifiedRead(source: BundleSource, path: string, expected:
     }
   }
   return bytes;
+}
+
+/** workerd's non-standard incremental digest (`crypto.DigestStream`), when the platform has it. */
+interface DigestStreamCtor {
+  new (algorithm: string): WritableStream<Uint8Array> & { readonly digest: Promise<ArrayBuffer> };
+}
+
+/**
+ * Checks a file's size and SHA-256 by streaming it through `crypto.DigestStream` (workerd), so a weight file is
+ * verified before any of it reaches the engine without ever being held whole. Where the platform has no
+ * DigestStream, or the source cannot stream, falls back to `verifiedRead` (whole file in memory).
+ */
+export async function verifyStreamed(source: BundleSource, path: string, expected: FileDigest): Promise<void> {
+  const Digest = (crypto as unknown as { DigestStream?: DigestStreamCtor }).DigestStream;
+  if (Digest === undefined || source.stream === undefined || expected.sha256 === undefined) {
+    await verifiedRead(source, path, expected);
+    return;
+  }
+  const body = await source.stream(path);
+  let size = 0;
+  const digest = new Digest("SHA-256");
+  await body
+    .pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          size += chunk.byteLength;
+          controller.enqueue(chunk);
+        },
+      }),
+    )
+    .pipeTo(digest);
+  if (size !== expected.size) {
+    throw new SiglipError("INTEGRITY_MISMATCH", `${source.location}${path}: ${size} bytes, manifest says ${expected.size}`);
+  }
+  const got = [...new Uint8Array(await digest.digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  if (got !== expected.sha256.toLowerCase()) {
+    throw new SiglipError("INTEGRITY_MISMATCH", `${source.location}${path}: sha256 ${got}, manifest says ${expected.sha256}`);
+  }
 }

@@ -7,11 +7,22 @@ import type { Tensor } from "@siglip-edge/core";
 
 export type EngineName = "onnxruntime-node" | "onnxruntime-web";
 
+/**
+ * A file read lazily by byte range (an R2 object, an HTTP resource). Engines that can stream external data (the JSPI
+ * build of onnxruntime-web) read one tensor's range at a time, so the weights never sit in JS memory as one buffer;
+ * the others read it whole.
+ */
+export interface RangedFile {
+  readonly size: number;
+  /** A stream of `length` bytes from `offset` (one ranged GET). */
+  openRange(offset: number, length: number): Promise<ReadableStream<Uint8Array>>;
+}
+
 /** One external-data file referenced by a graph (`location` in its TensorProto). */
 export interface ExternalDataFile {
   /** The `location` string the graph stores, e.g. `vision.onnx.data`. */
   path: string;
-  data: Uint8Array;
+  data: Uint8Array | RangedFile;
 }
 
 /** A graph held in memory, with its external weights (the edge path: bytes read from R2 or HTTP). */
@@ -54,6 +65,8 @@ export interface EngineSession {
 
 export interface InferenceEngine {
   readonly name: EngineName;
+  /** True when `RangedFile` external data is streamed tensor by tensor rather than read whole first. */
+  readonly streamsExternalData: boolean;
   createSession(model: ModelSource, config?: SessionConfig): Promise<EngineSession>;
   /** Bytes of engine-owned memory outside the JS heap (the WASM linear memory), when the engine can tell. */
   nativeMemoryBytes(): number | undefined;
