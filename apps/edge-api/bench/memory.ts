@@ -17,7 +17,7 @@
  *   `node packages/runtime/bench/export-tjs.ts $B16_DIR/b16-fixres $B16_DIR/tjs-b16-int8 int8`.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createServer } from "node:http";
 import { join } from "node:path";
@@ -49,6 +49,10 @@ const ROLES = (process.env["ROLES"] ?? "text,vision").split(",");
  * 62 MiB file, so this mode overstates cold-start memory).
  */
 const SOURCE = process.env["SOURCE"] ?? "r2";
+/** STAGES=K (default 2): each tower runs as K stage Workers (bundles converted with `stages: K`); 1 = whole towers. */
+const STAGES = Number(process.env["STAGES"] ?? 2);
+/** LOG=/path/prefix keeps each wrangler dev's output in `<prefix>-<role>-<i>.log|.err`. */
+const LOG = process.env["LOG"];
 /** VERIFY=0 skips the roles' SHA-256 pass over the weights at cold start. */
 const VERIFY = process.env["VERIFY"] !== "0";
 
@@ -60,11 +64,13 @@ const ms = (x: number) => `${x.toFixed(0)} ms`;
 
 async function ensureBundle(dtype: string): Promise<string> {
   const ck = join(DIR, "b16-fixres");
-  const out = dtype === "fp32" ? join(DIR, "bundle-b16-fixres") : join(DIR, `bundle-b16-fixres-${dtype}`);
+  // The fp32 bundle is the Node reference only; edge bundles carry STAGES stage graphs (whole towers too).
+  const stages = dtype === "fp32" ? 1 : STAGES;
+  const out = join(DIR, dtype === "fp32" ? "bundle-b16-fixres" : `bundle-b16-fixres-${dtype}${stages > 1 ? `-s${stages}` : ""}`);
   if (existsSync(join(out, "manifest.json"))) return out;
   if (!existsSync(join(ck, "config.json"))) await generateCheckpoint(ck, "b16-fixres", { seed: 0 });
   console.error(`converting ${dtype} bundle (minutes)`);
-  await convertCheckpoint(ck, out, { dtype: dtype as WeightDType });
+  await convertCheckpoint(ck, out, { dtype: dtype as WeightDType, stages });
   return out;
 }
 
@@ -124,7 +130,7 @@ async function inspector(port: number): Promise<{ heap: () => Promise<{ used: nu
   return {
     heap: async () => {
       const r = (await call("Runtime.getHeapUsage")) as { usedSize?: number; backingStorageSize?: number };
-      if (process.env["DEBUG_HEAP"]) console.error(JSON.stringify(r));
+      if (process.env["DEBUG_HEAP"]) console.error(port, JSON.stringify(r));
       return { used: r.usedSize ?? 0, backing: r.backingStorageSize ?? 0 };
     },
     close: () => ws.close(),
@@ -146,8 +152,8 @@ async function waitFor(url: string, seconds: number): Promise<void> {
 interface RoleResult {
   role: string;
   coldMs: number;
-  coldPeak: { heap: number; backing: number; wasm: number };
-  loadPeak: { heap: number; backing: number; wasm: number };
+  coldPeak: Peak;
+  loadPeak: Peak;
   p50: number;
   p95: number;
   vector: Float32Array;
@@ -189,65 +195,83 @@ function localR2(dir: string, prefix: string): string {
   return persist;
 }
 
-async function runRole(role: "text" | "vision", bundle: { url: string } | { prefix: string; persist: string }, port: number): Promise<RoleResult> {
-  const inspectorPort = port + 1000;
+type Peak = { heap: number; backing: number; wasm: number };
+
+/**
+ * One tower in local workerd: a single role Worker, or (STAGES=K > 1) K stage Workers, each its own `wrangler dev`
+ * and isolate, chained by this script as the API Worker chains them (stage 0 gets the input, each later stage the
+ * previous stage's hidden states). Memory is sampled in every isolate at once; the result has one peak per stage.
+ */
+async function runRole(role: "text" | "vision", bundle: { url: string } | { prefix: string; persist: string }, port: number, stages: number): Promise<RoleResult[]> {
   const where = "url" in bundle ? { url: bundle.url } : { prefix: bundle.prefix };
   const bundles = JSON.stringify([{ id: "b16", ...where, ...(FOLD ? { foldTokenIds: true } : {}), ...(ARENA ? {} : { memArena: false }), ...(VERIFY ? {} : { verify: false }) }]);
-  const child: ChildProcess = spawn(process.execPath, [WRANGLER, "dev", "--port", String(port), "--inspector-port", String(inspectorPort), "--var", `ROLE:${role}`, "--var", `MODEL_BUNDLES:${bundles}`, ...("persist" in bundle ? ["--persist-to", bundle.persist] : [])], { cwd: WORKER_DIR, stdio: ["ignore", "ignore", "ignore"] });
+  const ks = stages > 1 ? Array.from({ length: stages }, (_, k) => k) : [undefined];
+  const children: ChildProcess[] = ks.map((k, i) =>
+    spawn(process.execPath, [WRANGLER, "dev", "--port", String(port + i), "--inspector-port", String(port + i + 1000), "--var", `ROLE:${role}`, ...(k === undefined ? [] : ["--var", `STAGE:${k}`]), "--var", `MODEL_BUNDLES:${bundles}`, ...("persist" in bundle ? ["--persist-to", bundle.persist] : [])], { cwd: WORKER_DIR, stdio: ["ignore", LOG ? openSync(`${LOG}-${role}-${i}.log`, "w") : "ignore", LOG ? openSync(`${LOG}-${role}-${i}.err`, "w") : "ignore"] }),
+  );
   try {
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor(`${base}/internal/stats`, 120);
-    const insp = await inspector(inspectorPort);
+    const bases = ks.map((_, i) => `http://127.0.0.1:${port + i}`);
+    for (const b of bases) await waitFor(`${b}/internal/stats`, 120);
+    const insps = await Promise.all(ks.map((_, i) => inspector(port + i + 1000)));
     const path = role === "text" ? "/internal/embed-text" : "/internal/embed-images";
     const b64 = Buffer.from(IMAGE).toString("base64");
     // The API role tokenizes; the text role receives ids only (as in production, so its isolate holds no tokenizer).
     const ids = (await loadTokenizer(devTokenizerJsonPath())).encode(TEXT);
     const idsB64 = Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength).toString("base64");
     const body = JSON.stringify(role === "text" ? { model: "b16", ids: idsB64, length: ids.length } : { model: "b16", images: [b64] });
+    const post = async (url: string, payload: string) => {
+      const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: payload });
+      const j = (await r.json()) as { embeddings?: string; dim?: number; hidden?: string; dims?: number[]; error?: unknown };
+      if (!r.ok || j.error !== undefined) throw new Error(`${role}: ${JSON.stringify(j.error)}`);
+      return j;
+    };
     const once = async () => {
       const t = performance.now();
-      const r = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body });
-      const j = (await r.json()) as { embeddings?: string; dim?: number; error?: unknown };
-      if (!r.ok || j.embeddings === undefined) throw new Error(`${role}: ${JSON.stringify(j.error)}`);
+      let j = await post(`${bases[0]}${path}`, body);
+      for (let i = 1; j.hidden !== undefined && i < bases.length; i++) {
+        j = await post(`${bases[i]}/internal/stage`, JSON.stringify({ model: "b16", tower: role === "text" ? "textSplit" : "vision", dims: j.dims, hidden: j.hidden }));
+      }
+      if (j.embeddings === undefined) throw new Error(`${role}: the last stage returned no embeddings`);
       const bytes = Buffer.from(j.embeddings, "base64");
-      return { ms: performance.now() - t, vector: new Float32Array(bytes.buffer, bytes.byteOffset, (j.dim ?? 0)) };
+      return { ms: performance.now() - t, vector: new Float32Array(bytes.buffer, bytes.byteOffset, j.dim ?? 0) };
     };
-    const wasm = async () => ((await (await fetch(`${base}/internal/stats`)).json()) as { wasmBytes: number }).wasmBytes;
+    const wasm = async (i: number) => ((await (await fetch(`${bases[i]}/internal/stats`)).json()) as { wasmBytes: number }).wasmBytes;
     const sample = async <T>(fn: () => Promise<T>) => {
-      let heap = 0;
-      let backing = 0;
+      const peaks = insps.map(() => ({ heap: 0, backing: 0 }));
       let done = false;
-      const loop = (async () => {
+      const loops = insps.map(async (insp, i) => {
+        const p = peaks[i] as { heap: number; backing: number };
         while (!done) {
           const h = await insp.heap();
-          heap = Math.max(heap, h.used);
-          backing = Math.max(backing, h.backing);
+          p.heap = Math.max(p.heap, h.used);
+          p.backing = Math.max(p.backing, h.backing);
           await new Promise((r) => setTimeout(r, 50));
         }
-      })();
+      });
       const out = await fn();
       done = true;
-      await loop;
-      return { out, heap, backing };
+      await Promise.all(loops);
+      return { out, peaks };
     };
+    const withWasm = async (peaks: { heap: number; backing: number }[]): Promise<Peak[]> => Promise.all(peaks.map(async (p, i) => ({ ...p, wasm: await wasm(i) })));
     const cold = await sample(once);
-    const coldWasm = await wasm();
+    const coldPeaks = await withWasm(cold.peaks);
     const load = await sample(() => Promise.all(Array.from({ length: 20 }, once)));
-    const loadWasm = await wasm();
+    const loadPeaks = await withWasm(load.peaks);
     const warm: number[] = [];
     for (let i = 0; i < RUNS; i++) warm.push((await once()).ms);
-    insp.close();
-    return {
-      role,
+    for (const insp of insps) insp.close();
+    return ks.map((k, i) => ({
+      role: k === undefined ? role : `${role} stage ${k}`,
       coldMs: cold.out.ms,
-      coldPeak: { heap: cold.heap, backing: cold.backing, wasm: coldWasm },
-      loadPeak: { heap: load.heap, backing: load.backing, wasm: loadWasm },
+      coldPeak: coldPeaks[i] as Peak,
+      loadPeak: loadPeaks[i] as Peak,
       p50: pct(warm, 50),
       p95: pct(warm, 95),
       vector: cold.out.vector,
-    };
+    }));
   } finally {
-    child.kill("SIGINT");
+    for (const c of children) c.kill("SIGINT");
     await new Promise((r) => setTimeout(r, 2000));
   }
 }
@@ -305,18 +329,22 @@ for (const dtype of DTYPES) {
     }
     const attempt = async (role: "text" | "vision") => {
       try {
-        return await runRole(role, SOURCE === "http" ? { url: `${server.origin}/b/` } : { prefix: `b16-${dtype}/`, persist: localR2(dir, `b16-${dtype}/`) }, port++);
+        const r = await runRole(role, SOURCE === "http" ? { url: `${server.origin}/b/` } : { prefix: `b16-${dtype}-s${STAGES}/`, persist: localR2(dir, `b16-${dtype}-s${STAGES}/`) }, port, STAGES);
+        port += STAGES;
+        return r;
       } catch (err) {
         log(`| workerd ${role} role | ${dtype} | failed: ${String(err).slice(0, 200)} | | |`);
         return undefined;
       }
     };
-    const text = ROLES.includes("text") ? await attempt("text") : undefined;
-    const vision = ROLES.includes("vision") ? await attempt("vision") : undefined;
+    const texts = ROLES.includes("text") ? await attempt("text") : undefined;
+    const visions = ROLES.includes("vision") ? await attempt("vision") : undefined;
+    const text = texts?.[0];
+    const vision = visions?.[0];
     const cell = (r: RoleResult | undefined) => (r ? `${ms(r.coldMs)} / ${ms(r.p50)} / ${ms(r.p95)}` : "-");
     const cos = (r: RoleResult | undefined, ref: Float32Array) => (r ? cosine(r.vector, ref).toFixed(5) : "-");
-    log(`| workerd, onnxruntime-web WASM (1 thread), roles text + vision${ARENA ? "" : ", arena off"} | ${dtype} | ${cell(text)} | ${cell(vision)} | ${cos(text, fp32.tv)} / ${cos(vision, fp32.iv)} |`);
-    for (const r of [text, vision].filter((x): x is RoleResult => x !== undefined)) {
+    log(`| workerd, onnxruntime-web WASM (1 thread), roles text + vision${STAGES > 1 ? `, ${STAGES} stage Workers per tower` : ""}${ARENA ? "" : ", arena off"} | ${dtype} | ${cell(text)} | ${cell(vision)} | ${cos(text, fp32.tv)} / ${cos(vision, fp32.iv)} |`);
+    for (const r of [...(texts ?? []), ...(visions ?? [])]) {
       const f = (p: { heap: number; backing: number; wasm: number }) => `${(p.heap / MiB).toFixed(1)} + ${(p.backing / MiB).toFixed(1)} + ${(p.wasm / MiB).toFixed(1)} = **${((p.heap + p.backing + p.wasm) / MiB).toFixed(1)} MiB**`;
       memLines.push(`| ${r.role} | ${dtype} | ${f(r.coldPeak)} | ${f(r.loadPeak)} |`);
       console.log(`memory ${memLines[memLines.length - 1]}`); // printed as it comes: a later failure must not lose it

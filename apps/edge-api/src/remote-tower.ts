@@ -64,13 +64,34 @@ export function unpackIds(b64: string, length: number): Int32Array[] {
   return Array.from({ length: length === 0 ? 0 : all.length / length }, (_, i) => all.slice(i * length, (i + 1) * length));
 }
 
+/** A tower role's answer: embeddings, or (from a stage that is not the last) hidden states for the next stage. */
+type TowerAnswer = { tokens?: number } & ({ dim: number; embeddings: string } | { dims: number[]; hidden: string });
+
+/**
+ * Sends a tower's first request to stage 0, then each stage's hidden states to the next stage until one answers
+ * with embeddings. An unstaged tower is a chain of one.
+ */
+async function runChain(stages: readonly Fetcher[], tower: "vision" | "textSplit", model: string, path: string, body: unknown): Promise<{ tokens?: number; dim: number; embeddings: string }> {
+  const first = stages[0];
+  if (first === undefined) throw new SiglipError("INTERNAL", `no Worker bound for the ${tower} tower`);
+  let r = await callTower<TowerAnswer>(first, path, body);
+  const tokens = r.tokens;
+  for (let k = 1; "hidden" in r; k++) {
+    const next = stages[k];
+    if (next === undefined) throw new SiglipError("BACKEND_BAD_RESPONSE", `${tower} stage ${k - 1} returned hidden states but no Worker is bound for stage ${k}`);
+    r = await callTower<TowerAnswer>(next, "/internal/stage", { model, tower, dims: r.dims, hidden: r.hidden });
+  }
+  return { ...(tokens === undefined ? {} : { tokens }), dim: r.dim, embeddings: r.embeddings };
+}
+
 /**
  * A pipeline whose towers run in other Workers. `card` and `logit` come from the bundle manifest read locally. With
  * `tokenize`, texts are tokenized here and the text role receives ids only (it then never loads the tokenizer).
+ * Each tower is a list of stage Workers (one for an unstaged bundle).
  */
 export function remotePipeline(
   base: Pick<SiglipPipeline, "card" | "logit">,
-  towers: { text: Fetcher; vision: Fetcher },
+  towers: { text: readonly Fetcher[]; vision: readonly Fetcher[] },
   tokenize?: (texts: readonly string[], lowercase: EmbedTextOptions["lowercase"]) => Promise<Int32Array[]>,
 ): SiglipPipeline {
   const card: ModelCard = base.card;
@@ -84,11 +105,11 @@ export function remotePipeline(
             return { model: card.id, ids: packIds(rows), length: rows[0]?.length ?? 0 };
           })()
         : { model: card.id, texts, lowercase: options.lowercase };
-      const r = await callTower<{ tokens: number; dim: number; embeddings: string }>(towers.text, "/internal/embed-text", body);
-      return { tokens: r.tokens, embeddings: unpackVectors(r.embeddings, r.dim) };
+      const r = await runChain(towers.text, "textSplit", card.id, "/internal/embed-text", body);
+      return { tokens: r.tokens ?? 0, embeddings: unpackVectors(r.embeddings, r.dim) };
     },
     async embedImages(images: readonly Uint8Array[]): Promise<Float32Array[]> {
-      const r = await callTower<{ dim: number; embeddings: string }>(towers.vision, "/internal/embed-images", { model: card.id, images: images.map(bytesToBase64) });
+      const r = await runChain(towers.vision, "vision", card.id, "/internal/embed-images", { model: card.id, images: images.map(bytesToBase64) });
       return unpackVectors(r.embeddings, r.dim);
     },
   };

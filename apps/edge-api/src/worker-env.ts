@@ -16,8 +16,13 @@ export interface WorkerEnv {
   MODEL_BACKENDS?: string;
   /** `all` (default): this Worker runs both towers; `api`: towers behind service bindings; `text` / `vision`: a tower role. */
   ROLE?: string;
-  /** Service bindings to tower roles (used when ROLE is `api`). */
+  /**
+   * Service bindings to tower roles (used when ROLE is `api`). A staged deployment (bundle converted with
+   * `--stages K`) binds stage 0 as `TEXT_TOWER` / `VISION_TOWER` and stage k as `TEXT_TOWER_<k>` / `VISION_TOWER_<k>`.
+   */
   TEXT_TOWER?: { fetch(request: Request): Promise<Response> };
   VISION_TOWER?: { fetch(request: Request): Promise<Response> };
+  /** Tower roles of a staged deployment: which stage of the tower this Worker runs (`0` .. `K-1`). */
+  STAGE?: string;
   [key: string]: unknown;
 }

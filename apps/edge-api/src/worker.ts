@@ -5,8 +5,9 @@
  * Everything heavy is created lazily on the first request (the global scope may not do I/O) and kept per isolate.
  * @module
  */
-import { isSiglipError } from "@siglip-edge/core";
+import { isSiglipError, SiglipError, tensor } from "@siglip-edge/core";
 import {
+  BundlePipeline,
   httpBundleSource,
   lazyProvider,
   loadBundleTokenizer,
@@ -17,6 +18,7 @@ import {
   type BundleSource,
   type ModelProvider,
   type SiglipPipeline,
+  type StageOutput,
 } from "@siglip-edge/runtime";
 import { initWorkerdDecoders, workerdEngine } from "@siglip-edge/runtime/workerd";
 import type { Tokenizer } from "@siglip-edge/tokenizer";
@@ -24,7 +26,8 @@ import { createApp } from "./app.ts";
 import { parseBackendRoutes, routedProvider, withBackendRouting } from "./backend-routing.ts";
 import { configFromVars } from "./config.ts";
 import { layeredEmbeddingCache, type CacheLike } from "./edge-cache.ts";
-import { base64ToBytes, packVectors, remotePipeline, unpackIds } from "./remote-tower.ts";
+import { base64ToBytes, bytesToBase64, packVectors, remotePipeline, unpackIds } from "./remote-tower.ts";
+import { TowerGate } from "./tower-gate.ts";
 import type { WorkerEnv } from "./worker-env.ts";
 
 interface BundleEntry {
@@ -62,15 +65,35 @@ function localProvider(env: WorkerEnv): ModelProvider {
   return lazyProvider(
     bundles(env).map((b) => ({
       id: b.id,
-      open: () => openBundleModel({ engine: workerdEngine(), source: sourceOf(env, b), runsOn: RUNS_ON, id: b.id, initDecoders: initWorkerdDecoders, ...(b.foldTokenIds ? { foldTokenIds: true } : {}), ...(b.memArena === false ? { memArena: false } : {}), ...(b.verify === false ? { verify: false } : {}) }),
+      open: () => openBundleModel({ engine: workerdEngine(), source: sourceOf(env, b), runsOn: RUNS_ON, id: b.id, initDecoders: initWorkerdDecoders, ...(b.foldTokenIds ? { foldTokenIds: true } : {}), ...(b.memArena === false ? { memArena: false } : {}), ...(b.verify === false ? { verify: false } : {}), ...(stageOf(env) === undefined ? {} : { stage: stageOf(env) }) }),
     })),
   );
 }
 
+type Binding = { fetch(request: Request): Promise<Response> };
+
+/** `NAME` (stage 0), then `NAME_1`, `NAME_2`, ... while bound. */
+function stageBindings(env: WorkerEnv, name: "TEXT_TOWER" | "VISION_TOWER"): Binding[] {
+  const out: Binding[] = [];
+  for (let k = 0; ; k++) {
+    const b = env[k === 0 ? name : `${name}_${k}`] as Binding | undefined;
+    if (b === undefined || typeof b.fetch !== "function") return out;
+    out.push(b);
+  }
+}
+
+/** `STAGE` of a tower role, validated (a misconfigured Worker must fail loudly, not serve whole towers). */
+function stageOf(env: WorkerEnv): number | undefined {
+  if (env.STAGE === undefined || env.STAGE === "") return undefined;
+  const k = Number(env.STAGE);
+  if (!Number.isInteger(k) || k < 0) throw new SiglipError("INVALID_ARGUMENT", `STAGE must be a stage index (0, 1, ...), got ${env.STAGE}`);
+  return k;
+}
+
 function splitProvider(env: WorkerEnv): ModelProvider {
-  const text = env.TEXT_TOWER;
-  const vision = env.VISION_TOWER;
-  if (text === undefined || vision === undefined) throw new Error("ROLE=api needs TEXT_TOWER and VISION_TOWER service bindings");
+  const text = stageBindings(env, "TEXT_TOWER");
+  const vision = stageBindings(env, "VISION_TOWER");
+  if (text.length === 0 || vision.length === 0) throw new Error("ROLE=api needs TEXT_TOWER and VISION_TOWER service bindings");
   return lazyProvider(
     bundles(env).map((b) => ({
       id: b.id,
@@ -97,7 +120,8 @@ const apps = new Map<string, { fetch: (request: Request, env: WorkerEnv) => Resp
 
 function provider(env: WorkerEnv): ModelProvider {
   const role = env.ROLE ?? "all";
-  const key = `${role}|${env.MODEL_BUNDLES ?? ""}|${env.MODEL_BACKENDS ?? ""}`;
+  // The number of stage Workers bound per tower is part of the configuration (a staged and an unstaged API differ).
+  const key = `${role}|${env.STAGE ?? ""}|${stageBindings(env, "TEXT_TOWER").length}|${stageBindings(env, "VISION_TOWER").length}|${env.MODEL_BUNDLES ?? ""}|${env.MODEL_BACKENDS ?? ""}`;
   let p = providers.get(key);
   if (p === undefined) {
     const edge = role === "api" ? splitProvider(env) : localProvider(env);
@@ -115,7 +139,7 @@ function defaultCache(): CacheLike | undefined {
 
 function app(env: WorkerEnv): { fetch: (request: Request, env: WorkerEnv) => Response | Promise<Response> } {
   const vars = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === "string"));
-  const key = JSON.stringify(vars);
+  const key = `${JSON.stringify(vars)}|${stageBindings(env, "TEXT_TOWER").length}|${stageBindings(env, "VISION_TOWER").length}`;
   let a = apps.get(key);
   if (a === undefined) {
     const cache = defaultCache();
@@ -133,20 +157,58 @@ function app(env: WorkerEnv): { fetch: (request: Request, env: WorkerEnv) => Res
   return a;
 }
 
-/** The tower-role endpoints (ROLE=text|vision|all): internal, reached only through service bindings. */
+/**
+ * One tower request at a time per isolate (edge-runtime §10.2 #6): requests share the isolate's 128 MB, and a waiting
+ * request's body is not read until its turn, so 20 concurrent image requests cost one decoded image, not 20 (vision
+ * stage 0 of B/16 q4: JS heap + buffers 28 + 18 MiB under 20 concurrent requests before this gate). Up to 64 wait;
+ * beyond that the tower answers 503 at once and the API retries or reports overload.
+ */
+const towerGate = new TowerGate(64);
+
+/** A pipeline that runs one stage of a staged deployment (a `BundlePipeline` opened with `stage`). */
+type StagedPipeline = SiglipPipeline & Pick<BundlePipeline, "tokenIdsToStage" | "imagesToStage" | "continueStage">;
+
+function staged(model: SiglipPipeline): StagedPipeline {
+  if (!(model instanceof BundlePipeline)) throw new SiglipError("INVALID_ARGUMENT", "this model does not run in stages here");
+  return model;
+}
+
+/** A stage's answer: hidden states for the next stage, or the embeddings from the last one. */
+function stageAnswer(r: StageOutput): Response {
+  const tokens = r.tokens === undefined ? {} : { tokens: r.tokens };
+  if (r.kind === "embeddings") return Response.json({ ...tokens, dim: r.embeddings[0]?.length ?? 0, embeddings: packVectors(r.embeddings) });
+  const d = r.hidden.data as Float32Array;
+  return Response.json({ ...tokens, dims: r.hidden.dims, hidden: bytesToBase64(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)) });
+}
+
+/**
+ * The tower-role endpoints (ROLE=text|vision|all): internal, reached only through service bindings. With `STAGE`,
+ * `/internal/embed-*` runs stage 0 and `/internal/stage` a later stage; either answers hidden states unless it is the
+ * last stage.
+ */
 async function towerRequest(request: Request, env: WorkerEnv): Promise<Response> {
   const path = new URL(request.url).pathname;
   try {
-    const body = (await request.json()) as { model: string; texts?: string[]; ids?: string; length?: number; lowercase?: "none" | "ascii" | "unicode"; images?: string[] };
+    const body = (await request.json()) as { model: string; texts?: string[]; ids?: string; length?: number; lowercase?: "none" | "ascii" | "unicode"; images?: string[]; tower?: string; dims?: number[]; hidden?: string };
     const model = await provider(env).get(body.model);
+    const stage = stageOf(env);
+    if (path === "/internal/stage") {
+      if (body.tower !== "vision" && body.tower !== "textSplit") throw new SiglipError("INVALID_ARGUMENT", "tower must be vision or textSplit");
+      const bytes = base64ToBytes(body.hidden ?? "");
+      const hidden = tensor("float32", body.dims ?? [], new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2));
+      return stageAnswer(await staged(model).continueStage(body.tower, hidden));
+    }
     if (path === "/internal/embed-text") {
+      if (stage !== undefined) return stageAnswer(await staged(model).tokenIdsToStage(unpackIds(body.ids ?? "", body.length ?? 0)));
       const r =
         body.ids !== undefined && model.embedTokenIds !== undefined
           ? await model.embedTokenIds(unpackIds(body.ids, body.length ?? 0))
           : await model.embedTexts(body.texts ?? [], body.lowercase ? { lowercase: body.lowercase } : {});
       return Response.json({ tokens: r.tokens, dim: r.embeddings[0]?.length ?? 0, embeddings: packVectors(r.embeddings) });
     }
-    const v = await model.embedImages((body.images ?? []).map(base64ToBytes));
+    const images = (body.images ?? []).map(base64ToBytes);
+    if (stage !== undefined) return stageAnswer(await staged(model).imagesToStage(images));
+    const v = await model.embedImages(images);
     return Response.json({ dim: v[0]?.length ?? 0, embeddings: packVectors(v) });
   } catch (err) {
     const e = isSiglipError(err) ? { code: err.code, siglip_code: err.code, message: err.message, details: err.details } : { code: "INTERNAL", siglip_code: "INTERNAL", message: "internal error" };
@@ -162,8 +224,14 @@ export default {
       const path = new URL(request.url).pathname;
       // Memory figures for the benchmark (numbers only, no data): the WASM linear memory of this isolate.
       if (request.method === "GET" && path === "/internal/stats") return Response.json({ role, wasmBytes: workerdEngine().nativeMemoryBytes() ?? 0 });
-      if (request.method !== "POST" || (path !== "/internal/embed-text" && path !== "/internal/embed-images")) return new Response(null, { status: 404 });
-      return towerRequest(request, env);
+      if (request.method !== "POST" || (path !== "/internal/embed-text" && path !== "/internal/embed-images" && path !== "/internal/stage")) return new Response(null, { status: 404 });
+      try {
+        return await towerGate.run(() => towerRequest(request, env), `${role} tower`, request.signal);
+      } catch (err) {
+        // Only the gate throws here (towerRequest answers its own errors): the queue is full.
+        const e = isSiglipError(err) ? { code: err.code, siglip_code: err.code, message: err.message, details: err.details } : { code: "INTERNAL", siglip_code: "INTERNAL", message: "request cancelled" };
+        return Response.json({ error: e }, { status: 503, headers: { "retry-after": "1" } });
+      }
     }
     return app(env).fetch(request, env);
   },

@@ -6,7 +6,7 @@
  * keeps this module free of both and lets a role Worker load only the tower it serves.
  * @module
  */
-import { findCheckpoint, isSiglipError, SiglipError, tensor } from "@siglip-edge/core";
+import { findCheckpoint, isSiglipError, SiglipError, tensor, type Tensor } from "@siglip-edge/core";
 import type { BundleSource } from "./bundle-source.ts";
 import { verifiedRead, verifyStreamed } from "./bundle-source.ts";
 import type { EngineSession, InferenceEngine, ModelSource } from "./engine.ts";
@@ -42,7 +42,24 @@ export interface BundlePipelineOptions {
   threads?: number;
   /** ORT CPU memory arena (default on); see `SessionConfig.memArena`. */
   memArena?: boolean;
+  /**
+   * The stage this pipeline runs in a staged deployment (a bundle converted with `--stages K`): each stage of a
+   * tower is its own Worker, so an isolate holds about 1/K of the tower's weights. Unset: whole towers.
+   */
+  stage?: number;
 }
+
+/** The towers a bundle can split into stages (manifest `stages` keys). */
+export type StagedTower = "vision" | "textSplit";
+
+/** What one stage returns: hidden states for the next stage, or, from the last stage, the raw embeddings. */
+export type StageOutput =
+  | { kind: "hidden"; hidden: Tensor; tokens?: number }
+  | { kind: "embeddings"; embeddings: Float32Array[]; tokens?: number };
+
+/** Inputs and outputs of stage graphs (packages/export `STAGE_INPUT` / `STAGE_OUTPUT`). */
+const STAGE_IN = "hidden_states";
+const STAGE_OUT = "hidden_states_out";
 
 function sizeLabel(m: BundleManifest): string {
   const known = findCheckpoint(m.checkpoint.id);
@@ -91,10 +108,10 @@ export class BundlePipeline implements SiglipPipeline {
     });
   }
 
-  async #modelSource(graph: string): Promise<ModelSource> {
+  /** @param dataPath the external-data file the graph names (a stage graph reads its tower's file) */
+  async #modelSource(graph: string, dataPath = `${graph}.data`): Promise<ModelSource> {
     const { source, manifest, engine } = this.#o;
     const verify = this.#o.verify !== false;
-    const dataPath = `${graph}.data`;
     const hasData = manifest.files.some((f) => f.path === dataPath);
     if (engine.name === "onnxruntime-node" && source.localPath !== undefined) {
       if (verify) {
@@ -117,10 +134,10 @@ export class BundlePipeline implements SiglipPipeline {
   }
 
   /** The session for a graph, created on first use and shared by concurrent callers. */
-  session(graph: string): Promise<EngineSession> {
+  session(graph: string, dataPath?: string): Promise<EngineSession> {
     let s = this.#sessions.get(graph);
     if (s === undefined) {
-      s = (async () => this.#o.engine.createSession(await this.#modelSource(graph), { disablePrepacking: true, threads: this.#o.threads ?? 1, ...(this.#o.memArena === false ? { memArena: false } : {}) }))();
+      s = (async () => this.#o.engine.createSession(await this.#modelSource(graph, dataPath), { disablePrepacking: true, threads: this.#o.threads ?? 1, ...(this.#o.memArena === false ? { memArena: false } : {}) }))();
       s.catch(() => this.#sessions.delete(graph)); // a failed load may be retried by a later request
       this.#sessions.set(graph, s);
     }
@@ -144,6 +161,75 @@ export class BundlePipeline implements SiglipPipeline {
    * @param idRows one [T] int32 row per text, T = `manifest.text.maxLength`
    */
   async embedTokenIds(idRows: readonly Int32Array[]): Promise<TextEmbeddings> {
+    this.#wholeTowers();
+    const { graph, out } = this.#graphFor("textSplit", 0);
+    const { data, dims, tokens } = await this.#runText(idRows, graph, out);
+    return { embeddings: splitRows(data, dims[0] as number), tokens };
+  }
+
+  async embedImages(images: readonly Uint8Array[]): Promise<Float32Array[]> {
+    this.#wholeTowers();
+    const { graph, out } = this.#graphFor("vision", 0);
+    const { data, dims } = await this.#runImages(images, graph, out);
+    return splitRows(data, dims[0] as number);
+  }
+
+  /** Stage 0 of the text tower (this pipeline's `stage` must be 0): token ids in, hidden states or embeddings out. */
+  async tokenIdsToStage(idRows: readonly Int32Array[]): Promise<StageOutput> {
+    const { graph, out } = this.#graphFor("textSplit", this.#stageIndex(0));
+    const r = await this.#runText(idRows, graph, out);
+    return stageOutput(out, r.data, r.dims, r.tokens);
+  }
+
+  /** Stage 0 of the vision tower: encoded images in, hidden states or embeddings out. */
+  async imagesToStage(images: readonly Uint8Array[]): Promise<StageOutput> {
+    const { graph, out } = this.#graphFor("vision", this.#stageIndex(0));
+    const r = await this.#runImages(images, graph, out);
+    return stageOutput(out, r.data, r.dims);
+  }
+
+  /**
+   * A later stage (this pipeline's `stage` >= 1): the previous stage's hidden states in.
+   * @param hidden [B, N, D] float32
+   */
+  async continueStage(tower: StagedTower, hidden: Tensor): Promise<StageOutput> {
+    const k = this.#o.stage;
+    if (k === undefined || k < 1) throw new SiglipError("INVALID_ARGUMENT", "this Worker does not run a later stage (STAGE must be >= 1)");
+    const { graph, out, data } = this.#graphFor(tower, k);
+    const D = tower === "vision" ? this.#o.manifest.sizes.vision.hiddenSize : this.#o.manifest.tokenTable.dim;
+    if (hidden.dtype !== "float32" || hidden.dims.length !== 3 || hidden.dims[2] !== D || hidden.data.length !== hidden.dims.reduce((a, b) => a * b, 1)) {
+      throw new SiglipError("INVALID_ARGUMENT", `stage input must be float32 [B, N, ${D}], got ${hidden.dtype} [${hidden.dims.join(", ")}]`);
+    }
+    const session = await this.session(graph, data);
+    const res = await session.run({ [STAGE_IN]: hidden }, [out]);
+    const t = res[out] as Tensor;
+    return stageOutput(out, t.data as Float32Array, t.dims);
+  }
+
+  #wholeTowers(): void {
+    if (this.#o.stage !== undefined) throw new SiglipError("INVALID_ARGUMENT", `this Worker runs stage ${this.#o.stage} of a staged deployment, not whole towers`);
+  }
+
+  #stageIndex(expected: number): number {
+    const k = this.#o.stage;
+    if (k !== expected) throw new SiglipError("INVALID_ARGUMENT", `this Worker runs stage ${String(k)}, not stage ${expected}`);
+    return k;
+  }
+
+  /** The graph to run for a tower: the whole tower, or stage `k` of it (reading the tower's data file). */
+  #graphFor(tower: StagedTower, k: number): { graph: string; out: string; data?: string } {
+    const m = this.#o.manifest;
+    const whole = tower === "vision" ? m.graphs.vision : m.graphs.textSplit;
+    if (this.#o.stage === undefined) return { graph: whole, out: "pooler_output" };
+    const list = m.stages?.[tower];
+    if (list === undefined || list.length < 2) throw new SiglipError("MODEL_LOAD_FAILED", `${this.card.id}: the bundle has no stage graphs (convert it with --stages K)`);
+    const graph = list[k];
+    if (graph === undefined) throw new SiglipError("MODEL_LOAD_FAILED", `${this.card.id}: stage ${k} of ${tower} does not exist (the bundle has ${list.length})`);
+    return { graph, out: k === list.length - 1 ? "pooler_output" : STAGE_OUT, data: `${whole}.data` };
+  }
+
+  /** Token id rows through a text graph (whole or stage 0), in batches; outputs concatenated along the batch. */
+  async #runText(idRows: readonly Int32Array[], graph: string, outName: string): Promise<{ data: Float32Array; dims: number[]; tokens: number }> {
     const { manifest, foldTokenIds } = this.#o;
     const T = manifest.text.maxLength;
     const D = manifest.tokenTable.dim;
@@ -156,8 +242,8 @@ export class BundlePipeline implements SiglipPipeline {
     });
     let tokens = 0;
     for (const ids of all) for (const id of ids) if (id !== manifest.text.padId) tokens++;
-    const session = await this.session(manifest.graphs.textSplit);
-    const out: Float32Array[] = [];
+    const session = await this.session(graph, this.#graphFor("textSplit", this.#o.stage ?? 0).data);
+    const parts: Tensor[] = [];
     const step = this.#o.maxTextBatch ?? 16;
     for (let i = 0; i < all.length; i += step) {
       const chunk = all.slice(i, i + step);
@@ -165,20 +251,21 @@ export class BundlePipeline implements SiglipPipeline {
       const ids = new Int32Array(B * T);
       chunk.forEach((r, b) => ids.set(r, b * T));
       const embeds = await this.rows.embed(ids, B, T); // [B, T, D]
-      const res = await session.run({ inputs_embeds: tensor("float32", [B, T, D], embeds) }, ["pooler_output"]);
-      out.push(...splitRows(res["pooler_output"]?.data as Float32Array, B));
+      const res = await session.run({ inputs_embeds: tensor("float32", [B, T, D], embeds) }, [outName]);
+      parts.push(res[outName] as Tensor);
     }
-    return { embeddings: out, tokens };
+    return { ...concatBatch(parts), tokens };
   }
 
-  async embedImages(images: readonly Uint8Array[]): Promise<Float32Array[]> {
+  /** Encoded images through a FixRes vision graph (whole or stage 0), in batches. */
+  async #runImages(images: readonly Uint8Array[], graph: string, outName: string): Promise<{ data: Float32Array; dims: number[] }> {
     const { manifest } = this.#o;
     if (manifest.preprocessing.kind !== "fixres") {
       throw new SiglipError("INVALID_ARGUMENT", "NaFlex bundles are not served by this runtime yet (FixRes only)");
     }
     const S = manifest.preprocessing.imageSize;
-    const session = await this.session(manifest.graphs.vision);
-    const out: Float32Array[] = [];
+    const session = await this.session(graph, this.#graphFor("vision", this.#o.stage ?? 0).data);
+    const parts: Tensor[] = [];
     const step = this.#o.maxImageBatch ?? 4;
     for (let i = 0; i < images.length; i += step) {
       const chunk = images.slice(i, i + step);
@@ -193,11 +280,32 @@ export class BundlePipeline implements SiglipPipeline {
           throw err;
         }
       }
-      const res = await session.run({ pixel_values: tensor("float32", [B, 3, S, S], px) }, ["pooler_output"]);
-      out.push(...splitRows(res["pooler_output"]?.data as Float32Array, B));
+      const res = await session.run({ pixel_values: tensor("float32", [B, 3, S, S], px) }, [outName]);
+      parts.push(res[outName] as Tensor);
     }
-    return out;
+    return concatBatch(parts);
   }
+}
+
+function stageOutput(out: string, data: Float32Array, dims: readonly number[], tokens?: number): StageOutput {
+  const t = tokens === undefined ? {} : { tokens };
+  if (out === "pooler_output") return { kind: "embeddings", embeddings: splitRows(data, dims[0] as number), ...t };
+  return { kind: "hidden", hidden: tensor("float32", [...dims], data), ...t };
+}
+
+/** Batch-chunk outputs [b_i, ...] -> one [sum b_i, ...] float32 array. */
+function concatBatch(parts: readonly Tensor[]): { data: Float32Array; dims: number[] } {
+  const first = parts[0];
+  if (first === undefined) return { data: new Float32Array(0), dims: [0] };
+  if (parts.length === 1) return { data: first.data as Float32Array, dims: [...first.dims] };
+  const total = parts.reduce((a, p) => a + p.data.length, 0);
+  const data = new Float32Array(total);
+  let at = 0;
+  for (const p of parts) {
+    data.set(p.data as Float32Array, at);
+    at += p.data.length;
+  }
+  return { data, dims: [parts.reduce((a, p) => a + (p.dims[0] as number), 0), ...first.dims.slice(1)] };
 }
 
 /** [B, D] row-major -> B separate vectors (copies, so the batch buffer can be freed). */

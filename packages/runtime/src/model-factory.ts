@@ -34,7 +34,7 @@ export async function loadBundleTokenizer(source: BundleSource, manifest: Bundle
   return Tokenizer.fromBytes(await verifiedRead(source, listed, fileDigest(manifest, listed)));
 }
 
-export interface OpenModelOptions extends Partial<Pick<BundlePipelineOptions, "id" | "foldTokenIds" | "maxTextBatch" | "maxImageBatch" | "verify" | "threads" | "memArena">> {
+export interface OpenModelOptions extends Partial<Pick<BundlePipelineOptions, "id" | "foldTokenIds" | "maxTextBatch" | "maxImageBatch" | "verify" | "threads" | "memArena" | "stage">> {
   engine: InferenceEngine;
   source: BundleSource;
   runsOn: string;

@@ -21,7 +21,8 @@ export function tinyBundle(): Promise<string> {
     const root = await mkdtemp(join(tmpdir(), "siglip-edge-api-"));
     await generateCheckpoint(join(root, "ck"), "tiny-fixres", { seed: 20261129 });
     const dir = join(root, "tiny-fixres");
-    await convertCheckpoint(join(root, "ck"), dir, { checkpointId: TINY_ID });
+    // Two stages per tower as well (small extra graphs over the same weight files), for the staged B/16 layout.
+    await convertCheckpoint(join(root, "ck"), dir, { checkpointId: TINY_ID, stages: 2 });
     const tok = await loadTokenizer(devTokenizerJsonPath());
     if (!existsSync(join(dir, "tokenizer.sgtk"))) writeFileSync(join(dir, "tokenizer.sgtk"), tok.toBinary());
     return dir;

@@ -116,6 +116,62 @@ describe("Worker in workerd: B/16 layout with tower roles", () => {
   });
 });
 
+describe("Worker in workerd: B/16 layout with each tower in two stage Workers", () => {
+  it("ROLE=api chains stage 0 and stage 1 of each tower and returns the unsplit embeddings", async () => {
+    const stageEnv = (role: string, stage: string) => ({ ...(env as WorkerEnv), ROLE: role, STAGE: stage });
+    const calls: string[] = [];
+    const binding = (role: string, stage: string) => ({
+      fetch: (req: Request) => {
+        calls.push(`${role}${stage}:${new URL(req.url).pathname}`);
+        return worker.fetch(req, stageEnv(role, stage));
+      },
+    });
+    const staged = { ROLE: "api", TEXT_TOWER: binding("text", "0"), TEXT_TOWER_1: binding("text", "1"), VISION_TOWER: binding("vision", "0"), VISION_TOWER_1: binding("vision", "1") } as unknown as Record<string, string>;
+    const input = [{ type: "text", text: ref.texts[0] }, imagePart(coinsUri)];
+    const one = await call("/v1/embeddings", { json: { model: MODEL, input } });
+    const viaStages = await call("/v1/embeddings", { json: { model: MODEL, input } }, staged);
+    expect(viaStages.status).toBe(200);
+    expect(calls.sort()).toEqual(["text0:/internal/embed-text", "text1:/internal/stage", "vision0:/internal/embed-images", "vision1:/internal/stage"]);
+    for (let i = 0; i < 2; i++) {
+      const a = one.json.data[i]?.["embedding"] as number[];
+      const b = viaStages.json.data[i]?.["embedding"] as number[];
+      const c = cosine(a, b);
+      const diff = Math.max(...a.map((x, j) => Math.abs(x - (b[j] as number))));
+      console.log(`staged vs unsplit, input ${i}: cosine ${c.toFixed(8)}, max |diff| ${diff.toExponential(2)}`);
+      expect(c).toBeGreaterThanOrEqual(0.99999);
+    }
+    expect(viaStages.json["usage"]).toEqual(one.json["usage"]);
+    // Only stage 0 binding: the chain is incomplete and says so (5xx, no internals leaked).
+    const broken = await call("/v1/embeddings", { json: { model: MODEL, input: [imagePart(coinsUri)] } }, { ...staged, VISION_TOWER_1: undefined } as unknown as Record<string, string>);
+    expect(broken.status).toBeGreaterThanOrEqual(500);
+    // A stage Worker refuses whole-tower work and malformed hidden states with typed errors.
+    const stage1 = (body: unknown) => worker.fetch(new Request("https://t/internal/stage", { method: "POST", body: JSON.stringify(body) }), stageEnv("vision", "1"));
+    const badDims = await stage1({ model: MODEL, tower: "vision", dims: [1, 2, 3], hidden: btoa("\0".repeat(24)) });
+    expect(badDims.status).toBe(500);
+    expect(((await badDims.json()) as { error: { code: string } }).error.code).toBe("INVALID_ARGUMENT");
+    const wrongStage = await worker.fetch(new Request("https://t/internal/embed-images", { method: "POST", body: JSON.stringify({ model: MODEL, images: [] }) }), stageEnv("vision", "1"));
+    expect(((await wrongStage.json()) as { error: { code: string } }).error.code).toBe("INVALID_ARGUMENT");
+    const badStage = await worker.fetch(new Request("https://t/internal/embed-images", { method: "POST", body: JSON.stringify({ model: MODEL, images: [] }) }), stageEnv("vision", "x"));
+    expect(badStage.status).toBe(500);
+  });
+});
+
+describe("Worker in workerd: tower roles take one request at a time", () => {
+  it("queues up to 64 requests behind the one running and sheds the rest with 503 + Retry-After", async () => {
+    const vision = { ...(env as WorkerEnv), ROLE: "vision" };
+    const png = coinsUri.slice(coinsUri.indexOf(",") + 1);
+    const req = () => worker.fetch(new Request("https://t/internal/embed-images", { method: "POST", body: JSON.stringify({ model: MODEL, images: [png] }) }), vision);
+    // All 66 are issued before the first finishes: 1 runs, 64 wait, the 66th is shed.
+    const answers = await Promise.all(Array.from({ length: 66 }, req));
+    const statuses = answers.map((r) => r.status);
+    console.log(`66 concurrent tower requests: ${statuses.filter((x) => x === 200).length} served, ${statuses.filter((x) => x === 503).length} shed`);
+    expect(statuses.filter((x) => x === 200)).toHaveLength(65);
+    const shed = answers.find((r) => r.status === 503);
+    expect(shed?.headers.get("retry-after")).toBe("1");
+    expect(((await shed?.json()) as { error: { code: string } }).error.code).toBe("OVERLOADED");
+  });
+});
+
 describe("Worker in workerd: errors", () => {
   const cases: [string, string, RequestInit & { json?: unknown }, Record<string, string>, number, string][] = [
     ["validation", "/v1/embeddings", { json: { model: MODEL } }, {}, 400, "invalid_request"],
