@@ -219,19 +219,17 @@ async function runRole(role: "text" | "vision", bundle: { url: string } | { pref
     const ids = (await loadTokenizer(devTokenizerJsonPath())).encode(TEXT);
     const idsB64 = Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength).toString("base64");
     const body = JSON.stringify(role === "text" ? { model: "b16", ids: idsB64, length: ids.length } : { model: "b16", images: [b64] });
-    const post = async (url: string, payload: string) => {
-      const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: payload });
-      const j = (await r.json()) as { embeddings?: string; dim?: number; hidden?: string; dims?: number[]; error?: unknown };
-      if (!r.ok || j.error !== undefined) throw new Error(`${role}: ${JSON.stringify(j.error)}`);
-      return j;
-    };
+    // The chain as the API Worker runs it (src/remote-tower.ts): JSON to stage 0, then the binary hidden states
+    // forwarded to each later stage until one answers with embeddings.
     const once = async () => {
       const t = performance.now();
-      let j = await post(`${bases[0]}${path}`, body);
-      for (let i = 1; j.hidden !== undefined && i < bases.length; i++) {
-        j = await post(`${bases[i]}/internal/stage`, JSON.stringify({ model: "b16", tower: role === "text" ? "textSplit" : "vision", dims: j.dims, hidden: j.hidden }));
+      let r = await fetch(`${bases[0]}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+      for (let i = 1; r.ok && r.headers.get("content-type") === "application/x-siglip-hidden" && i < bases.length; i++) {
+        const hidden = await r.arrayBuffer();
+        r = await fetch(`${bases[i]}/internal/stage`, { method: "POST", headers: { "content-type": "application/x-siglip-hidden", "x-siglip-dims": r.headers.get("x-siglip-dims") ?? "", "x-siglip-model": "b16", "x-siglip-tower": role === "text" ? "textSplit" : "vision" }, body: hidden });
       }
-      if (j.embeddings === undefined) throw new Error(`${role}: the last stage returned no embeddings`);
+      const j = (await r.json()) as { embeddings?: string; dim?: number; error?: unknown };
+      if (!r.ok || j.embeddings === undefined) throw new Error(`${role}: ${JSON.stringify(j.error)}`);
       const bytes = Buffer.from(j.embeddings, "base64");
       return { ms: performance.now() - t, vector: new Float32Array(bytes.buffer, bytes.byteOffset, j.dim ?? 0) };
     };

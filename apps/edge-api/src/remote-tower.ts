@@ -2,8 +2,10 @@
  * Tower roles (B/16 at the edge): each tower runs in its own Worker, so each isolate holds one graph within its
  * 128 MB. The API Worker calls them through service bindings with a small internal protocol:
  * `POST /internal/embed-text` `{model, texts, lowercase}` -> `{tokens, dim, embeddings: base64 float32 [N*D]}` and
- * `POST /internal/embed-images` `{model, images: base64[]}` -> `{dim, embeddings}`. Errors travel as the API's error
- * envelope and are re-raised with their code.
+ * `POST /internal/embed-images` `{model, images: base64[]}` -> `{dim, embeddings}`. In a staged deployment those go
+ * to stage 0, which answers hidden states as a binary body (`application/x-siglip-hidden`, dims in `x-siglip-dims`);
+ * the API forwards that body to `POST /internal/stage` of the next stage, and so on. Errors travel as the API's
+ * error envelope and are re-raised with their code.
  * @module
  */
 import { SiglipError, type ErrorCode } from "@siglip-edge/core";
@@ -40,14 +42,33 @@ export function unpackVectors(b64: string, dim: number): Float32Array[] {
   return Array.from({ length: dim === 0 ? 0 : all.length / dim }, (_, i) => all.slice(i * dim, (i + 1) * dim));
 }
 
-async function callTower<T>(tower: Fetcher, path: string, body: unknown): Promise<T> {
-  const res = await tower.fetch(new Request(`https://tower.internal${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }));
-  const json = (await res.json()) as T & { error?: { code: string; message: string; siglip_code?: ErrorCode; details?: Record<string, unknown> } };
-  if (!res.ok || json.error) {
-    const e = json.error;
-    throw new SiglipError(e?.siglip_code ?? "BACKEND_BAD_RESPONSE", e?.message ?? `tower answered HTTP ${res.status}`, e?.details ? { details: e.details } : {});
+/** Hidden states between stages: raw little-endian float32 `[B, N, D]`, dims in a header (no base64, no JSON). */
+export const HIDDEN_TYPE = "application/x-siglip-hidden";
+export const DIMS_HEADER = "x-siglip-dims";
+const TOKENS_HEADER = "x-siglip-tokens";
+
+/** A stage's hidden states as the binary response the next hop forwards unchanged. */
+export function hiddenResponse(data: Float32Array, dims: readonly number[], tokens?: number): Response {
+  const headers: Record<string, string> = { "content-type": HIDDEN_TYPE, [DIMS_HEADER]: dims.join(",") };
+  if (tokens !== undefined) headers[TOKENS_HEADER] = String(tokens);
+  const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer ? data.buffer : data.slice().buffer;
+  return new Response(own, { headers });
+}
+
+/** Parses `x-siglip-dims` (positive integers whose product matches the body), or throws `INVALID_ARGUMENT`. */
+export function parseDims(header: string | null, bytes: number): number[] {
+  const dims = (header ?? "").split(",").map(Number);
+  if (dims.length !== 3 || dims.some((d) => !Number.isInteger(d) || d <= 0) || dims.reduce((a, b) => a * b, 4) !== bytes) {
+    throw new SiglipError("INVALID_ARGUMENT", `hidden states: ${DIMS_HEADER} "${header ?? ""}" does not describe a [B, N, D] float32 body of ${bytes} bytes`);
   }
-  return json;
+  return dims;
+}
+
+type TowerError = { error?: { code: string; message: string; siglip_code?: ErrorCode; details?: Record<string, unknown> } };
+
+function towerError(res: Response, json: TowerError): SiglipError {
+  const e = json.error;
+  return new SiglipError(e?.siglip_code ?? "BACKEND_BAD_RESPONSE", e?.message ?? `tower answered HTTP ${res.status}`, e?.details ? { details: e.details } : {});
 }
 
 /** Int32 rows as base64 (little-endian) and back. */
@@ -64,24 +85,40 @@ export function unpackIds(b64: string, length: number): Int32Array[] {
   return Array.from({ length: length === 0 ? 0 : all.length / length }, (_, i) => all.slice(i * length, (i + 1) * length));
 }
 
-/** A tower role's answer: embeddings, or (from a stage that is not the last) hidden states for the next stage. */
-type TowerAnswer = { tokens?: number } & ({ dim: number; embeddings: string } | { dims: number[]; hidden: string });
+/** The last stage's (or an unstaged tower's) answer. */
+type Embeddings = { tokens?: number; dim: number; embeddings: string };
 
 /**
- * Sends a tower's first request to stage 0, then each stage's hidden states to the next stage until one answers
- * with embeddings. An unstaged tower is a chain of one.
+ * Sends a tower's first request to stage 0, then each stage's hidden states (binary, forwarded as received) to the
+ * next stage until one answers with embeddings. An unstaged tower is a chain of one.
  */
-async function runChain(stages: readonly Fetcher[], tower: "vision" | "textSplit", model: string, path: string, body: unknown): Promise<{ tokens?: number; dim: number; embeddings: string }> {
-  const first = stages[0];
-  if (first === undefined) throw new SiglipError("INTERNAL", `no Worker bound for the ${tower} tower`);
-  let r = await callTower<TowerAnswer>(first, path, body);
-  const tokens = r.tokens;
-  for (let k = 1; "hidden" in r; k++) {
-    const next = stages[k];
-    if (next === undefined) throw new SiglipError("BACKEND_BAD_RESPONSE", `${tower} stage ${k - 1} returned hidden states but no Worker is bound for stage ${k}`);
-    r = await callTower<TowerAnswer>(next, "/internal/stage", { model, tower, dims: r.dims, hidden: r.hidden });
+async function runChain(stages: readonly Fetcher[], tower: "vision" | "textSplit", model: string, path: string, body: unknown): Promise<Embeddings> {
+  let tokens: number | undefined;
+  let res: Response | undefined;
+  for (let k = 0; k < stages.length; k++) {
+    const stage = stages[k] as Fetcher;
+    res =
+      k === 0
+        ? await stage.fetch(new Request(`https://tower.internal${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }))
+        : await stage.fetch(
+            new Request("https://tower.internal/internal/stage", {
+              method: "POST",
+              headers: { "content-type": HIDDEN_TYPE, [DIMS_HEADER]: (res as Response).headers.get(DIMS_HEADER) ?? "", "x-siglip-model": model, "x-siglip-tower": tower },
+              body: (res as Response).body,
+            }),
+          );
+    if (res.ok && res.headers.get("content-type") === HIDDEN_TYPE) {
+      const t = res.headers.get("x-siglip-tokens");
+      if (t !== null) tokens = Number(t);
+      continue; // forwarded to the next stage
+    }
+    const json = (await res.json()) as Embeddings & TowerError;
+    if (!res.ok || json.error) throw towerError(res, json);
+    return { ...json, ...(json.tokens === undefined && tokens !== undefined ? { tokens } : {}) };
   }
-  return { ...(tokens === undefined ? {} : { tokens }), dim: r.dim, embeddings: r.embeddings };
+  await res?.body?.cancel();
+  if (stages.length === 0) throw new SiglipError("INTERNAL", `no Worker bound for the ${tower} tower`);
+  throw new SiglipError("BACKEND_BAD_RESPONSE", `${tower} stage ${stages.length - 1} returned hidden states but no Worker is bound for stage ${stages.length}`);
 }
 
 /**

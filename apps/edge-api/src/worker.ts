@@ -26,7 +26,7 @@ import { createApp } from "./app.ts";
 import { parseBackendRoutes, routedProvider, withBackendRouting } from "./backend-routing.ts";
 import { configFromVars } from "./config.ts";
 import { layeredEmbeddingCache, type CacheLike } from "./edge-cache.ts";
-import { base64ToBytes, bytesToBase64, packVectors, remotePipeline, unpackIds } from "./remote-tower.ts";
+import { base64ToBytes, DIMS_HEADER, hiddenResponse, packVectors, parseDims, remotePipeline, unpackIds } from "./remote-tower.ts";
 import { TowerGate } from "./tower-gate.ts";
 import type { WorkerEnv } from "./worker-env.ts";
 
@@ -173,31 +173,31 @@ function staged(model: SiglipPipeline): StagedPipeline {
   return model;
 }
 
-/** A stage's answer: hidden states for the next stage, or the embeddings from the last one. */
+/** A stage's answer: hidden states (binary) for the next stage, or the embeddings from the last one. */
 function stageAnswer(r: StageOutput): Response {
-  const tokens = r.tokens === undefined ? {} : { tokens: r.tokens };
-  if (r.kind === "embeddings") return Response.json({ ...tokens, dim: r.embeddings[0]?.length ?? 0, embeddings: packVectors(r.embeddings) });
-  const d = r.hidden.data as Float32Array;
-  return Response.json({ ...tokens, dims: r.hidden.dims, hidden: bytesToBase64(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)) });
+  if (r.kind === "hidden") return hiddenResponse(r.hidden.data as Float32Array, r.hidden.dims, r.tokens);
+  return Response.json({ ...(r.tokens === undefined ? {} : { tokens: r.tokens }), dim: r.embeddings[0]?.length ?? 0, embeddings: packVectors(r.embeddings) });
 }
 
 /**
  * The tower-role endpoints (ROLE=text|vision|all): internal, reached only through service bindings. With `STAGE`,
- * `/internal/embed-*` runs stage 0 and `/internal/stage` a later stage; either answers hidden states unless it is the
- * last stage.
+ * `/internal/embed-*` runs stage 0 and `/internal/stage` a later stage (body: raw float32 hidden states); either
+ * answers hidden states unless it is the last stage.
  */
 async function towerRequest(request: Request, env: WorkerEnv): Promise<Response> {
   const path = new URL(request.url).pathname;
   try {
-    const body = (await request.json()) as { model: string; texts?: string[]; ids?: string; length?: number; lowercase?: "none" | "ascii" | "unicode"; images?: string[]; tower?: string; dims?: number[]; hidden?: string };
-    const model = await provider(env).get(body.model);
     const stage = stageOf(env);
     if (path === "/internal/stage") {
-      if (body.tower !== "vision" && body.tower !== "textSplit") throw new SiglipError("INVALID_ARGUMENT", "tower must be vision or textSplit");
-      const bytes = base64ToBytes(body.hidden ?? "");
-      const hidden = tensor("float32", body.dims ?? [], new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2));
-      return stageAnswer(await staged(model).continueStage(body.tower, hidden));
+      const tower = request.headers.get("x-siglip-tower");
+      if (tower !== "vision" && tower !== "textSplit") throw new SiglipError("INVALID_ARGUMENT", "x-siglip-tower must be vision or textSplit");
+      const model = await provider(env).get(request.headers.get("x-siglip-model") ?? "");
+      const bytes = await request.arrayBuffer();
+      const dims = parseDims(request.headers.get(DIMS_HEADER), bytes.byteLength);
+      return stageAnswer(await staged(model).continueStage(tower, tensor("float32", dims, new Float32Array(bytes))));
     }
+    const body = (await request.json()) as { model: string; texts?: string[]; ids?: string; length?: number; lowercase?: "none" | "ascii" | "unicode"; images?: string[] };
+    const model = await provider(env).get(body.model);
     if (path === "/internal/embed-text") {
       if (stage !== undefined) return stageAnswer(await staged(model).tokenIdsToStage(unpackIds(body.ids ?? "", body.length ?? 0)));
       const r =

@@ -145,10 +145,13 @@ describe("Worker in workerd: B/16 layout with each tower in two stage Workers", 
     const broken = await call("/v1/embeddings", { json: { model: MODEL, input: [imagePart(coinsUri)] } }, { ...staged, VISION_TOWER_1: undefined } as unknown as Record<string, string>);
     expect(broken.status).toBeGreaterThanOrEqual(500);
     // A stage Worker refuses whole-tower work and malformed hidden states with typed errors.
-    const stage1 = (body: unknown) => worker.fetch(new Request("https://t/internal/stage", { method: "POST", body: JSON.stringify(body) }), stageEnv("vision", "1"));
-    const badDims = await stage1({ model: MODEL, tower: "vision", dims: [1, 2, 3], hidden: btoa("\0".repeat(24)) });
-    expect(badDims.status).toBe(500);
-    expect(((await badDims.json()) as { error: { code: string } }).error.code).toBe("INVALID_ARGUMENT");
+    const stage1 = (dims: string, bytes: number) =>
+      worker.fetch(new Request("https://t/internal/stage", { method: "POST", headers: { "x-siglip-model": MODEL, "x-siglip-tower": "vision", "x-siglip-dims": dims }, body: new Uint8Array(bytes) }), stageEnv("vision", "1"));
+    for (const [dims, bytes] of [["1,2,3", 24], ["1,2,3", 20], ["1,2", 8], ["a,b,c", 4]] as const) {
+      const bad = await stage1(dims, bytes); // wrong width for this tower, or a header that does not match the body
+      expect(bad.status).toBe(500);
+      expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("INVALID_ARGUMENT");
+    }
     const wrongStage = await worker.fetch(new Request("https://t/internal/embed-images", { method: "POST", body: JSON.stringify({ model: MODEL, images: [] }) }), stageEnv("vision", "1"));
     expect(((await wrongStage.json()) as { error: { code: string } }).error.code).toBe("INVALID_ARGUMENT");
     const badStage = await worker.fetch(new Request("https://t/internal/embed-images", { method: "POST", body: JSON.stringify({ model: MODEL, images: [] }) }), stageEnv("vision", "x"));
