@@ -1,0 +1,74 @@
+/**
+ * Staged serving on both engines: a tiny bundle converted with two stages per tower, run as stage pipelines (stage 0
+ * then stage 1, hidden states in between) gives the whole-tower embeddings; stage sessions read the tower's data file.
+ */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { convertCheckpoint, generateCheckpoint } from "@siglip-edge/export";
+import { beforeAll, describe, expect, it } from "vitest";
+import { cosine, maxAbsDiff } from "@siglip-edge/core";
+import { openBundleModel, type BundlePipeline, type InferenceEngine } from "../src/index.ts";
+import { createNodeEngine, createWebEngineForNode, fsBundleSource, initNodeDecoders } from "../src/node/index.ts";
+import { mulberry32 } from "./seeded.ts";
+
+const root = mkdtempSync(join(tmpdir(), "siglip-stages-"));
+const dir = join(root, "bundle");
+const photo = new Uint8Array(readFileSync(join(import.meta.dirname, "..", "..", "..", "fixtures", "photos", "skimage", "coins.png")));
+
+beforeAll(async () => {
+  await generateCheckpoint(join(root, "ck"), "tiny-fixres", { seed: 11 });
+  await convertCheckpoint(join(root, "ck"), dir, { stages: 2 });
+}, 120_000);
+
+const open = (engine: InferenceEngine, stage?: number): Promise<BundlePipeline> =>
+  openBundleModel({ engine, source: fsBundleSource(dir), runsOn: "test", initDecoders: initNodeDecoders, ...(stage === undefined ? {} : { stage }) });
+
+describe.each([
+  ["onnxruntime-node", () => Promise.resolve(createNodeEngine())],
+  ["onnxruntime-web", () => createWebEngineForNode()],
+] as const)("stages on %s", (name, engine) => {
+  it("stage 0 -> stage 1 equals the whole tower, for images and token ids", async () => {
+    const e = await engine();
+    const [whole, s0, s1] = await Promise.all([open(e), open(e, 0), open(e, 1)]);
+    const rnd = mulberry32(3);
+    const T = 64;
+    const ids = [0, 1].map(() => Int32Array.from({ length: T }, () => Math.floor(rnd() * 1000)));
+
+    const imgs = [photo, photo];
+    const hidden = await s0.imagesToStage(imgs);
+    expect(hidden.kind).toBe("hidden");
+    if (hidden.kind !== "hidden") return;
+    expect(hidden.hidden.dims[0]).toBe(2);
+    const out = await s1.continueStage("vision", hidden.hidden);
+    expect(out.kind).toBe("embeddings");
+    if (out.kind !== "embeddings") return;
+    const ref = await whole.embedImages(imgs);
+
+    const th = await s0.tokenIdsToStage(ids);
+    if (th.kind !== "hidden") throw new Error("stage 0 of 2 must return hidden states");
+    expect(th.tokens).toBe(2 * T);
+    const tout = await s1.continueStage("textSplit", th.hidden);
+    if (tout.kind !== "embeddings") throw new Error("stage 1 of 2 must return embeddings");
+    const tref = (await whole.embedTokenIds(ids)).embeddings;
+
+    for (let i = 0; i < 2; i++) {
+      const di = maxAbsDiff(out.embeddings[i] as Float32Array, ref[i] as Float32Array);
+      const dt = maxAbsDiff(tout.embeddings[i] as Float32Array, tref[i] as Float32Array);
+      console.log(`${name} staged vs whole, input ${i}: image max|d| ${di.toExponential(2)}, text max|d| ${dt.toExponential(2)}`);
+      expect(cosine(out.embeddings[i] as Float32Array, ref[i] as Float32Array)).toBeGreaterThanOrEqual(0.99999);
+      expect(cosine(tout.embeddings[i] as Float32Array, tref[i] as Float32Array)).toBeGreaterThanOrEqual(0.99999);
+    }
+  });
+
+  it("refuses work that is not its stage, and malformed hidden states", async () => {
+    const e = await engine();
+    const [s0, s1] = await Promise.all([open(e, 0), open(e, 1)]);
+    await expect(s0.embedImages([photo])).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(s1.imagesToStage([photo])).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(s0.continueStage("vision", { dtype: "float32", dims: [1, 2, 3], data: new Float32Array(6) })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(s1.continueStage("vision", { dtype: "float32", dims: [1, 2, 3], data: new Float32Array(6) })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    const s5 = await open(e, 5);
+    await expect(s5.continueStage("vision", { dtype: "float32", dims: [1, 36, 96], data: new Float32Array(36 * 96) })).rejects.toMatchObject({ code: "MODEL_LOAD_FAILED" });
+  });
+});
