@@ -51,6 +51,8 @@ const ROLES = (process.env["ROLES"] ?? "text,vision").split(",");
 const SOURCE = process.env["SOURCE"] ?? "r2";
 /** STAGES=K (default 2): each tower runs as K stage Workers (bundles converted with `stages: K`); 1 = whole towers. */
 const STAGES = Number(process.env["STAGES"] ?? 2);
+/** LIVE=1: force a full GC (inspector `HeapProfiler.collectGarbage`) before every memory sample. */
+const LIVE = process.env["LIVE"] === "1";
 /** LOG=/path/prefix keeps each wrangler dev's output in `<prefix>-<role>-<i>.log|.err`. */
 const LOG = process.env["LOG"];
 /** VERIFY=0 skips the roles' SHA-256 pass over the weights at cold start. */
@@ -129,6 +131,9 @@ async function inspector(port: number): Promise<{ heap: () => Promise<{ used: nu
   });
   return {
     heap: async () => {
+      // LIVE=1: a full GC before each sample, so the figures are live memory (what the isolate cannot give back)
+      // rather than live + garbage V8 has not collected yet.
+      if (LIVE) await call("HeapProfiler.collectGarbage");
       const r = (await call("Runtime.getHeapUsage")) as { usedSize?: number; backingStorageSize?: number };
       if (process.env["DEBUG_HEAP"]) console.error(port, JSON.stringify(r));
       return { used: r.usedSize ?? 0, backing: r.backingStorageSize ?? 0 };
@@ -352,7 +357,7 @@ for (const dtype of DTYPES) {
   }
 }
 log("");
-log("Peak isolate memory per role (JS heap used + ArrayBuffer backing stores + WASM linear memory):");
+log(`Peak isolate memory per role (JS heap used + ArrayBuffer backing stores + WASM linear memory${LIVE ? ", live: full GC before each sample" : ""}):`);
 log("");
 log("| role | weights | cold start | 20 concurrent requests |");
 log("|---|---|---|---|");

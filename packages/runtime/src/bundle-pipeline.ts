@@ -270,15 +270,21 @@ export class BundlePipeline implements SiglipPipeline {
     for (let i = 0; i < images.length; i += step) {
       const chunk = images.slice(i, i + step);
       const B = chunk.length;
-      const px = new Float32Array(B * 3 * S * S);
-      for (let b = 0; b < B; b++) {
+      const one = async (b: number): Promise<Float32Array> => {
         try {
-          px.set(await this.#o.pixels(chunk[b] as Uint8Array), b * 3 * S * S);
+          return await this.#o.pixels(chunk[b] as Uint8Array);
         } catch (err) {
           // Name the image: the API reports which input could not be decoded.
           if (isSiglipError(err)) throw new SiglipError(err.code, err.message, { cause: err, details: { ...err.details, imageIndex: i + b } });
           throw err;
         }
+      };
+      // One image (the edge's usual batch): its pixels are the batch, no second [3, S, S] buffer.
+      let px: Float32Array;
+      if (B === 1) px = await one(0);
+      else {
+        px = new Float32Array(B * 3 * S * S);
+        for (let b = 0; b < B; b++) px.set(await one(b), b * 3 * S * S);
       }
       const res = await session.run({ pixel_values: tensor("float32", [B, 3, S, S], px) }, [outName]);
       parts.push(res[outName] as Tensor);
