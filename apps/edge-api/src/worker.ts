@@ -159,9 +159,9 @@ function app(env: WorkerEnv): { fetch: (request: Request, env: WorkerEnv) => Res
 
 /**
  * One tower request at a time per isolate (edge-runtime §10.2 #6): requests share the isolate's 128 MB, and a waiting
- * request's body is not read until its turn, so 20 concurrent image requests cost one decoded image, not 20 (vision
- * stage 0 of B/16 q4: JS heap + buffers 28 + 18 MiB under 20 concurrent requests before this gate). Up to 64 wait;
- * beyond that the tower answers 503 at once and the API retries or reports overload.
+ * request's body is not read until its turn, so 20 concurrent image requests hold one decoded image at a time rather
+ * than 20 (the buffers of finished requests stay as garbage until V8 collects them; BENCHMARKS.md). Up to 64 wait;
+ * beyond that the tower answers 503 at once and the API reports the overload (503 + Retry-After).
  */
 const towerGate = new TowerGate(64);
 
