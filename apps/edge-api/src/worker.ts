@@ -161,7 +161,7 @@ function app(env: WorkerEnv): { fetch: (request: Request, env: WorkerEnv) => Res
  * One tower request at a time per isolate (edge-runtime §10.2 #6): requests share the isolate's 128 MB, and a waiting
  * request's body is not read until its turn, so 20 concurrent image requests hold one decoded image at a time rather
  * than 20 (the buffers of finished requests stay as garbage until V8 collects them; BENCHMARKS.md). Up to 64 wait;
- * beyond that the tower answers 503 at once and the API reports the overload (503 + Retry-After).
+ * beyond that the tower answers 503 at once, which the API reports as 429 `overloaded` with Retry-After.
  */
 const towerGate = new TowerGate(64);
 
