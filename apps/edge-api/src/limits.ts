@@ -4,6 +4,7 @@
  * Retry-After instead of queueing without bound.
  * @module
  */
+import { concatBytes } from "@siglip-edge/core";
 import { ApiError } from "./errors.ts";
 
 export interface RateLimit {
@@ -86,11 +87,5 @@ export async function readCappedBody(body: ReadableStream<Uint8Array> | null, de
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks);
 }

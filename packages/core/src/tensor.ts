@@ -103,6 +103,19 @@ export function stackRows(rows: readonly Float32Array[]): Tensor<"float32"> {
   return tensor("float32", [rows.length, D], out);
 }
 
+/** Joins byte chunks (a read stream's pieces, a header and payloads) into one new array. */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  let total = 0;
+  for (const c of chunks) total += c.byteLength;
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
+}
+
 /** float32 -> IEEE 754 binary16 bits, round to nearest even (used for fp16 weights and wire formats). */
 export function float32ToFloat16Bits(value: number): number {
   const f32 = new Float32Array(1);

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   antialiasBilinearWeights,
   assertShape,
+  concatBytes,
   cosine,
   decodeNpy,
   encodeNpy,
@@ -55,6 +56,12 @@ describe("tensors", () => {
     expect(() => assertShape("pixel_values", [1, 3, 224, 224], [null, 3, 224, 224])).not.toThrow();
     expect(() => assertShape("pixel_values", [1, 3, 224], [null, 3, 224, 224])).toThrow("pixel_values: expected shape [?, 3, 224, 224], got [1, 3, 224]");
     expect(() => tensor("float32", [2, 2], new Float32Array(3))).toThrow(/needs 4/);
+  });
+
+  it("joins byte chunks in order, views of one buffer included", () => {
+    const base = Uint8Array.of(9, 1, 2, 3, 9);
+    expect([...concatBytes([Uint8Array.of(7), base.subarray(1, 4), new Uint8Array(0), Uint8Array.of(8)])]).toEqual([7, 1, 2, 3, 8]);
+    expect(concatBytes([]).byteLength).toBe(0);
   });
 
   it("converts float16 with round-to-nearest-even", () => {

@@ -11,7 +11,7 @@
  * Errors carry `details.retryAfterSeconds` where a retry makes sense; see `backendErrorStatus` for the HTTP status.
  * @module
  */
-import { isSiglipError, SiglipError, type ErrorCode, type Tensor } from "@siglip-edge/core";
+import { concatBytes, isSiglipError, SiglipError, type ErrorCode, type Tensor } from "@siglip-edge/core";
 import { decodeInferResponse, encodeInferRequest, HEADER_LENGTH } from "./codec.ts";
 import { backoffMs, CircuitBreaker, ConcurrencyLimiter, sleep, timeoutController, TimeoutReason, type BreakerOptions, type BreakerState } from "./resilience.ts";
 
@@ -336,13 +336,7 @@ export class KServeClient {
       chunks.push(r.value);
     }
     if (declared !== null && Number(declared) !== total) throw this.#bad(`the response body has ${total} of ${declared} declared bytes`);
-    const out = new Uint8Array(total);
-    let off = 0;
-    for (const c of chunks) {
-      out.set(c, off);
-      off += c.byteLength;
-    }
-    return out;
+    return concatBytes(chunks);
   }
 
   /** Maps whatever ended a call to a typed error: timeouts to `BACKEND_TIMEOUT`, a caller's abort passes through. */

@@ -8,7 +8,7 @@
  * `INVALID_ARGUMENT` on the server), never a tensor with the wrong size.
  * @module
  */
-import { float16BitsToFloat32, float32ToFloat16Bits, numel, SiglipError, type DataTypeMap, type DType, type ErrorCode, type Tensor } from "@siglip-edge/core";
+import { concatBytes, float16BitsToFloat32, float32ToFloat16Bits, numel, SiglipError, type DataTypeMap, type DType, type ErrorCode, type Tensor } from "@siglip-edge/core";
 
 /** The header naming the JSON part's byte length in a binary-extension body. */
 export const HEADER_LENGTH = "inference-header-content-length";
@@ -80,15 +80,7 @@ function tensorJson(t: Tensor): number[] {
 function joinBody(header: unknown, chunks: readonly Uint8Array[]): EncodedBody {
   const json = encoder.encode(JSON.stringify(header));
   if (chunks.length === 0) return { body: json, headers: { "content-type": "application/json" } };
-  let total = json.byteLength;
-  for (const c of chunks) total += c.byteLength;
-  const body = new Uint8Array(total);
-  body.set(json, 0);
-  let off = json.byteLength;
-  for (const c of chunks) {
-    body.set(c, off);
-    off += c.byteLength;
-  }
+  const body = concatBytes([json, ...chunks]);
   return { body, headers: { "content-type": "application/octet-stream", [HEADER_LENGTH]: String(json.byteLength) } };
 }
 
