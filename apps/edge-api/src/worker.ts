@@ -65,7 +65,10 @@ function localProvider(env: WorkerEnv): ModelProvider {
   return lazyProvider(
     bundles(env).map((b) => ({
       id: b.id,
-      open: () => openBundleModel({ engine: workerdEngine(), source: sourceOf(env, b), runsOn: RUNS_ON, id: b.id, initDecoders: initWorkerdDecoders, ...(b.foldTokenIds ? { foldTokenIds: true } : {}), ...(b.memArena === false ? { memArena: false } : {}), ...(b.verify === false ? { verify: false } : {}), ...(stageOf(env) === undefined ? {} : { stage: stageOf(env) }) }),
+      open: () => {
+        const stage = stageOf(env);
+        return openBundleModel({ engine: workerdEngine(), source: sourceOf(env, b), runsOn: RUNS_ON, id: b.id, initDecoders: initWorkerdDecoders, ...(b.foldTokenIds ? { foldTokenIds: true } : {}), ...(b.memArena === false ? { memArena: false } : {}), ...(b.verify === false ? { verify: false } : {}), ...(stage === undefined ? {} : { stage }) });
+      },
     })),
   );
 }
@@ -80,6 +83,11 @@ function stageBindings(env: WorkerEnv, name: "TEXT_TOWER" | "VISION_TOWER"): Bin
     if (b === undefined || typeof b.fetch !== "function") return out;
     out.push(b);
   }
+}
+
+/** How many stage Workers are bound per tower: part of a configuration's cache key (staged and unstaged APIs differ). */
+function towerShape(env: WorkerEnv): string {
+  return `${stageBindings(env, "TEXT_TOWER").length}|${stageBindings(env, "VISION_TOWER").length}`;
 }
 
 /** `STAGE` of a tower role, validated (a misconfigured Worker must fail loudly, not serve whole towers). */
@@ -120,8 +128,7 @@ const apps = new Map<string, { fetch: (request: Request, env: WorkerEnv) => Resp
 
 function provider(env: WorkerEnv): ModelProvider {
   const role = env.ROLE ?? "all";
-  // The number of stage Workers bound per tower is part of the configuration (a staged and an unstaged API differ).
-  const key = `${role}|${env.STAGE ?? ""}|${stageBindings(env, "TEXT_TOWER").length}|${stageBindings(env, "VISION_TOWER").length}|${env.MODEL_BUNDLES ?? ""}|${env.MODEL_BACKENDS ?? ""}`;
+  const key = `${role}|${env.STAGE ?? ""}|${towerShape(env)}|${env.MODEL_BUNDLES ?? ""}|${env.MODEL_BACKENDS ?? ""}`;
   let p = providers.get(key);
   if (p === undefined) {
     const edge = role === "api" ? splitProvider(env) : localProvider(env);
@@ -139,7 +146,7 @@ function defaultCache(): CacheLike | undefined {
 
 function app(env: WorkerEnv): { fetch: (request: Request, env: WorkerEnv) => Response | Promise<Response> } {
   const vars = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === "string"));
-  const key = `${JSON.stringify(vars)}|${stageBindings(env, "TEXT_TOWER").length}|${stageBindings(env, "VISION_TOWER").length}`;
+  const key = `${JSON.stringify(vars)}|${towerShape(env)}`;
   let a = apps.get(key);
   if (a === undefined) {
     const cache = defaultCache();

@@ -57,6 +57,13 @@ export type StageOutput =
   | { kind: "hidden"; hidden: Tensor; tokens?: number }
   | { kind: "embeddings"; embeddings: Float32Array[]; tokens?: number };
 
+/** The graph a call runs, the output it reads, and the external-data file the graph names (a stage's: its tower's). */
+interface GraphChoice {
+  graph: string;
+  out: string;
+  data?: string;
+}
+
 /** Inputs and outputs of stage graphs (packages/export `STAGE_INPUT` / `STAGE_OUTPUT`). */
 const STAGE_IN = "hidden_states";
 const STAGE_OUT = "hidden_states_out";
@@ -162,30 +169,28 @@ export class BundlePipeline implements SiglipPipeline {
    */
   async embedTokenIds(idRows: readonly Int32Array[]): Promise<TextEmbeddings> {
     this.#wholeTowers();
-    const { graph, out } = this.#graphFor("textSplit", 0);
-    const { data, dims, tokens } = await this.#runText(idRows, graph, out);
+    const { data, dims, tokens } = await this.#runText(idRows, this.#graphFor("textSplit", 0));
     return { embeddings: splitRows(data, dims[0] as number), tokens };
   }
 
   async embedImages(images: readonly Uint8Array[]): Promise<Float32Array[]> {
     this.#wholeTowers();
-    const { graph, out } = this.#graphFor("vision", 0);
-    const { data, dims } = await this.#runImages(images, graph, out);
+    const { data, dims } = await this.#runImages(images, this.#graphFor("vision", 0));
     return splitRows(data, dims[0] as number);
   }
 
   /** Stage 0 of the text tower (this pipeline's `stage` must be 0): token ids in, hidden states or embeddings out. */
   async tokenIdsToStage(idRows: readonly Int32Array[]): Promise<StageOutput> {
-    const { graph, out } = this.#graphFor("textSplit", this.#stageIndex(0));
-    const r = await this.#runText(idRows, graph, out);
-    return stageOutput(out, r.data, r.dims, r.tokens);
+    const g = this.#graphFor("textSplit", this.#stageIndex(0));
+    const r = await this.#runText(idRows, g);
+    return stageOutput(g.out, r.data, r.dims, r.tokens);
   }
 
   /** Stage 0 of the vision tower: encoded images in, hidden states or embeddings out. */
   async imagesToStage(images: readonly Uint8Array[]): Promise<StageOutput> {
-    const { graph, out } = this.#graphFor("vision", this.#stageIndex(0));
-    const r = await this.#runImages(images, graph, out);
-    return stageOutput(out, r.data, r.dims);
+    const g = this.#graphFor("vision", this.#stageIndex(0));
+    const r = await this.#runImages(images, g);
+    return stageOutput(g.out, r.data, r.dims);
   }
 
   /**
@@ -217,7 +222,7 @@ export class BundlePipeline implements SiglipPipeline {
   }
 
   /** The graph to run for a tower: the whole tower, or stage `k` of it (reading the tower's data file). */
-  #graphFor(tower: StagedTower, k: number): { graph: string; out: string; data?: string } {
+  #graphFor(tower: StagedTower, k: number): GraphChoice {
     const m = this.#o.manifest;
     const whole = tower === "vision" ? m.graphs.vision : m.graphs.textSplit;
     if (this.#o.stage === undefined) return { graph: whole, out: "pooler_output" };
@@ -229,7 +234,7 @@ export class BundlePipeline implements SiglipPipeline {
   }
 
   /** Token id rows through a text graph (whole or stage 0), in batches; outputs concatenated along the batch. */
-  async #runText(idRows: readonly Int32Array[], graph: string, outName: string): Promise<{ data: Float32Array; dims: number[]; tokens: number }> {
+  async #runText(idRows: readonly Int32Array[], g: GraphChoice): Promise<{ data: Float32Array; dims: number[]; tokens: number }> {
     const { manifest, foldTokenIds } = this.#o;
     const T = manifest.text.maxLength;
     const D = manifest.tokenTable.dim;
@@ -242,7 +247,7 @@ export class BundlePipeline implements SiglipPipeline {
     });
     let tokens = 0;
     for (const ids of all) for (const id of ids) if (id !== manifest.text.padId) tokens++;
-    const session = await this.session(graph, this.#graphFor("textSplit", this.#o.stage ?? 0).data);
+    const session = await this.session(g.graph, g.data);
     const parts: Tensor[] = [];
     const step = this.#o.maxTextBatch ?? 16;
     for (let i = 0; i < all.length; i += step) {
@@ -251,20 +256,20 @@ export class BundlePipeline implements SiglipPipeline {
       const ids = new Int32Array(B * T);
       chunk.forEach((r, b) => ids.set(r, b * T));
       const embeds = await this.rows.embed(ids, B, T); // [B, T, D]
-      const res = await session.run({ inputs_embeds: tensor("float32", [B, T, D], embeds) }, [outName]);
-      parts.push(res[outName] as Tensor);
+      const res = await session.run({ inputs_embeds: tensor("float32", [B, T, D], embeds) }, [g.out]);
+      parts.push(res[g.out] as Tensor);
     }
     return { ...concatBatch(parts), tokens };
   }
 
   /** Encoded images through a FixRes vision graph (whole or stage 0), in batches. */
-  async #runImages(images: readonly Uint8Array[], graph: string, outName: string): Promise<{ data: Float32Array; dims: number[] }> {
+  async #runImages(images: readonly Uint8Array[], g: GraphChoice): Promise<{ data: Float32Array; dims: number[] }> {
     const { manifest } = this.#o;
     if (manifest.preprocessing.kind !== "fixres") {
       throw new SiglipError("INVALID_ARGUMENT", "NaFlex bundles are not served by this runtime yet (FixRes only)");
     }
     const S = manifest.preprocessing.imageSize;
-    const session = await this.session(graph, this.#graphFor("vision", this.#o.stage ?? 0).data);
+    const session = await this.session(g.graph, g.data);
     const parts: Tensor[] = [];
     const step = this.#o.maxImageBatch ?? 4;
     for (let i = 0; i < images.length; i += step) {
@@ -286,8 +291,8 @@ export class BundlePipeline implements SiglipPipeline {
         px = new Float32Array(B * 3 * S * S);
         for (let b = 0; b < B; b++) px.set(await one(b), b * 3 * S * S);
       }
-      const res = await session.run({ pixel_values: tensor("float32", [B, 3, S, S], px) }, [outName]);
-      parts.push(res[outName] as Tensor);
+      const res = await session.run({ pixel_values: tensor("float32", [B, 3, S, S], px) }, [g.out]);
+      parts.push(res[g.out] as Tensor);
     }
     return concatBatch(parts);
   }

@@ -98,9 +98,12 @@ export function httpBundleSource(baseUrl: string, doFetch: typeof fetch = fetch)
   };
 }
 
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+function hex(digest: ArrayBuffer): string {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  return hex(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
 }
 
 /** What the manifest promises about one file. */
@@ -109,18 +112,21 @@ export interface FileDigest {
   sha256?: string;
 }
 
+/** The manifest's size check: `INTEGRITY_MISMATCH` naming the file when they differ. */
+function checkSize(source: BundleSource, path: string, size: number, expected: FileDigest): void {
+  if (size !== expected.size) throw new SiglipError("INTEGRITY_MISMATCH", `${source.location}${path}: ${size} bytes, manifest says ${expected.size}`);
+}
+
+/** The manifest's SHA-256 check (hex, case-insensitive). */
+function checkSha256(source: BundleSource, path: string, got: string, expected: string): void {
+  if (got !== expected.toLowerCase()) throw new SiglipError("INTEGRITY_MISMATCH", `${source.location}${path}: sha256 ${got}, manifest says ${expected}`);
+}
+
 /** Reads a whole file and checks its size and SHA-256 against the manifest. */
 export async function verifiedRead(source: BundleSource, path: string, expected: FileDigest): Promise<Uint8Array> {
   const bytes = await source.read(path);
-  if (bytes.byteLength !== expected.size) {
-    throw new SiglipError("INTEGRITY_MISMATCH", `${source.location}${path}: ${bytes.byteLength} bytes, manifest says ${expected.size}`);
-  }
-  if (expected.sha256 !== undefined) {
-    const got = await sha256Hex(bytes);
-    if (got !== expected.sha256.toLowerCase()) {
-      throw new SiglipError("INTEGRITY_MISMATCH", `${source.location}${path}: sha256 ${got}, manifest says ${expected.sha256}`);
-    }
-  }
+  checkSize(source, path, bytes.byteLength, expected);
+  if (expected.sha256 !== undefined) checkSha256(source, path, await sha256Hex(bytes), expected.sha256);
   return bytes;
 }
 
@@ -153,11 +159,6 @@ export async function verifyStreamed(source: BundleSource, path: string, expecte
       }),
     )
     .pipeTo(digest);
-  if (size !== expected.size) {
-    throw new SiglipError("INTEGRITY_MISMATCH", `${source.location}${path}: ${size} bytes, manifest says ${expected.size}`);
-  }
-  const got = [...new Uint8Array(await digest.digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  if (got !== expected.sha256.toLowerCase()) {
-    throw new SiglipError("INTEGRITY_MISMATCH", `${source.location}${path}: sha256 ${got}, manifest says ${expected.sha256}`);
-  }
+  checkSize(source, path, size, expected);
+  checkSha256(source, path, hex(await digest.digest), expected.sha256);
 }
