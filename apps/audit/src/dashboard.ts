@@ -148,21 +148,10 @@ function comparisonSection(a: AuditReport, b: AuditReport, cmp: ReportComparison
       return { label: l.language, value: lb?.[key].recall["1"] ?? Number.NaN, ci: lb?.[key].recallCi["1"] };
     }) },
   ];
-  const rows = cmp.languages.map((r) => [
-    r.language,
-    r.textToImage.a,
-    r.textToImage.b,
-    r.textToImage.delta,
-    r.textToImage.bootstrap.ci.lo,
-    r.textToImage.bootstrap.ci.hi,
-    r.textToImage.holmP,
-    r.imageToText.a,
-    r.imageToText.b,
-    r.imageToText.delta,
-    r.imageToText.bootstrap.ci.lo,
-    r.imageToText.bootstrap.ci.hi,
-    r.imageToText.holmP,
-  ]);
+  // The same six cells for each direction: A, B, delta, bootstrap CI, Holm-adjusted p.
+  type Direction = (typeof cmp.languages)[number]["textToImage"];
+  const cells = (d: Direction) => [d.a, d.b, d.delta, d.bootstrap.ci.lo, d.bootstrap.ci.hi, d.holmP];
+  const rows = cmp.languages.map((r) => [r.language, ...cells(r.textToImage), ...cells(r.imageToText)]);
   const w = cmp.acrossLanguages;
   return `<section id="comparison"><h2>Model comparison: A = ${esc(a.model.id)} (${esc(a.model.revision)}) vs B = ${esc(b.model.id)} (${esc(b.model.revision)})</h2>
 <p class="summary">Wilcoxon signed-rank across ${cmp.languages.length} languages on R@1: T→I W+ ${w.textToImage.wPlus}, p = <b id="wilcoxon-t2i">${fmtP(w.textToImage.p)}</b>; I→T W+ ${w.imageToText.wPlus}, p = <b id="wilcoxon-i2t">${fmtP(w.imageToText.p)}</b>. Per language: the R@1 difference with a 95 % paired cluster-bootstrap CI over images (one resampling shared by both models and all languages), and exact McNemar on R@1 hits, Holm-adjusted over languages.</p>
