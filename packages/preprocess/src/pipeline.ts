@@ -4,7 +4,8 @@
  */
 import { tensor, type Tensor } from "@siglip-edge/core";
 import { decodeRaster, type DecodeOptions } from "./decode/index.ts";
-import { fixresPixels, fixresSize, type FixResOptions } from "./fixres.ts";
+import { fixresPixels, fixresResize, fixresSize, type FixResOptions } from "./fixres.ts";
+import type { RgbImage } from "./image.ts";
 import { resizedJpeg } from "./jpeg-stream.ts";
 import { naflexBatch, naflexBatchOf, naflexParams, naflexPatchify, naflexTargetSize, type NaFlexBatch, type NaFlexOptions } from "./naflex.ts";
 
@@ -13,11 +14,22 @@ import { naflexBatch, naflexBatchOf, naflexParams, naflexPatchify, naflexTargetS
  * @returns [1, 3, S, S] float32
  */
 export async function preprocessFixRes(bytes: Uint8Array, opts: FixResOptions & DecodeOptions): Promise<Tensor<"float32">> {
+  return tensor("float32", [1, 3, opts.size, opts.size], fixresPixels(await decodeForFixRes(bytes, opts), opts));
+}
+
+/**
+ * Encoded image to the S x S uint8 image behind FixRes `pixel_values` (decode + resize, no pixel table): what the API
+ * Worker sends a vision Worker, a quarter of the float bytes. `fixresPixels` on it equals `preprocessFixRes`.
+ * @returns [S, S, 3] uint8
+ */
+export async function preprocessFixResRgb(bytes: Uint8Array, opts: FixResOptions & DecodeOptions): Promise<RgbImage> {
+  return fixresResize(await decodeForFixRes(bytes, opts), opts);
+}
+
+/** Decoded pixels for FixRes: large JPEGs decode rows straight into the resize (jpeg-stream.ts), already S x S. */
+async function decodeForFixRes(bytes: Uint8Array, opts: FixResOptions & DecodeOptions): Promise<RgbImage> {
   const S = fixresSize(opts);
-  // Large JPEGs: decode rows straight into the resize (see jpeg-stream.ts); the result is already S x S.
-  const small = resizedJpeg(bytes, opts, () => [S, S], opts.resample ?? "bilinear");
-  const img = small ?? (await decodeRaster(bytes, opts));
-  return tensor("float32", [1, 3, opts.size, opts.size], fixresPixels(img, opts));
+  return resizedJpeg(bytes, opts, () => [S, S], opts.resample ?? "bilinear") ?? (await decodeRaster(bytes, opts));
 }
 
 /**

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hasErrorCode, maxAbsDiff } from "@siglip-edge/core";
-import { decodeImage, decodeRaster, fixresPixels, naflexPatches, PIXEL_LUT, toRgb, type DecodedImage } from "../src/index.ts";
+import { decodeImage, decodeRaster, fixresPixels, fixresResize, naflexPatches, PIXEL_LUT, toRgb, type DecodedImage } from "../src/index.ts";
 import { initNodeDecoders } from "../src/node/index.ts";
 import { goldens, readFixture, readGoldenNpy } from "./golden-data.ts";
 
@@ -82,6 +82,8 @@ describe("fixtures against the Hugging Face reference", () => {
       }
       // The RGB path too, once per image, so both layouts stay proven.
       if (raster.channels === 4) check("fixres-224 (RGB)", sha(fixresPixels(img, { size: 224 })), g.fixres["224"]);
+      // The API Worker's wire format: the S x S uint8 image, pixel table applied by the vision Worker.
+      check("fixres-224 (uint8 wire)", sha(fixresPixels(fixresResize(raster, { size: 224 }), { size: 224 })), g.fixres["224"]);
       for (const n of goldens.meta.naflexBudgets) {
         const out = naflexPatches(raster, { maxNumPatches: n });
         const want = g.naflex[String(n)];

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hasErrorCode, maxAbsDiff } from "@siglip-edge/core";
-import { decodeImage, preprocessFixRes, preprocessNaFlex } from "../src/index.ts";
+import { decodeImage, fixresPixels, preprocessFixRes, preprocessFixResRgb, preprocessNaFlex } from "../src/index.ts";
 import { decodeJpegFullTs, readJpegHeader } from "../src/decode/jpeg.ts";
 import { initNodeDecoders } from "../src/node/index.ts";
 import { readFileSync } from "node:fs";
@@ -97,6 +97,10 @@ describe("pure-TS JPEG decoder", () => {
     const g = goldens.images["photos/sklearn/china.jpg"];
     // "auto" streams it (it only fits through the streamed cap), with the reference tensor.
     expect(sha((await preprocessFixRes(china, { size: 224, limits })).data)).toBe(g?.fixres["224"]);
+    // The uint8 route (decode + resize only, as the API Worker sends it) streams the same way, to the same tensor.
+    const rgb = await preprocessFixResRgb(china, { size: 224, limits });
+    expect([rgb.width, rgb.height, rgb.channels, rgb.data.length]).toEqual([224, 224, 3, 224 * 224 * 3]);
+    expect(sha(fixresPixels(rgb, { size: 224 }))).toBe(g?.fixres["224"]);
     await expect(preprocessFixRes(china, { size: 224, limits, jpegDecoder: "wasm" })).rejects.toSatisfy((e) => hasErrorCode(e, "IMAGE_TOO_LARGE"));
     await expect(decodeImage(china, { limits })).rejects.toSatisfy((e) => hasErrorCode(e, "IMAGE_TOO_LARGE"));
     const prog = readFixture("images/progressive.jpg"); // 97x61 progressive: keeps its coefficients, so maxPixels holds
