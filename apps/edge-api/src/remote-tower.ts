@@ -2,14 +2,17 @@
  * Tower roles (B/16 at the edge): each tower runs in its own Worker, so each isolate holds one graph within its
  * 128 MB. The API Worker calls them through service bindings with a small internal protocol:
  * `POST /internal/embed-text` `{model, texts, lowercase}` -> `{tokens, dim, embeddings: base64 float32 [N*D]}` and
- * `POST /internal/embed-images` `{model, images: base64[]}` -> `{dim, embeddings}`. In a staged deployment those go
+ * `POST /internal/embed-pixels` (body: the images decoded and resized here, raw uint8 `[B, S, S, 3]`, dims in
+ * `x-siglip-dims`, model in `x-siglip-model`) -> `{dim, embeddings}`; `POST /internal/embed-images`
+ * `{model, images: base64[]}` (encoded files, decoded by the tower) is kept for other callers. The API sends at most
+ * 4 images or 16 texts per call, so no tower holds a whole request's activations. In a staged deployment those go
  * to stage 0, which answers hidden states as a binary body (`application/x-siglip-hidden`, dims in `x-siglip-dims`);
  * the API forwards that body to `POST /internal/stage` of the next stage, and so on. Errors travel as the API's
  * error envelope and are re-raised with their code.
  * @module
  */
 import { SiglipError, type ErrorCode } from "@siglip-edge/core";
-import type { EmbedTextOptions, ModelCard, SiglipPipeline, TextEmbeddings } from "@siglip-edge/runtime";
+import { atImageIndex, type EmbedTextOptions, type ModelCard, type SiglipPipeline, type SizedImage, type TextEmbeddings } from "@siglip-edge/runtime";
 
 export interface Fetcher {
   fetch(request: Request): Promise<Response>;
@@ -44,7 +47,13 @@ export function unpackVectors(b64: string, dim: number): Float32Array[] {
 
 /** Hidden states between stages: raw little-endian float32 `[B, N, D]`, dims in a header (no base64, no JSON). */
 export const HIDDEN_TYPE = "application/x-siglip-hidden";
+/** Sized images from the API to the vision tower: raw uint8 `[B, S, S, 3]`, dims in the same header. */
+export const PIXELS_TYPE = "application/x-siglip-rgb";
 export const DIMS_HEADER = "x-siglip-dims";
+export const MODEL_HEADER = "x-siglip-model";
+/** Images and texts per tower call (the towers' own batch sizes): bounds every stage's activations per request. */
+const IMAGES_PER_CALL = 4;
+const TEXTS_PER_CALL = 16;
 const TOKENS_HEADER = "x-siglip-tokens";
 
 /** A stage's hidden states as the binary response the next hop forwards unchanged. */
@@ -55,13 +64,24 @@ export function hiddenResponse(data: Float32Array, dims: readonly number[], toke
   return new Response(own, { headers });
 }
 
-/** Parses `x-siglip-dims` (positive integers whose product matches the body), or throws `INVALID_ARGUMENT`. */
-export function parseDims(header: string | null, bytes: number): number[] {
+/**
+ * Parses `x-siglip-dims` (positive integers whose product matches the body), or throws `INVALID_ARGUMENT`.
+ * @param layout `hidden`: float32 [B, N, D]; `pixels`: uint8 [B, S, S, 3]
+ */
+export function parseDims(header: string | null, bytes: number, layout: "hidden" | "pixels" = "hidden"): number[] {
   const dims = (header ?? "").split(",").map(Number);
-  if (dims.length !== 3 || dims.some((d) => !Number.isInteger(d) || d <= 0) || dims.reduce((a, b) => a * b, 4) !== bytes) {
-    throw new SiglipError("INVALID_ARGUMENT", `hidden states: ${DIMS_HEADER} "${header ?? ""}" does not describe a [B, N, D] float32 body of ${bytes} bytes`);
+  const [rank, item, shape] = layout === "hidden" ? [3, 4, "[B, N, D] float32"] : [4, 1, "[B, S, S, 3] uint8"];
+  if (dims.length !== rank || dims.some((d) => !Number.isInteger(d) || d <= 0) || dims.reduce((a, b) => a * b, item) !== bytes || (layout === "pixels" && dims[3] !== 3)) {
+    throw new SiglipError("INVALID_ARGUMENT", `${layout}: ${DIMS_HEADER} "${header ?? ""}" does not describe a ${shape} body of ${bytes} bytes`);
   }
   return dims;
+}
+
+/** A `[B, S, S, 3]` pixels body as B sized images (views, no copies). */
+export function unpackPixels(bytes: Uint8Array, dims: readonly number[]): SizedImage[] {
+  const [B, H, W] = dims as [number, number, number];
+  const n = H * W * 3;
+  return Array.from({ length: B }, (_, b) => ({ width: W, height: H, channels: 3, data: bytes.subarray(b * n, (b + 1) * n) }));
 }
 
 type TowerError = { error?: { code: string; message: string; siglip_code?: ErrorCode; details?: Record<string, unknown> } };
@@ -91,19 +111,20 @@ type Embeddings = { tokens?: number; dim: number; embeddings: string };
 /**
  * Sends a tower's first request to stage 0, then each stage's hidden states (binary, forwarded as received) to the
  * next stage until one answers with embeddings. An unstaged tower is a chain of one.
+ * @param first path and request of stage 0
  */
-async function runChain(stages: readonly Fetcher[], tower: "vision" | "textSplit", model: string, path: string, body: unknown): Promise<Embeddings> {
+async function runChain(stages: readonly Fetcher[], tower: "vision" | "textSplit", model: string, first: { path: string; init: RequestInit }): Promise<Embeddings> {
   let tokens: number | undefined;
   let res: Response | undefined;
   for (let k = 0; k < stages.length; k++) {
     const stage = stages[k] as Fetcher;
     res =
       k === 0
-        ? await stage.fetch(new Request(`https://tower.internal${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }))
+        ? await stage.fetch(new Request(`https://tower.internal${first.path}`, { method: "POST", ...first.init }))
         : await stage.fetch(
             new Request("https://tower.internal/internal/stage", {
               method: "POST",
-              headers: { "content-type": HIDDEN_TYPE, [DIMS_HEADER]: (res as Response).headers.get(DIMS_HEADER) ?? "", "x-siglip-model": model, "x-siglip-tower": tower },
+              headers: { "content-type": HIDDEN_TYPE, [DIMS_HEADER]: (res as Response).headers.get(DIMS_HEADER) ?? "", [MODEL_HEADER]: model, "x-siglip-tower": tower },
               body: (res as Response).body,
             }),
           );
@@ -121,33 +142,84 @@ async function runChain(stages: readonly Fetcher[], tower: "vision" | "textSplit
   throw new SiglipError("BACKEND_BAD_RESPONSE", `${tower} stage ${stages.length - 1} returned hidden states but no Worker is bound for stage ${stages.length}`);
 }
 
+const json = (body: unknown): RequestInit => ({ headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+/** `xs` in consecutive slices of at most `n`. */
+function slices<T>(xs: readonly T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
+/** Sized images as one `[B, S, S, 3]` body. */
+function packPixels(images: readonly SizedImage[]): { dims: number[]; body: Uint8Array<ArrayBuffer> } {
+  const [H, W] = [images[0]?.height ?? 0, images[0]?.width ?? 0];
+  const n = H * W * 3;
+  const body = new Uint8Array(images.length * n);
+  images.forEach((im, b) => {
+    if (im.width !== W || im.height !== H || im.channels !== 3 || im.data.length !== n) throw new SiglipError("INTERNAL", "sized images of one call must share one [S, S, 3] shape");
+    body.set(im.data, b * n);
+  });
+  return { dims: [images.length, H, W, 3], body };
+}
+
 /**
  * A pipeline whose towers run in other Workers. `card` and `logit` come from the bundle manifest read locally. With
- * `tokenize`, texts are tokenized here and the text role receives ids only (it then never loads the tokenizer).
- * Each tower is a list of stage Workers (one for an unstaged bundle).
+ * `tokenize`, texts are tokenized here and the text role receives ids only (it then never loads the tokenizer). With
+ * `prepare`, images are decoded and resized here and the vision role receives S x S uint8 pixels (it then decodes
+ * nothing: no image buffers next to its weights). Each tower is a list of stage Workers (one for an unstaged bundle).
  */
 export function remotePipeline(
   base: Pick<SiglipPipeline, "card" | "logit">,
   towers: { text: readonly Fetcher[]; vision: readonly Fetcher[] },
   tokenize?: (texts: readonly string[], lowercase: EmbedTextOptions["lowercase"]) => Promise<Int32Array[]>,
+  prepare?: (image: Uint8Array) => Promise<SizedImage>,
 ): SiglipPipeline {
   const card: ModelCard = base.card;
+  const textCall = async (texts: readonly string[], options: EmbedTextOptions): Promise<TextEmbeddings> => {
+    const body = tokenize
+      ? await (async () => {
+          const rows = await tokenize(texts, options.lowercase);
+          return { model: card.id, ids: packIds(rows), length: rows[0]?.length ?? 0 };
+        })()
+      : { model: card.id, texts, lowercase: options.lowercase };
+    const r = await runChain(towers.text, "textSplit", card.id, { path: "/internal/embed-text", init: json(body) });
+    return { tokens: r.tokens ?? 0, embeddings: unpackVectors(r.embeddings, r.dim) };
+  };
+  const imageCall = async (images: readonly Uint8Array[], first: number): Promise<Float32Array[]> => {
+    if (prepare === undefined) {
+      const r = await runChain(towers.vision, "vision", card.id, { path: "/internal/embed-images", init: json({ model: card.id, images: images.map(bytesToBase64) }) });
+      return unpackVectors(r.embeddings, r.dim);
+    }
+    const sized: SizedImage[] = [];
+    for (let b = 0; b < images.length; b++) {
+      try {
+        sized.push(await prepare(images[b] as Uint8Array));
+      } catch (err) {
+        throw atImageIndex(err, first + b);
+      }
+    }
+    const { dims, body } = packPixels(sized);
+    const init = { headers: { "content-type": PIXELS_TYPE, [DIMS_HEADER]: dims.join(","), [MODEL_HEADER]: card.id }, body };
+    const r = await runChain(towers.vision, "vision", card.id, { path: "/internal/embed-pixels", init });
+    return unpackVectors(r.embeddings, r.dim);
+  };
   return {
     card,
     logit: base.logit,
     async embedTexts(texts: readonly string[], options: EmbedTextOptions = {}): Promise<TextEmbeddings> {
-      const body = tokenize
-        ? await (async () => {
-            const rows = await tokenize(texts, options.lowercase);
-            return { model: card.id, ids: packIds(rows), length: rows[0]?.length ?? 0 };
-          })()
-        : { model: card.id, texts, lowercase: options.lowercase };
-      const r = await runChain(towers.text, "textSplit", card.id, "/internal/embed-text", body);
-      return { tokens: r.tokens ?? 0, embeddings: unpackVectors(r.embeddings, r.dim) };
+      const out: TextEmbeddings = { tokens: 0, embeddings: [] };
+      for (const part of slices(texts, TEXTS_PER_CALL)) {
+        const r = await textCall(part, options);
+        out.tokens += r.tokens;
+        out.embeddings.push(...r.embeddings);
+      }
+      return out;
     },
     async embedImages(images: readonly Uint8Array[]): Promise<Float32Array[]> {
-      const r = await runChain(towers.vision, "vision", card.id, "/internal/embed-images", { model: card.id, images: images.map(bytesToBase64) });
-      return unpackVectors(r.embeddings, r.dim);
+      const out: Float32Array[] = [];
+      for (const [k, part] of slices(images, IMAGES_PER_CALL).entries()) out.push(...(await imageCall(part, k * IMAGES_PER_CALL)));
+      return out;
     },
   };
 }

@@ -21,12 +21,13 @@ import {
   type StageOutput,
 } from "@siglip-edge/runtime";
 import { initWorkerdDecoders, workerdEngine } from "@siglip-edge/runtime/workerd";
+import { preprocessFixResRgb, WORKER_LIMITS } from "@siglip-edge/preprocess";
 import type { Tokenizer } from "@siglip-edge/tokenizer";
 import { createApp } from "./app.ts";
 import { parseBackendRoutes, routedProvider, withBackendRouting } from "./backend-routing.ts";
 import { configFromVars } from "./config.ts";
 import { layeredEmbeddingCache, type CacheLike } from "./edge-cache.ts";
-import { base64ToBytes, DIMS_HEADER, hiddenResponse, packVectors, parseDims, remotePipeline, unpackIds } from "./remote-tower.ts";
+import { base64ToBytes, DIMS_HEADER, hiddenResponse, MODEL_HEADER, packVectors, parseDims, PIXELS_TYPE, remotePipeline, unpackIds, unpackPixels } from "./remote-tower.ts";
 import { TowerGate } from "./tower-gate.ts";
 import type { WorkerEnv } from "./worker-env.ts";
 
@@ -67,7 +68,7 @@ function localProvider(env: WorkerEnv): ModelProvider {
       id: b.id,
       open: () => {
         const stage = stageOf(env);
-        return openBundleModel({ engine: workerdEngine(), source: sourceOf(env, b), runsOn: RUNS_ON, id: b.id, initDecoders: initWorkerdDecoders, ...(b.foldTokenIds ? { foldTokenIds: true } : {}), ...(b.memArena === false ? { memArena: false } : {}), ...(b.verify === false ? { verify: false } : {}), ...(stage === undefined ? {} : { stage }) });
+        return openBundleModel({ engine: workerdEngine(), source: sourceOf(env, b), runsOn: RUNS_ON, id: b.id, initDecoders: initWorkerdDecoders, decodeLimits: WORKER_LIMITS, ...(b.foldTokenIds ? { foldTokenIds: true } : {}), ...(b.memArena === false ? { memArena: false } : {}), ...(b.verify === false ? { verify: false } : {}), ...(stage === undefined ? {} : { stage }) });
       },
     })),
   );
@@ -116,7 +117,17 @@ function splitProvider(env: WorkerEnv): ModelProvider {
           const t = await tok;
           return texts.map((x) => t.encode(x, lowercase === undefined ? { maxLength: m.text.maxLength } : { maxLength: m.text.maxLength, lowercase }));
         };
-        return remotePipeline({ card, logit: { logitScale: m.logitScale, logitBias: m.logitBias } }, { text, vision }, tokenize);
+        // Decode and resize here too: the vision role then receives S x S uint8 pixels and holds no image buffers
+        // next to its weights (the API isolate holds no model).
+        const pp = m.preprocessing;
+        const prepare =
+          pp.kind === "fixres"
+            ? async (bytes: Uint8Array) => {
+                await initWorkerdDecoders();
+                return preprocessFixResRgb(bytes, { size: pp.imageSize, resample: pp.resample, limits: WORKER_LIMITS });
+              }
+            : undefined; // NaFlex: the vision role answers that it is not served
+        return remotePipeline({ card, logit: { logitScale: m.logitScale, logitBias: m.logitBias } }, { text, vision }, tokenize, prepare);
       },
     })),
   );
@@ -172,11 +183,11 @@ function app(env: WorkerEnv): { fetch: (request: Request, env: WorkerEnv) => Res
  */
 const towerGate = new TowerGate(64);
 
-/** A pipeline that runs one stage of a staged deployment (a `BundlePipeline` opened with `stage`). */
-type StagedPipeline = SiglipPipeline & Pick<BundlePipeline, "tokenIdsToStage" | "imagesToStage" | "continueStage">;
+const TOWER_PATHS = new Set(["/internal/embed-text", "/internal/embed-images", "/internal/embed-pixels", "/internal/stage"]);
 
-function staged(model: SiglipPipeline): StagedPipeline {
-  if (!(model instanceof BundlePipeline)) throw new SiglipError("INVALID_ARGUMENT", "this model does not run in stages here");
+/** A model this isolate runs itself (a `BundlePipeline`: sized images, stages), not one routed to a backend. */
+function local(model: SiglipPipeline): BundlePipeline {
+  if (!(model instanceof BundlePipeline)) throw new SiglipError("INVALID_ARGUMENT", "this model does not run in this Worker");
   return model;
 }
 
@@ -198,15 +209,24 @@ async function towerRequest(request: Request, env: WorkerEnv): Promise<Response>
     if (path === "/internal/stage") {
       const tower = request.headers.get("x-siglip-tower");
       if (tower !== "vision" && tower !== "textSplit") throw new SiglipError("INVALID_ARGUMENT", "x-siglip-tower must be vision or textSplit");
-      const model = await provider(env).get(request.headers.get("x-siglip-model") ?? "");
+      const model = await provider(env).get(request.headers.get(MODEL_HEADER) ?? "");
       const bytes = await request.arrayBuffer();
       const dims = parseDims(request.headers.get(DIMS_HEADER), bytes.byteLength);
-      return stageAnswer(await staged(model).continueStage(tower, tensor("float32", dims, new Float32Array(bytes))));
+      return stageAnswer(await local(model).continueStage(tower, tensor("float32", dims, new Float32Array(bytes))));
+    }
+    if (path === "/internal/embed-pixels") {
+      if (request.headers.get("content-type") !== PIXELS_TYPE) throw new SiglipError("INVALID_ARGUMENT", `embed-pixels takes ${PIXELS_TYPE}`);
+      const model = await provider(env).get(request.headers.get(MODEL_HEADER) ?? "");
+      const bytes = new Uint8Array(await request.arrayBuffer());
+      const images = unpackPixels(bytes, parseDims(request.headers.get(DIMS_HEADER), bytes.byteLength, "pixels"));
+      if (stage !== undefined) return stageAnswer(await local(model).imagesToStage(images));
+      const v = await local(model).embedImages(images);
+      return Response.json({ dim: v[0]?.length ?? 0, embeddings: packVectors(v) });
     }
     const body = (await request.json()) as { model: string; texts?: string[]; ids?: string; length?: number; lowercase?: "none" | "ascii" | "unicode"; images?: string[] };
     const model = await provider(env).get(body.model);
     if (path === "/internal/embed-text") {
-      if (stage !== undefined) return stageAnswer(await staged(model).tokenIdsToStage(unpackIds(body.ids ?? "", body.length ?? 0)));
+      if (stage !== undefined) return stageAnswer(await local(model).tokenIdsToStage(unpackIds(body.ids ?? "", body.length ?? 0)));
       const r =
         body.ids !== undefined && model.embedTokenIds !== undefined
           ? await model.embedTokenIds(unpackIds(body.ids, body.length ?? 0))
@@ -214,7 +234,7 @@ async function towerRequest(request: Request, env: WorkerEnv): Promise<Response>
       return Response.json({ tokens: r.tokens, dim: r.embeddings[0]?.length ?? 0, embeddings: packVectors(r.embeddings) });
     }
     const images = (body.images ?? []).map(base64ToBytes);
-    if (stage !== undefined) return stageAnswer(await staged(model).imagesToStage(images));
+    if (stage !== undefined) return stageAnswer(await local(model).imagesToStage(images));
     const v = await model.embedImages(images);
     return Response.json({ dim: v[0]?.length ?? 0, embeddings: packVectors(v) });
   } catch (err) {
@@ -231,7 +251,7 @@ export default {
       const path = new URL(request.url).pathname;
       // Memory figures for the benchmark (numbers only, no data): the WASM linear memory of this isolate.
       if (request.method === "GET" && path === "/internal/stats") return Response.json({ role, wasmBytes: workerdEngine().nativeMemoryBytes() ?? 0 });
-      if (request.method !== "POST" || (path !== "/internal/embed-text" && path !== "/internal/embed-images" && path !== "/internal/stage")) return new Response(null, { status: 404 });
+      if (request.method !== "POST" || !TOWER_PATHS.has(path)) return new Response(null, { status: 404 });
       try {
         return await towerGate.run(() => towerRequest(request, env), `${role} tower`, request.signal);
       } catch (err) {

@@ -6,12 +6,12 @@
  * keeps this module free of both and lets a role Worker load only the tower it serves.
  * @module
  */
-import { findCheckpoint, isSiglipError, SiglipError, tensor, type Tensor } from "@siglip-edge/core";
+import { findCheckpoint, SiglipError, tensor, type Tensor } from "@siglip-edge/core";
 import type { BundleSource } from "./bundle-source.ts";
 import { verifiedRead, verifyStreamed } from "./bundle-source.ts";
 import type { EngineSession, InferenceEngine, ModelSource } from "./engine.ts";
 import { fileDigest, type BundleManifest } from "./manifest.ts";
-import type { EmbedTextOptions, LowercaseMode, ModelCard, SiglipPipeline, TextEmbeddings } from "./pipeline.ts";
+import { atImageIndex, type EmbedTextOptions, type ImageInput, type LowercaseMode, type ModelCard, type SiglipPipeline, type TextEmbeddings } from "./pipeline.ts";
 import { TokenRowReader } from "./token-rows.ts";
 
 export interface BundlePipelineOptions {
@@ -21,10 +21,10 @@ export interface BundlePipelineOptions {
   /** One text to exactly `manifest.text.maxLength` token ids. */
   tokenize: (text: string, lowercase: LowercaseMode | undefined) => Int32Array | Promise<Int32Array>;
   /**
-   * One encoded image to FixRes pixel values.
+   * One image (encoded, or already S x S uint8) to FixRes pixel values.
    * @returns [3, S, S] float32
    */
-  pixels: (bytes: Uint8Array) => Promise<Float32Array>;
+  pixels: (image: ImageInput) => Promise<Float32Array>;
   /** Shown in `/v1/models`, e.g. `workerd: onnxruntime-web (wasm, 1 thread)`. */
   runsOn: string;
   /** Id to serve the model under; default the manifest's checkpoint id. */
@@ -173,7 +173,7 @@ export class BundlePipeline implements SiglipPipeline {
     return { embeddings: splitRows(data, dims[0] as number), tokens };
   }
 
-  async embedImages(images: readonly Uint8Array[]): Promise<Float32Array[]> {
+  async embedImages(images: readonly ImageInput[]): Promise<Float32Array[]> {
     this.#wholeTowers();
     const { data, dims } = await this.#runImages(images, this.#graphFor("vision", 0));
     return splitRows(data, dims[0] as number);
@@ -186,8 +186,8 @@ export class BundlePipeline implements SiglipPipeline {
     return stageOutput(g.out, r.data, r.dims, r.tokens);
   }
 
-  /** Stage 0 of the vision tower: encoded images in, hidden states or embeddings out. */
-  async imagesToStage(images: readonly Uint8Array[]): Promise<StageOutput> {
+  /** Stage 0 of the vision tower: images (encoded or sized) in, hidden states or embeddings out. */
+  async imagesToStage(images: readonly ImageInput[]): Promise<StageOutput> {
     const g = this.#graphFor("vision", this.#stageIndex(0));
     const r = await this.#runImages(images, g);
     return stageOutput(g.out, r.data, r.dims);
@@ -262,8 +262,8 @@ export class BundlePipeline implements SiglipPipeline {
     return { ...concatBatch(parts), tokens };
   }
 
-  /** Encoded images through a FixRes vision graph (whole or stage 0), in batches. */
-  async #runImages(images: readonly Uint8Array[], g: GraphChoice): Promise<{ data: Float32Array; dims: number[] }> {
+  /** Images through a FixRes vision graph (whole or stage 0), in batches. */
+  async #runImages(images: readonly ImageInput[], g: GraphChoice): Promise<{ data: Float32Array; dims: number[] }> {
     const { manifest } = this.#o;
     if (manifest.preprocessing.kind !== "fixres") {
       throw new SiglipError("INVALID_ARGUMENT", "NaFlex bundles are not served by this runtime yet (FixRes only)");
@@ -277,11 +277,9 @@ export class BundlePipeline implements SiglipPipeline {
       const B = chunk.length;
       const one = async (b: number): Promise<Float32Array> => {
         try {
-          return await this.#o.pixels(chunk[b] as Uint8Array);
+          return await this.#o.pixels(chunk[b] as ImageInput);
         } catch (err) {
-          // Name the image: the API reports which input could not be decoded.
-          if (isSiglipError(err)) throw new SiglipError(err.code, err.message, { cause: err, details: { ...err.details, imageIndex: i + b } });
-          throw err;
+          throw atImageIndex(err, i + b); // the API reports which input could not be decoded
         }
       };
       // One image (the edge's usual batch): its pixels are the batch, no second [3, S, S] buffer.

@@ -5,7 +5,7 @@
  * @module
  */
 import { SiglipError } from "@siglip-edge/core";
-import { preprocessFixRes } from "@siglip-edge/preprocess";
+import { fixresPixels, preprocessFixRes, type DecodeLimits } from "@siglip-edge/preprocess";
 import { Tokenizer } from "@siglip-edge/tokenizer";
 import type { BundleSource } from "./bundle-source.ts";
 import { verifiedRead } from "./bundle-source.ts";
@@ -42,6 +42,8 @@ export interface OpenModelOptions extends Partial<Pick<BundlePipelineOptions, "i
   tokenizer?: Tokenizer;
   /** Registers the JPEG/WebP decoders (platform-specific: CompiledWasm in Workers, files on Node). */
   initDecoders?: () => Promise<void>;
+  /** Decoding caps (Workers: `WORKER_LIMITS`, sized for a 128 MB isolate); default `DEFAULT_LIMITS`. */
+  decodeLimits?: Partial<DecodeLimits>;
 }
 
 /**
@@ -66,10 +68,17 @@ export async function openBundleModel(o: OpenModelOptions): Promise<BundlePipeli
     ...o,
     manifest,
     tokenize: async (text, lowercase) => (await getTokenizer()).encode(text, lowercase === undefined ? { maxLength } : { maxLength, lowercase }),
-    pixels: async (bytes) => {
+    pixels: async (image) => {
       if (pp.kind !== "fixres") throw new SiglipError("INVALID_ARGUMENT", "NaFlex bundles are not served yet");
-      await o.initDecoders?.();
-      return (await preprocessFixRes(bytes, { size: pp.imageSize, resample: pp.resample })).data;
+      const S = pp.imageSize;
+      if (image instanceof Uint8Array) {
+        await o.initDecoders?.();
+        return (await preprocessFixRes(image, { size: S, resample: pp.resample, ...(o.decodeLimits ? { limits: o.decodeLimits } : {}) })).data;
+      }
+      if (image.width !== S || image.height !== S || image.channels !== 3 || image.data.length !== S * S * 3) {
+        throw new SiglipError("INVALID_ARGUMENT", `a sized image must be ${S}x${S}x3 uint8 for this model, got ${image.width}x${image.height}x${image.channels} (${image.data.length} bytes)`);
+      }
+      return fixresPixels(image, { size: S });
     },
   });
 }

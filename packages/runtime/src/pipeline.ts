@@ -4,7 +4,7 @@
  * API and `siglip serve` only see this interface.
  * @module
  */
-import { SiglipError, type LogitParams } from "@siglip-edge/core";
+import { isSiglipError, SiglipError, type LogitParams } from "@siglip-edge/core";
 
 /** A model as listed by `GET /v1/models`. */
 export interface ModelCard {
@@ -35,6 +35,25 @@ export type LowercaseMode = "none" | "ascii" | "unicode";
 export interface EmbedTextOptions {
   /** Lowercasing before tokenizing; default the tokenizer's (`ascii`). */
   lowercase?: LowercaseMode;
+}
+
+/**
+ * An image already decoded and resized to a FixRes model's S x S (`preprocessFixResRgb`): [S, S, 3] uint8. The API
+ * Worker of a split deployment sends these to the vision Worker (150 KiB at 224 px, no decoding there).
+ */
+export interface SizedImage {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: number;
+  readonly data: Uint8Array;
+}
+
+/** What a local vision tower takes: encoded image files, or images already sized for the model. */
+export type ImageInput = Uint8Array | SizedImage;
+
+/** An image's error with its position in the request (`details.imageIndex`), so the API can say which one failed. */
+export function atImageIndex(err: unknown, index: number): unknown {
+  return isSiglipError(err) ? new SiglipError(err.code, err.message, { cause: err, details: { ...err.details, imageIndex: index } }) : err;
 }
 
 export interface SiglipPipeline {

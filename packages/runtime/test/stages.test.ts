@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { cosine, maxAbsDiff } from "@siglip-edge/core";
 import { openBundleModel, type BundlePipeline, type InferenceEngine } from "../src/index.ts";
 import { createNodeEngine, createWebEngineForNode, fsBundleSource, initNodeDecoders } from "../src/node/index.ts";
+import { preprocessFixResRgb } from "@siglip-edge/preprocess";
 import { mulberry32 } from "./seeded.ts";
 
 const root = mkdtempSync(join(tmpdir(), "siglip-stages-"));
@@ -59,6 +60,17 @@ describe.each([
       expect(cosine(out.embeddings[i] as Float32Array, ref[i] as Float32Array)).toBeGreaterThanOrEqual(0.99999);
       expect(cosine(tout.embeddings[i] as Float32Array, tref[i] as Float32Array)).toBeGreaterThanOrEqual(0.99999);
     }
+  });
+
+  it("sized images (decoded and resized by the API Worker) give the same embeddings as the encoded files", async () => {
+    const e = await engine();
+    const whole = await open(e);
+    const S = 48; // tiny-fixres image size
+    const sized = await preprocessFixResRgb(photo, { size: S, resample: "bilinear" });
+    const [a, b] = await whole.embedImages([photo, sized]);
+    expect(maxAbsDiff(a as Float32Array, b as Float32Array)).toBe(0);
+    const wrong = [{ ...sized, width: S - 1 }, { ...sized, channels: 4 }, { ...sized, data: sized.data.subarray(1) }];
+    for (const w of wrong) await expect(whole.embedImages([photo, w])).rejects.toMatchObject({ code: "INVALID_ARGUMENT", details: { imageIndex: 1 } });
   });
 
   it("refuses work that is not its stage, and malformed hidden states", async () => {

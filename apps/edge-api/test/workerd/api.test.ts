@@ -114,6 +114,28 @@ describe("Worker in workerd: B/16 layout with tower roles", () => {
     // Tower roles expose nothing but their internal endpoints.
     expect((await worker.fetch(new Request("https://t/v1/models"), roleEnv("text"))).status).toBe(404);
   });
+
+  it("ROLE=api sends at most 4 images and 16 texts per tower call, in order", async () => {
+    const calls: string[] = [];
+    const binding = (role: string) => ({
+      fetch: (req: Request) => {
+        calls.push(`${role}:${new URL(req.url).pathname}:${req.headers.get("x-siglip-dims") ?? "json"}`);
+        return worker.fetch(req, { ...(env as WorkerEnv), ROLE: role });
+      },
+    });
+    // The isolate keeps one API per configuration; the same bundles spelt differently make this one new (with these bindings).
+    const bundles = JSON.stringify(JSON.parse((env as WorkerEnv).MODEL_BUNDLES ?? "[]"), null, 1);
+    const split = { ROLE: "api", MODEL_BUNDLES: bundles, TEXT_TOWER: binding("text"), VISION_TOWER: binding("vision") } as unknown as Record<string, string>;
+    const texts = Array.from({ length: 17 }, (_, i) => `text number ${i}`);
+    const images = [coinsUri, `${origin}/photos/matplotlib/grace_hopper.jpg`, coinsUri, coinsUri, `${origin}/photos/matplotlib/grace_hopper.jpg`];
+    const input = [...texts.map((text) => ({ type: "text", text })), ...images.map(imagePart)];
+    const one = await call("/v1/embeddings", { json: { model: MODEL, input } });
+    const viaRoles = await call("/v1/embeddings", { json: { model: MODEL, input } }, split);
+    expect(viaRoles.status).toBe(200);
+    expect(viaRoles.json.data).toEqual(one.json.data);
+    expect(viaRoles.json["usage"]).toEqual(one.json["usage"]);
+    expect(calls.sort()).toEqual(["text:/internal/embed-text:json", "text:/internal/embed-text:json", "vision:/internal/embed-pixels:1,48,48,3", "vision:/internal/embed-pixels:4,48,48,3"]);
+  });
 });
 
 describe("Worker in workerd: B/16 layout with each tower in two stage Workers", () => {
@@ -131,7 +153,8 @@ describe("Worker in workerd: B/16 layout with each tower in two stage Workers", 
     const one = await call("/v1/embeddings", { json: { model: MODEL, input } });
     const viaStages = await call("/v1/embeddings", { json: { model: MODEL, input } }, staged);
     expect(viaStages.status).toBe(200);
-    expect(calls.sort()).toEqual(["text0:/internal/embed-text", "text1:/internal/stage", "vision0:/internal/embed-images", "vision1:/internal/stage"]);
+    // The API decodes and resizes: stage 0 of the vision tower receives S x S uint8 pixels.
+    expect(calls.sort()).toEqual(["text0:/internal/embed-text", "text1:/internal/stage", "vision0:/internal/embed-pixels", "vision1:/internal/stage"]);
     for (let i = 0; i < 2; i++) {
       const a = one.json.data[i]?.["embedding"] as number[];
       const b = viaStages.json.data[i]?.["embedding"] as number[];
@@ -149,6 +172,14 @@ describe("Worker in workerd: B/16 layout with each tower in two stage Workers", 
       worker.fetch(new Request("https://t/internal/stage", { method: "POST", headers: { "x-siglip-model": MODEL, "x-siglip-tower": "vision", "x-siglip-dims": dims }, body: new Uint8Array(bytes) }), stageEnv("vision", "1"));
     for (const [dims, bytes] of [["1,2,3", 24], ["1,2,3", 20], ["1,2", 8], ["a,b,c", 4]] as const) {
       const bad = await stage1(dims, bytes); // wrong width for this tower, or a header that does not match the body
+      expect(bad.status).toBe(500);
+      expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("INVALID_ARGUMENT");
+    }
+    // Pixels whose size is not the model's, or whose header does not match the body: typed refusals too.
+    const pixels = (dims: string, bytes: number, type = "application/x-siglip-rgb") =>
+      worker.fetch(new Request("https://t/internal/embed-pixels", { method: "POST", headers: { "content-type": type, "x-siglip-model": MODEL, "x-siglip-dims": dims }, body: new Uint8Array(bytes) }), stageEnv("vision", "0"));
+    for (const [dims, bytes, type] of [["1,8,8,3", 192, undefined], ["1,2,2,3", 11, undefined], ["1,2,2,4", 16, undefined], ["1,2,2,3", 12, "application/json"]] as const) {
+      const bad = await pixels(dims, bytes, type);
       expect(bad.status).toBe(500);
       expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("INVALID_ARGUMENT");
     }
