@@ -25,6 +25,7 @@ import { cosine } from "@siglip-edge/core";
 import { convertCheckpoint, generateCheckpoint, type WeightDType } from "@siglip-edge/export";
 import { lazyProvider, openBundleModel, type SiglipPipeline } from "@siglip-edge/runtime";
 import { createNodeEngine, fsBundleSource, initNodeDecoders } from "@siglip-edge/runtime/node";
+import { preprocessFixResRgb } from "@siglip-edge/preprocess";
 import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
 
 const APP = join(import.meta.dirname, "..");
@@ -218,17 +219,19 @@ async function runRole(role: "text" | "vision", bundle: { url: string } | { pref
     const bases = ks.map((_, i) => `http://127.0.0.1:${port + i}`);
     for (const b of bases) await waitFor(`${b}/internal/stats`, 120);
     const insps = await Promise.all(ks.map((_, i) => inspector(port + i + 1000)));
-    const path = role === "text" ? "/internal/embed-text" : "/internal/embed-images";
-    const b64 = Buffer.from(IMAGE).toString("base64");
-    // The API role tokenizes; the text role receives ids only (as in production, so its isolate holds no tokenizer).
+    // As in production, the API role tokenizes and decodes: the text role receives ids only and the vision role the
+    // 224 x 224 uint8 image (src/remote-tower.ts), so neither holds a tokenizer or image buffers.
     const ids = (await loadTokenizer(devTokenizerJsonPath())).encode(TEXT);
     const idsB64 = Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength).toString("base64");
-    const body = JSON.stringify(role === "text" ? { model: "b16", ids: idsB64, length: ids.length } : { model: "b16", images: [b64] });
-    // The chain as the API Worker runs it (src/remote-tower.ts): JSON to stage 0, then the binary hidden states
-    // forwarded to each later stage until one answers with embeddings.
+    const first: { path: string; headers: Record<string, string>; body: string | Uint8Array<ArrayBuffer> } =
+      role === "text"
+        ? { path: "/internal/embed-text", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "b16", ids: idsB64, length: ids.length }) }
+        : { path: "/internal/embed-pixels", headers: { "content-type": "application/x-siglip-rgb", "x-siglip-dims": "1,224,224,3", "x-siglip-model": "b16" }, body: new Uint8Array((await preprocessFixResRgb(IMAGE, { size: 224 })).data) };
+    // The chain as the API Worker runs it: the first request to stage 0, then the binary hidden states forwarded to
+    // each later stage until one answers with embeddings.
     const once = async () => {
       const t = performance.now();
-      let r = await fetch(`${bases[0]}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+      let r = await fetch(`${bases[0]}${first.path}`, { method: "POST", headers: first.headers, body: first.body });
       for (let i = 1; r.ok && r.headers.get("content-type") === "application/x-siglip-hidden" && i < bases.length; i++) {
         const hidden = await r.arrayBuffer();
         r = await fetch(`${bases[i]}/internal/stage`, { method: "POST", headers: { "content-type": "application/x-siglip-hidden", "x-siglip-dims": r.headers.get("x-siglip-dims") ?? "", "x-siglip-model": "b16", "x-siglip-tower": role === "text" ? "textSplit" : "vision" }, body: hidden });

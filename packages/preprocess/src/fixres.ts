@@ -25,12 +25,14 @@ export function fixresSize(opts: FixResOptions): number {
 /**
  * One RGB image to FixRes pixel values.
  * @param img [H, W, 3] uint8 (or [H, W, 4] RGBX; the fourth channel is ignored)
+ * @param out where to write them (a reused buffer or a slice of a batch); default a new array
  * @returns [3, S, S] float32 (channel-first, values in [-1, 1])
  */
-export function fixresPixels(img: RgbImage, opts: FixResOptions): Float32Array {
+export function fixresPixels(img: RgbImage, opts: FixResOptions, out?: Float32Array): Float32Array {
   const S = fixresSize(opts);
   checkChannels(img);
-  return pixelTable(img.width === S && img.height === S ? img : resizeImage(img, S, S, opts.resample ?? "bilinear"));
+  if (out !== undefined && out.length !== 3 * S * S) throw new SiglipError("INVALID_ARGUMENT", `output buffer holds ${out.length} values, [3, ${S}, ${S}] needs ${3 * S * S}`);
+  return pixelTable(img.width === S && img.height === S ? img : resizeImage(img, S, S, opts.resample ?? "bilinear"), out);
 }
 
 /**
@@ -58,9 +60,9 @@ function checkChannels(img: RgbImage): void {
 }
 
 /** The pixel table in CHW layout: [H, W, C] uint8 -> [3, H, W] float32. */
-function pixelTable(r: RgbImage): Float32Array {
+function pixelTable(r: RgbImage, into?: Float32Array): Float32Array {
   const plane = r.width * r.height;
-  const out = new Float32Array(3 * plane); // [3, S, S]
+  const out = into ?? new Float32Array(3 * plane); // [3, S, S]
   const src = r.data;
   const C = r.channels;
   for (let i = 0, s = 0; i < plane; i++, s += C) {

@@ -21,10 +21,10 @@ export interface BundlePipelineOptions {
   /** One text to exactly `manifest.text.maxLength` token ids. */
   tokenize: (text: string, lowercase: LowercaseMode | undefined) => Int32Array | Promise<Int32Array>;
   /**
-   * One image (encoded, or already S x S uint8) to FixRes pixel values.
-   * @returns [3, S, S] float32
+   * One image (encoded, or already S x S uint8) to FixRes pixel values, written into `out`.
+   * @param out [3, S, S] float32 (a slice of the batch buffer)
    */
-  pixels: (image: ImageInput) => Promise<Float32Array>;
+  pixels: (image: ImageInput, out: Float32Array) => Promise<void>;
   /** Shown in `/v1/models`, e.g. `workerd: onnxruntime-web (wasm, 1 thread)`. */
   runsOn: string;
   /** Id to serve the model under; default the manifest's checkpoint id. */
@@ -100,6 +100,11 @@ export class BundlePipeline implements SiglipPipeline {
   readonly rows: TokenRowReader;
   readonly #o: BundlePipelineOptions;
   readonly #sessions = new Map<string, Promise<EngineSession>>();
+  /**
+   * Batch pixel buffers of finished runs, one per length, reused by the next run: an edge tower serves one request at
+   * a time, and a fresh 600 KiB-2.4 MiB buffer per request would sit as garbage until V8 collects it (BENCHMARKS.md).
+   */
+  readonly #pixelBuffers = new Map<number, Float32Array>();
 
   constructor(options: BundlePipelineOptions) {
     this.#o = options;
@@ -275,22 +280,23 @@ export class BundlePipeline implements SiglipPipeline {
     for (let i = 0; i < images.length; i += step) {
       const chunk = images.slice(i, i + step);
       const B = chunk.length;
-      const one = async (b: number): Promise<Float32Array> => {
-        try {
-          return await this.#o.pixels(chunk[b] as ImageInput);
-        } catch (err) {
-          throw atImageIndex(err, i + b); // the API reports which input could not be decoded
+      const n = 3 * S * S;
+      // Taken from the pool (a concurrent run of the same length allocates its own) and given back after the run.
+      const px = this.#pixelBuffers.get(B * n) ?? new Float32Array(B * n);
+      this.#pixelBuffers.delete(B * n);
+      try {
+        for (let b = 0; b < B; b++) {
+          try {
+            await this.#o.pixels(chunk[b] as ImageInput, px.subarray(b * n, (b + 1) * n));
+          } catch (err) {
+            throw atImageIndex(err, i + b); // the API reports which input could not be decoded
+          }
         }
-      };
-      // One image (the edge's usual batch): its pixels are the batch, no second [3, S, S] buffer.
-      let px: Float32Array;
-      if (B === 1) px = await one(0);
-      else {
-        px = new Float32Array(B * 3 * S * S);
-        for (let b = 0; b < B; b++) px.set(await one(b), b * 3 * S * S);
+        const res = await session.run({ pixel_values: tensor("float32", [B, 3, S, S], px) }, [g.out]);
+        parts.push(res[g.out] as Tensor);
+      } finally {
+        this.#pixelBuffers.set(B * n, px);
       }
-      const res = await session.run({ pixel_values: tensor("float32", [B, 3, S, S], px) }, [g.out]);
-      parts.push(res[g.out] as Tensor);
     }
     return concatBatch(parts);
   }

@@ -5,7 +5,7 @@
  * @module
  */
 import { SiglipError } from "@siglip-edge/core";
-import { fixresPixels, preprocessFixRes, type DecodeLimits } from "@siglip-edge/preprocess";
+import { fixresPixels, preprocessFixResRgb, type DecodeLimits } from "@siglip-edge/preprocess";
 import { Tokenizer } from "@siglip-edge/tokenizer";
 import type { BundleSource } from "./bundle-source.ts";
 import { verifiedRead } from "./bundle-source.ts";
@@ -68,17 +68,17 @@ export async function openBundleModel(o: OpenModelOptions): Promise<BundlePipeli
     ...o,
     manifest,
     tokenize: async (text, lowercase) => (await getTokenizer()).encode(text, lowercase === undefined ? { maxLength } : { maxLength, lowercase }),
-    pixels: async (image) => {
+    pixels: async (image, out) => {
       if (pp.kind !== "fixres") throw new SiglipError("INVALID_ARGUMENT", "NaFlex bundles are not served yet");
       const S = pp.imageSize;
       if (image instanceof Uint8Array) {
         await o.initDecoders?.();
-        return (await preprocessFixRes(image, { size: S, resample: pp.resample, ...(o.decodeLimits ? { limits: o.decodeLimits } : {}) })).data;
+        return void fixresPixels(await preprocessFixResRgb(image, { size: S, resample: pp.resample, ...(o.decodeLimits ? { limits: o.decodeLimits } : {}) }), { size: S }, out);
       }
       if (image.width !== S || image.height !== S || image.channels !== 3 || image.data.length !== S * S * 3) {
         throw new SiglipError("INVALID_ARGUMENT", `a sized image must be ${S}x${S}x3 uint8 for this model, got ${image.width}x${image.height}x${image.channels} (${image.data.length} bytes)`);
       }
-      return fixresPixels(image, { size: S });
+      fixresPixels(image, { size: S }, out);
     },
   });
 }

@@ -71,6 +71,13 @@ describe.each([
     expect(maxAbsDiff(a as Float32Array, b as Float32Array)).toBe(0);
     const wrong = [{ ...sized, width: S - 1 }, { ...sized, channels: 4 }, { ...sized, data: sized.data.subarray(1) }];
     for (const w of wrong) await expect(whole.embedImages([photo, w])).rejects.toMatchObject({ code: "INVALID_ARGUMENT", details: { imageIndex: 1 } });
+    // Pixel buffers are reused between runs: concurrent and repeated calls still get their own images' embeddings.
+    const other = new Uint8Array(readFileSync(join(import.meta.dirname, "..", "..", "..", "fixtures", "photos", "skimage", "chelsea.png")));
+    const [x, y] = [(await whole.embedImages([other]))[0], (await whole.embedImages([photo]))[0]];
+    const both = await Promise.all([whole.embedImages([other]), whole.embedImages([photo]), whole.embedImages([other])]);
+    expect(maxAbsDiff(both[0]?.[0] as Float32Array, x as Float32Array)).toBe(0);
+    expect(maxAbsDiff(both[1]?.[0] as Float32Array, y as Float32Array)).toBe(0);
+    expect(maxAbsDiff(both[2]?.[0] as Float32Array, x as Float32Array)).toBe(0);
   });
 
   it("refuses work that is not its stage, and malformed hidden states", async () => {
