@@ -56,6 +56,8 @@ const STAGES = Number(process.env["STAGES"] ?? 2);
 const LIVE = process.env["LIVE"] === "1";
 /** LOG=/path/prefix keeps each wrangler dev's output in `<prefix>-<role>-<i>.log|.err`. */
 const LOG = process.env["LOG"];
+/** LOAD_REQUESTS=N: the load phase sends N requests, 20 at a time (default 20: one each). */
+const LOAD_REQUESTS = Number(process.env["LOAD_REQUESTS"] ?? 20);
 /** VERIFY=0 skips the roles' SHA-256 pass over the weights at cold start. */
 const VERIFY = process.env["VERIFY"] !== "0";
 
@@ -262,7 +264,13 @@ async function runRole(role: "text" | "vision", bundle: { url: string } | { pref
     const withWasm = async (peaks: { heap: number; backing: number }[]): Promise<Peak[]> => Promise.all(peaks.map(async (p, i) => ({ ...p, wasm: await wasm(i) })));
     const cold = await sample(once);
     const coldPeaks = await withWasm(cold.peaks);
-    const load = await sample(() => Promise.all(Array.from({ length: 20 }, once)));
+    // 20 concurrent requests (LOAD_REQUESTS=N: N requests, 20 in flight at a time, to see garbage under sustained load).
+    const load = await sample(async () => {
+      let left = LOAD_REQUESTS;
+      await Promise.all(Array.from({ length: Math.min(20, LOAD_REQUESTS) }, async () => {
+        while (left-- > 0) await once();
+      }));
+    });
     const loadPeaks = await withWasm(load.peaks);
     const warm: number[] = [];
     for (let i = 0; i < RUNS; i++) warm.push((await once()).ms);

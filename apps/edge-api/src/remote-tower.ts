@@ -60,21 +60,89 @@ const TOKENS_HEADER = "x-siglip-tokens";
 export function hiddenResponse(data: Float32Array, dims: readonly number[], tokens?: number): Response {
   const headers: Record<string, string> = { "content-type": HIDDEN_TYPE, [DIMS_HEADER]: dims.join(",") };
   if (tokens !== undefined) headers[TOKENS_HEADER] = String(tokens);
-  const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer ? data.buffer : data.slice().buffer;
-  return new Response(own, { headers });
+  return new Response(new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength), { headers });
+}
+
+/** Largest tower request body (4 images of 512 px as hidden states of a So400m/14 are ~20 MiB). */
+const MAX_TOWER_BODY = 64 * 2 ** 20;
+
+/**
+ * Parses `x-siglip-dims` (positive integers, at most 64 MiB of data), or throws `INVALID_ARGUMENT`.
+ * @param layout `hidden`: float32 [B, N, D]; `pixels`: uint8 [B, S, S, 3]
+ * @returns the dims and the body size they describe
+ */
+export function parseDims(header: string | null, layout: "hidden" | "pixels" = "hidden"): { dims: number[]; bytes: number } {
+  const dims = (header ?? "").split(",").map(Number);
+  const [rank, item, shape] = layout === "hidden" ? [3, 4, "[B, N, D] float32"] : [4, 1, "[B, S, S, 3] uint8"];
+  const bytes = dims.reduce((a, b) => a * b, item);
+  if (dims.length !== rank || dims.some((d) => !Number.isInteger(d) || d <= 0) || bytes > MAX_TOWER_BODY || (layout === "pixels" && dims[3] !== 3)) {
+    throw new SiglipError("INVALID_ARGUMENT", `${layout}: ${DIMS_HEADER} "${header ?? ""}" does not describe a ${shape} body of at most ${MAX_TOWER_BODY} bytes`);
+  }
+  return { dims, bytes };
 }
 
 /**
- * Parses `x-siglip-dims` (positive integers whose product matches the body), or throws `INVALID_ARGUMENT`.
- * @param layout `hidden`: float32 [B, N, D]; `pixels`: uint8 [B, S, S, 3]
+ * Reads a body of exactly `into.byteLength` bytes into `into`'s memory, with a BYOB reader where the stream offers one
+ * (workerd's request bodies do): the memory moves from view to view, so no ArrayBuffer is allocated per request.
+ * Other streams are copied chunk by chunk. Throws `INVALID_ARGUMENT` when the body is shorter or longer.
+ * @returns the bytes, a view over `into`'s memory (`into` itself may be detached: use the result from now on)
  */
-export function parseDims(header: string | null, bytes: number, layout: "hidden" | "pixels" = "hidden"): number[] {
-  const dims = (header ?? "").split(",").map(Number);
-  const [rank, item, shape] = layout === "hidden" ? [3, 4, "[B, N, D] float32"] : [4, 1, "[B, S, S, 3] uint8"];
-  if (dims.length !== rank || dims.some((d) => !Number.isInteger(d) || d <= 0) || dims.reduce((a, b) => a * b, item) !== bytes || (layout === "pixels" && dims[3] !== 3)) {
-    throw new SiglipError("INVALID_ARGUMENT", `${layout}: ${DIMS_HEADER} "${header ?? ""}" does not describe a ${shape} body of ${bytes} bytes`);
+export async function readBodyInto(body: ReadableStream<Uint8Array> | null, into: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  const want = into.byteLength;
+  const short = (got: number) => new SiglipError("INVALID_ARGUMENT", `request body: ${got} bytes, the ${DIMS_HEADER} header describes ${want}`);
+  if (body === null) {
+    if (want === 0) return into;
+    throw short(0);
   }
-  return dims;
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch {
+    byob = undefined;
+  }
+  if (byob === undefined) {
+    const reader = body.getReader();
+    let at = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (at + value.byteLength > want) throw short(at + value.byteLength);
+      into.set(value, at);
+      at += value.byteLength;
+    }
+    if (at !== want) throw short(at);
+    return into;
+  }
+  let buffer = into.buffer;
+  let at = 0;
+  while (at < want) {
+    const { done, value } = await byob.read(new Uint8Array(buffer, at, want - at));
+    if (value !== undefined) buffer = value.buffer as ArrayBuffer;
+    if (done) throw short(at);
+    at += value.byteLength;
+  }
+  // One more read must report the end: a longer body is refused rather than cut.
+  const tail = await byob.read(new Uint8Array(1));
+  if (!tail.done) throw short(want + 1);
+  return new Uint8Array(buffer, 0, want);
+}
+
+/**
+ * Request-body buffers kept between tower requests, by size (a tower serves one request at a time, so usually one
+ * buffer per input shape); each is taken for one request and given back when its response exists.
+ */
+export class BodyBuffers {
+  readonly #free = new Map<number, Uint8Array<ArrayBuffer>>();
+  take(bytes: number): Uint8Array<ArrayBuffer> {
+    const b = this.#free.get(bytes);
+    if (b === undefined || b.buffer.byteLength !== bytes) return new Uint8Array(bytes);
+    this.#free.delete(bytes);
+    return b;
+  }
+  give(b: Uint8Array<ArrayBuffer>): void {
+    if (this.#free.size >= 4) this.#free.clear(); // a handful of shapes at most; never a growing cache
+    this.#free.set(b.byteLength, b);
+  }
 }
 
 /** A `[B, S, S, 3]` pixels body as B sized images (views, no copies). */

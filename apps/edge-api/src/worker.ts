@@ -27,7 +27,7 @@ import { createApp } from "./app.ts";
 import { parseBackendRoutes, routedProvider, withBackendRouting } from "./backend-routing.ts";
 import { configFromVars } from "./config.ts";
 import { layeredEmbeddingCache, type CacheLike } from "./edge-cache.ts";
-import { base64ToBytes, DIMS_HEADER, hiddenResponse, MODEL_HEADER, packVectors, parseDims, PIXELS_TYPE, remotePipeline, unpackIds, unpackPixels } from "./remote-tower.ts";
+import { base64ToBytes, BodyBuffers, DIMS_HEADER, hiddenResponse, MODEL_HEADER, packVectors, parseDims, PIXELS_TYPE, readBodyInto, remotePipeline, unpackIds, unpackPixels } from "./remote-tower.ts";
 import { TowerGate } from "./tower-gate.ts";
 import type { WorkerEnv } from "./worker-env.ts";
 
@@ -182,6 +182,8 @@ function app(env: WorkerEnv): { fetch: (request: Request, env: WorkerEnv) => Res
  * beyond that the tower answers 503 at once, which the API reports as 429 `overloaded` with Retry-After.
  */
 const towerGate = new TowerGate(64);
+/** Stage inputs read straight into reused buffers (hidden states: 600 KiB per image at B/16). */
+const bodyBuffers = new BodyBuffers();
 
 const TOWER_PATHS = new Set(["/internal/embed-text", "/internal/embed-images", "/internal/embed-pixels", "/internal/stage"]);
 
@@ -191,9 +193,19 @@ function local(model: SiglipPipeline): BundlePipeline {
   return model;
 }
 
-/** A stage's answer: hidden states (binary) for the next stage, or the embeddings from the last one. */
+/**
+ * A stage's answer: hidden states (binary) for the next stage, or the embeddings from the last one. A `Response` made
+ * from an ArrayBuffer holds a copy of its bytes (checked by test/workerd/engine.test.ts), so the pipeline's buffer
+ * goes back to its pool as soon as the response exists.
+ */
 function stageAnswer(r: StageOutput): Response {
-  if (r.kind === "hidden") return hiddenResponse(r.hidden.data as Float32Array, r.hidden.dims, r.tokens);
+  if (r.kind === "hidden") {
+    try {
+      return hiddenResponse(r.hidden.data as Float32Array, r.hidden.dims, r.tokens);
+    } finally {
+      r.release?.();
+    }
+  }
   return Response.json({ ...(r.tokens === undefined ? {} : { tokens: r.tokens }), dim: r.embeddings[0]?.length ?? 0, embeddings: packVectors(r.embeddings) });
 }
 
@@ -210,18 +222,27 @@ async function towerRequest(request: Request, env: WorkerEnv): Promise<Response>
       const tower = request.headers.get("x-siglip-tower");
       if (tower !== "vision" && tower !== "textSplit") throw new SiglipError("INVALID_ARGUMENT", "x-siglip-tower must be vision or textSplit");
       const model = await provider(env).get(request.headers.get(MODEL_HEADER) ?? "");
-      const bytes = await request.arrayBuffer();
-      const dims = parseDims(request.headers.get(DIMS_HEADER), bytes.byteLength);
-      return stageAnswer(await local(model).continueStage(tower, tensor("float32", dims, new Float32Array(bytes))));
+      const { dims, bytes } = parseDims(request.headers.get(DIMS_HEADER));
+      const body = await readBodyInto(request.body, bodyBuffers.take(bytes));
+      try {
+        return stageAnswer(await local(model).continueStage(tower, tensor("float32", dims, new Float32Array(body.buffer, 0, bytes / 4))));
+      } finally {
+        bodyBuffers.give(body);
+      }
     }
     if (path === "/internal/embed-pixels") {
       if (request.headers.get("content-type") !== PIXELS_TYPE) throw new SiglipError("INVALID_ARGUMENT", `embed-pixels takes ${PIXELS_TYPE}`);
       const model = await provider(env).get(request.headers.get(MODEL_HEADER) ?? "");
-      const bytes = new Uint8Array(await request.arrayBuffer());
-      const images = unpackPixels(bytes, parseDims(request.headers.get(DIMS_HEADER), bytes.byteLength, "pixels"));
-      if (stage !== undefined) return stageAnswer(await local(model).imagesToStage(images));
-      const v = await local(model).embedImages(images);
-      return Response.json({ dim: v[0]?.length ?? 0, embeddings: packVectors(v) });
+      const { dims, bytes } = parseDims(request.headers.get(DIMS_HEADER), "pixels");
+      const body = await readBodyInto(request.body, bodyBuffers.take(bytes));
+      try {
+        const images = unpackPixels(body, dims);
+        if (stage !== undefined) return stageAnswer(await local(model).imagesToStage(images));
+        const v = await local(model).embedImages(images);
+        return Response.json({ dim: v[0]?.length ?? 0, embeddings: packVectors(v) });
+      } finally {
+        bodyBuffers.give(body);
+      }
     }
     const body = (await request.json()) as { model: string; texts?: string[]; ids?: string; length?: number; lowercase?: "none" | "ascii" | "unicode"; images?: string[] };
     const model = await provider(env).get(body.model);

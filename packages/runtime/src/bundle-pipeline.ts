@@ -7,6 +7,7 @@
  * @module
  */
 import { findCheckpoint, SiglipError, tensor, type Tensor } from "@siglip-edge/core";
+import { BufferPool } from "./buffer-pool.ts";
 import type { BundleSource } from "./bundle-source.ts";
 import { verifiedRead, verifyStreamed } from "./bundle-source.ts";
 import type { EngineSession, InferenceEngine, ModelSource } from "./engine.ts";
@@ -52,9 +53,13 @@ export interface BundlePipelineOptions {
 /** The towers a bundle can split into stages (manifest `stages` keys). */
 export type StagedTower = "vision" | "textSplit";
 
-/** What one stage returns: hidden states for the next stage, or, from the last stage, the raw embeddings. */
+/**
+ * What one stage returns: hidden states for the next stage, or, from the last stage, the raw embeddings. Hidden
+ * states may sit in a buffer the pipeline reuses: call `release` once they have been sent (after that they may be
+ * overwritten by the next run).
+ */
 export type StageOutput =
-  | { kind: "hidden"; hidden: Tensor; tokens?: number }
+  | { kind: "hidden"; hidden: Tensor; tokens?: number; release?: () => void }
   | { kind: "embeddings"; embeddings: Float32Array[]; tokens?: number };
 
 /** The graph a call runs, the output it reads, and the external-data file the graph names (a stage's: its tower's). */
@@ -101,10 +106,11 @@ export class BundlePipeline implements SiglipPipeline {
   readonly #o: BundlePipelineOptions;
   readonly #sessions = new Map<string, Promise<EngineSession>>();
   /**
-   * Batch pixel buffers of finished runs, one per length, reused by the next run: an edge tower serves one request at
-   * a time, and a fresh 600 KiB-2.4 MiB buffer per request would sit as garbage until V8 collects it (BENCHMARKS.md).
+   * Per-run arrays reused between runs (pixels, token embeddings, and stage outputs where the engine fills given
+   * outputs): an edge tower serves one request at a time, and a fresh 0.2-2.4 MiB array per run would sit as garbage
+   * until V8 collects it (BENCHMARKS.md).
    */
-  readonly #pixelBuffers = new Map<number, Float32Array>();
+  readonly #pool = new BufferPool();
 
   constructor(options: BundlePipelineOptions) {
     this.#o = options;
@@ -188,14 +194,14 @@ export class BundlePipeline implements SiglipPipeline {
   async tokenIdsToStage(idRows: readonly Int32Array[]): Promise<StageOutput> {
     const g = this.#graphFor("textSplit", this.#stageIndex(0));
     const r = await this.#runText(idRows, g);
-    return stageOutput(g.out, r.data, r.dims, r.tokens);
+    return stageOutput(g.out, r, r.tokens);
   }
 
   /** Stage 0 of the vision tower: images (encoded or sized) in, hidden states or embeddings out. */
   async imagesToStage(images: readonly ImageInput[]): Promise<StageOutput> {
     const g = this.#graphFor("vision", this.#stageIndex(0));
     const r = await this.#runImages(images, g);
-    return stageOutput(g.out, r.data, r.dims);
+    return stageOutput(g.out, r);
   }
 
   /**
@@ -211,9 +217,39 @@ export class BundlePipeline implements SiglipPipeline {
       throw new SiglipError("INVALID_ARGUMENT", `stage input must be float32 [B, N, ${D}], got ${hidden.dtype} [${hidden.dims.join(", ")}]`);
     }
     const session = await this.session(graph, data);
-    const res = await session.run({ [STAGE_IN]: hidden }, [out]);
-    const t = res[out] as Tensor;
-    return stageOutput(out, t.data as Float32Array, t.dims);
+    return stageOutput(out, this.#batch([await this.#run(session, { [STAGE_IN]: hidden }, out, hidden.dims)]));
+  }
+
+  /**
+   * One graph run. Hidden states of a stage go into a pooled buffer when the engine fills given outputs (`pooled`:
+   * the caller gives it back); other outputs are the engine's own arrays.
+   * @param hiddenDims [B, N, D] of the hidden states a stage graph returns
+   */
+  async #run(session: EngineSession, feeds: Record<string, Tensor>, out: string, hiddenDims: readonly number[]): Promise<RunPart> {
+    if (out !== STAGE_OUT || !this.#o.engine.fillsOutputs) return { t: (await session.run(feeds, [out]))[out] as Tensor, pooled: false };
+    const buf = this.#pool.take(hiddenDims.reduce((a, b) => a * b, 1));
+    let t: Tensor;
+    try {
+      t = (await session.run(feeds, [out], { [out]: tensor("float32", [...hiddenDims], buf) }))[out] as Tensor;
+    } catch (err) {
+      this.#pool.give(buf);
+      throw err;
+    }
+    if (t.data === buf) return { t, pooled: true };
+    this.#pool.give(buf); // the engine answered with its own array after all
+    return { t, pooled: false };
+  }
+
+  /** Chunk outputs as one batch; pooled chunks that had to be copied go back to the pool at once. */
+  #batch(parts: readonly RunPart[]): Batch {
+    const first = parts[0];
+    if (parts.length === 1 && first !== undefined) {
+      const data = first.t.data as Float32Array;
+      return { data, dims: [...first.t.dims], ...(first.pooled ? { release: () => this.#pool.give(data) } : {}) };
+    }
+    const joined = concatBatch(parts.map((p) => p.t));
+    for (const p of parts) if (p.pooled) this.#pool.give(p.t.data as Float32Array);
+    return joined;
   }
 
   #wholeTowers(): void {
@@ -239,7 +275,7 @@ export class BundlePipeline implements SiglipPipeline {
   }
 
   /** Token id rows through a text graph (whole or stage 0), in batches; outputs concatenated along the batch. */
-  async #runText(idRows: readonly Int32Array[], g: GraphChoice): Promise<{ data: Float32Array; dims: number[]; tokens: number }> {
+  async #runText(idRows: readonly Int32Array[], g: GraphChoice): Promise<Batch & { tokens: number }> {
     const { manifest, foldTokenIds } = this.#o;
     const T = manifest.text.maxLength;
     const D = manifest.tokenTable.dim;
@@ -253,37 +289,42 @@ export class BundlePipeline implements SiglipPipeline {
     let tokens = 0;
     for (const ids of all) for (const id of ids) if (id !== manifest.text.padId) tokens++;
     const session = await this.session(g.graph, g.data);
-    const parts: Tensor[] = [];
+    const parts: RunPart[] = [];
     const step = this.#o.maxTextBatch ?? 16;
     for (let i = 0; i < all.length; i += step) {
       const chunk = all.slice(i, i + step);
       const B = chunk.length;
       const ids = new Int32Array(B * T);
       chunk.forEach((r, b) => ids.set(r, b * T));
-      const embeds = await this.rows.embed(ids, B, T); // [B, T, D]
-      const res = await session.run({ inputs_embeds: tensor("float32", [B, T, D], embeds) }, [g.out]);
-      parts.push(res[g.out] as Tensor);
+      const embeds = this.#pool.take(B * T * D);
+      try {
+        await this.rows.embed(ids, B, T, embeds); // [B, T, D]
+        parts.push(await this.#run(session, { inputs_embeds: tensor("float32", [B, T, D], embeds) }, g.out, [B, T, D]));
+      } finally {
+        this.#pool.give(embeds);
+      }
     }
-    return { ...concatBatch(parts), tokens };
+    return { ...this.#batch(parts), tokens };
   }
 
   /** Images through a FixRes vision graph (whole or stage 0), in batches. */
-  async #runImages(images: readonly ImageInput[], g: GraphChoice): Promise<{ data: Float32Array; dims: number[] }> {
+  async #runImages(images: readonly ImageInput[], g: GraphChoice): Promise<Batch> {
     const { manifest } = this.#o;
     if (manifest.preprocessing.kind !== "fixres") {
       throw new SiglipError("INVALID_ARGUMENT", "NaFlex bundles are not served by this runtime yet (FixRes only)");
     }
     const S = manifest.preprocessing.imageSize;
+    const { patchSize: P, hiddenSize: D } = manifest.sizes.vision;
+    const N = (S / P) ** 2; // patches: SigLIP has no class token
     const session = await this.session(g.graph, g.data);
-    const parts: Tensor[] = [];
+    const parts: RunPart[] = [];
     const step = this.#o.maxImageBatch ?? 4;
     for (let i = 0; i < images.length; i += step) {
       const chunk = images.slice(i, i + step);
       const B = chunk.length;
       const n = 3 * S * S;
       // Taken from the pool (a concurrent run of the same length allocates its own) and given back after the run.
-      const px = this.#pixelBuffers.get(B * n) ?? new Float32Array(B * n);
-      this.#pixelBuffers.delete(B * n);
+      const px = this.#pool.take(B * n);
       try {
         for (let b = 0; b < B; b++) {
           try {
@@ -292,20 +333,36 @@ export class BundlePipeline implements SiglipPipeline {
             throw atImageIndex(err, i + b); // the API reports which input could not be decoded
           }
         }
-        const res = await session.run({ pixel_values: tensor("float32", [B, 3, S, S], px) }, [g.out]);
-        parts.push(res[g.out] as Tensor);
+        parts.push(await this.#run(session, { pixel_values: tensor("float32", [B, 3, S, S], px) }, g.out, [B, N, D]));
       } finally {
-        this.#pixelBuffers.set(B * n, px);
+        this.#pool.give(px);
       }
     }
-    return concatBatch(parts);
+    return this.#batch(parts);
   }
 }
 
-function stageOutput(out: string, data: Float32Array, dims: readonly number[], tokens?: number): StageOutput {
+/** One chunk's output, and whether it sits in a pooled buffer. */
+interface RunPart {
+  t: Tensor;
+  pooled: boolean;
+}
+
+/** A call's output over all its chunks; `release` gives a pooled buffer back. */
+interface Batch {
+  data: Float32Array;
+  dims: number[];
+  release?: () => void;
+}
+
+function stageOutput(out: string, b: Batch, tokens?: number): StageOutput {
   const t = tokens === undefined ? {} : { tokens };
-  if (out === "pooler_output") return { kind: "embeddings", embeddings: splitRows(data, dims[0] as number), ...t };
-  return { kind: "hidden", hidden: tensor("float32", [...dims], data), ...t };
+  if (out === "pooler_output") {
+    const embeddings = splitRows(b.data, b.dims[0] as number);
+    b.release?.();
+    return { kind: "embeddings", embeddings, ...t };
+  }
+  return { kind: "hidden", hidden: tensor("float32", [...b.dims], b.data), ...t, ...(b.release ? { release: b.release } : {}) };
 }
 
 /** Batch-chunk outputs [b_i, ...] -> one [sum b_i, ...] float32 array. */

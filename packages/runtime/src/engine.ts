@@ -58,8 +58,12 @@ export interface SessionConfig {
 export interface EngineSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  /** Runs the graph; returns the requested outputs (all when `outputs` is omitted) as core tensors. */
-  run(feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>>;
+  /**
+   * Runs the graph; returns the requested outputs (all when `outputs` is omitted) as core tensors.
+   * @param into pre-allocated outputs to fill (their shapes must be the outputs' shapes); only on engines whose
+   *   `fillsOutputs` is true. The returned tensors then hold the same arrays.
+   */
+  run(feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[], into?: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>>;
   release(): Promise<void>;
 }
 
@@ -67,6 +71,11 @@ export interface InferenceEngine {
   readonly name: EngineName;
   /** True when `RangedFile` external data is streamed tensor by tensor rather than read whole first. */
   readonly streamsExternalData: boolean;
+  /**
+   * True when `run` can write outputs into caller-owned arrays (`into`), so a server can reuse one output buffer per
+   * shape instead of leaving a fresh array as garbage after every run.
+   */
+  readonly fillsOutputs: boolean;
   createSession(model: ModelSource, config?: SessionConfig): Promise<EngineSession>;
   /** Bytes of engine-owned memory outside the JS heap (the WASM linear memory), when the engine can tell. */
   nativeMemoryBytes(): number | undefined;

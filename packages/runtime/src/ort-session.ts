@@ -12,12 +12,16 @@ export function wrapSession(session: InferenceSession, Ctor: OrtTensorCtor): Eng
   return {
     inputNames: session.inputNames,
     outputNames: session.outputNames,
-    async run(feeds, outputs) {
+    async run(feeds, outputs, into) {
       const ortFeeds: Record<string, OrtTensor> = {};
       for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrt(Ctor, t);
       let result: InferenceSession.ReturnType;
       try {
-        result = outputs === undefined ? await session.run(ortFeeds) : await session.run(ortFeeds, [...outputs]);
+        if (into !== undefined) {
+          const fetches: Record<string, OrtTensor> = {};
+          for (const [name, t] of Object.entries(into)) fetches[name] = toOrt(Ctor, t);
+          result = await session.run(ortFeeds, fetches);
+        } else result = outputs === undefined ? await session.run(ortFeeds) : await session.run(ortFeeds, [...outputs]);
       } catch (cause) {
         throw new SiglipError("INFERENCE_FAILED", `inference failed: ${String(cause)}`, { cause });
       }

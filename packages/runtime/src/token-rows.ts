@@ -130,12 +130,13 @@ export class TokenRowReader {
   /**
    * `inputs_embeds` for a batch of token id sequences.
    * @param ids [B, T] int32, row-major
+   * @param into where to write them ([B, T, dim]); default a new array
    * @returns [B, T, dim] float32
    */
-  async embed(ids: Int32Array, batch: number, length: number): Promise<Float32Array> {
+  async embed(ids: Int32Array, batch: number, length: number, into?: Float32Array): Promise<Float32Array> {
     const rows = await this.rows(ids);
     const { dim } = this.spec;
-    const out = new Float32Array(batch * length * dim);
+    const out = into ?? new Float32Array(batch * length * dim);
     for (let k = 0; k < batch * length; k++) out.set(rows.get(ids[k] as number) as Float32Array, k * dim);
     return out;
   }

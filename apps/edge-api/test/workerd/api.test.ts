@@ -170,7 +170,7 @@ describe("Worker in workerd: B/16 layout with each tower in two stage Workers", 
     // A stage Worker refuses whole-tower work and malformed hidden states with typed errors.
     const stage1 = (dims: string, bytes: number) =>
       worker.fetch(new Request("https://t/internal/stage", { method: "POST", headers: { "x-siglip-model": MODEL, "x-siglip-tower": "vision", "x-siglip-dims": dims }, body: new Uint8Array(bytes) }), stageEnv("vision", "1"));
-    for (const [dims, bytes] of [["1,2,3", 24], ["1,2,3", 20], ["1,2", 8], ["a,b,c", 4]] as const) {
+    for (const [dims, bytes] of [["1,2,3", 24], ["1,2,3", 20], ["1,2,3", 28], ["1,2", 8], ["a,b,c", 4], ["4096,4096,4096", 4]] as const) {
       const bad = await stage1(dims, bytes); // wrong width for this tower, or a header that does not match the body
       expect(bad.status).toBe(500);
       expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("INVALID_ARGUMENT");

@@ -2,6 +2,7 @@ import { maxAbsDiff, tensor } from "@siglip-edge/core";
 import { verifyStreamed, type BundleSource, type RangedFile } from "@siglip-edge/runtime";
 import { workerdEngine } from "@siglip-edge/runtime/workerd";
 import { describe, expect, it } from "vitest";
+import { readBodyInto } from "../../src/remote-tower.ts";
 import graph from "../../../../packages/runtime/test/fixtures/affine-softmax-ext.onnx";
 import weights from "../../../../packages/runtime/test/fixtures/affine-softmax-ext.onnx.data";
 import expected from "../../../../packages/runtime/test/fixtures/expected.json";
@@ -43,6 +44,42 @@ describe("onnxruntime-web inside workerd", () => {
     const out = await session.run({ x: x() });
     expect(maxAbsDiff(out["y"]?.data as Float32Array, expected.y.data)).toBeLessThan(1e-6);
     console.log(`workerd wasm memory: ${((engine.nativeMemoryBytes() ?? 0) / 2 ** 20).toFixed(1)} MiB`);
+  });
+
+  it("fills pre-allocated outputs (patched build, microsoft/onnxruntime#25786) with the same values", async () => {
+    const engine = workerdEngine();
+    expect(engine.fillsOutputs).toBe(true);
+    const session = await engine.createSession({
+      kind: "bytes",
+      graph: new Uint8Array(graph as ArrayBuffer),
+      externalData: [{ path: "affine-softmax-ext.onnx.data", data: new Uint8Array(weights as ArrayBuffer) }],
+    });
+    const own = (await session.run({ x: x() }))["y"]?.data as Float32Array;
+    const into = new Float32Array(own.length).fill(Number.NaN);
+    const out = await session.run({ x: x() }, ["y"], { y: tensor("float32", expected.y.dims, into) });
+    expect(out["y"]?.data).toBe(into); // the caller's array, written in place
+    expect(maxAbsDiff(into, own)).toBe(0);
+    // Reused: a second run overwrites it with the same values.
+    into.fill(0);
+    await session.run({ x: x() }, ["y"], { y: tensor("float32", expected.y.dims, into) });
+    expect(maxAbsDiff(into, own)).toBe(0);
+  });
+
+  it("a Response made from an ArrayBuffer view copies its bytes (stage Workers reuse the buffer right after)", async () => {
+    const buf = new Float32Array([1, 2, 3, 4]);
+    const res = new Response(new Uint8Array(buf.buffer));
+    buf.fill(9);
+    expect(Array.from(new Float32Array(await res.arrayBuffer()))).toEqual([1, 2, 3, 4]);
+  });
+
+  it("reads a request body into a reused buffer with BYOB reads (its memory moves, nothing is allocated)", async () => {
+    const post = (n: number) => new Request("https://t/", { method: "POST", body: Uint8Array.from({ length: n }, (_, i) => i + 1) }).body;
+    const into = new Uint8Array(8);
+    const got = await readBodyInto(post(8), into);
+    expect(Array.from(got)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(into.byteLength).toBe(0); // detached: the bytes were read into its memory, now `got`'s
+    await expect(readBodyInto(post(7), got)).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(readBodyInto(post(9), new Uint8Array(8))).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
   });
 
   it.each(["body", "chunks"] as const)("streams ranged external data tensor by tensor (JSPI build) with the same result (%s)", async (kind) => {

@@ -12,6 +12,7 @@ import { wrapSession } from "../ort-session.ts";
 class NodeEngine implements InferenceEngine {
   readonly name = "onnxruntime-node" as const;
   readonly streamsExternalData = false;
+  readonly fillsOutputs = false;
 
   async createSession(model: ModelSource, config: SessionConfig = {}): Promise<EngineSession> {
     const options: ort.InferenceSession.SessionOptions = {

@@ -86,6 +86,11 @@ export interface WebEngineOptions {
    * read tensor by tensor (edge-runtime §6.4: JS-side peak ~ one tensor instead of the whole weight file).
    */
   jspi?: boolean;
+  /**
+   * The build fills pre-allocated CPU outputs (the Workers build patched by scripts/patch-ort-web.ts; stock
+   * onnxruntime-web 1.30 returns them untouched, microsoft/onnxruntime#25786).
+   */
+  fillsOutputs?: boolean;
 }
 
 let engine: WebEngine | undefined;
@@ -93,11 +98,13 @@ let engine: WebEngine | undefined;
 class WebEngine implements InferenceEngine {
   readonly name = "onnxruntime-web" as const;
   readonly streamsExternalData: boolean;
+  readonly fillsOutputs: boolean;
   readonly #ort: OrtWebBuild;
 
-  constructor(ort: OrtWebBuild, jspi: boolean) {
+  constructor(ort: OrtWebBuild, jspi: boolean, fillsOutputs: boolean) {
     this.#ort = ort;
     this.streamsExternalData = jspi;
+    this.fillsOutputs = fillsOutputs;
   }
 
   async #externalData(f: ExternalDataFile): Promise<{ path: string; data: Uint8Array | Blob }> {
@@ -153,7 +160,7 @@ export function createWebEngine(options: WebEngineOptions): InferenceEngine {
     // A truthy placeholder: ORT then neither fetches the .wasm nor needs import.meta.url; the hook ignores these bytes.
     ort.env.wasm.wasmBinary = new Uint8Array(1);
     ort.env.logLevel = "error";
-    engine = new WebEngine(ort, options.jspi === true);
+    engine = new WebEngine(ort, options.jspi === true, options.fillsOutputs === true);
   }
   return engine;
 }

@@ -6,7 +6,9 @@
  * hence the relative path into the repository's node_modules.
  * @module
  */
-import * as ort from "onnxruntime-web/jspi";
+// onnxruntime-web/jspi as installed, with pre-allocated CPU outputs filled (generated on npm ci by
+// scripts/patch-ort-web.ts; see there).
+import * as ort from "./ort-jspi.patched.mjs";
 import ortWasm from "../../../../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.jspi.wasm";
 // Decoder binaries of packages/preprocess (JPEG, WebP), by the same CompiledWasm rule.
 import jpegWasm from "../../../../node_modules/@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm";
@@ -17,7 +19,7 @@ import { createWebEngine } from "../ort-web/engine.ts";
 
 /** The isolate's onnxruntime-web engine (created once, reused by every request). */
 export function workerdEngine(): InferenceEngine {
-  return createWebEngine({ ort, wasmModule: ortWasm, jspi: true });
+  return createWebEngine({ ort, wasmModule: ortWasm, jspi: true, fillsOutputs: true });
 }
 
 let decoders: Promise<void> | undefined;
