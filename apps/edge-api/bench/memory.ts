@@ -40,9 +40,12 @@ const MiB = 2 ** 20;
 const FOLD = process.env["FOLD"] === "1";
 /** COMPARE=0 skips the onnxruntime-node and transformers.js rows per dtype (workerd roles only). */
 const COMPARE = process.env["COMPARE"] !== "0";
-/** ARENA=0 turns ORT's CPU memory arena off in the roles; ROLES picks roles (default "text,vision"). */
+/**
+ * ARENA=0 turns ORT's CPU memory arena off in the roles. ROLES picks what runs (default "text,vision,api"): each tower
+ * alone, chained by this script, then (`api`, local R2 only) the whole deployment behind the API Worker.
+ */
 const ARENA = process.env["ARENA"] !== "0";
-const ROLES = (process.env["ROLES"] ?? "text,vision").split(",");
+const ROLES = (process.env["ROLES"] ?? "text,vision,api").split(",");
 /**
  * SOURCE=r2 (default): the bundle is put into wrangler's local R2 (`wrangler r2 object put --local`) and the roles
  * read it through the R2 binding, as in production. SOURCE=http: over HTTP from 127.0.0.1 (workerd's fetch bodies
@@ -119,7 +122,9 @@ async function connect(url: string): Promise<WebSocket> {
   }
 }
 
-async function inspector(port: number): Promise<{ heap: () => Promise<{ used: number; backing: number }>; close: () => void }> {
+type Inspector = { heap: () => Promise<{ used: number; backing: number }>; close: () => void };
+
+async function inspector(port: number): Promise<Inspector> {
   const ws = await connect(`ws://127.0.0.1:${port}/ws`);
   let id = 0;
   const pending = new Map<number, (v: Record<string, unknown>) => void>();
@@ -168,6 +173,8 @@ interface RoleResult {
 }
 
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+/** The frozen Worker's config (each `wrangler dev` names its Worker with `--name`). */
+const WORKER_TOML = ['name = "siglip-bench"', 'main = "worker.js"', 'compatibility_date = "2026-11-01"', "no_bundle = true", "[[rules]]", 'type = "CompiledWasm"', 'globs = ["**/*.wasm"]', "[[r2_buckets]]", 'binding = "MODELS"', 'bucket_name = "siglip-edge-models"'];
 
 /**
  * Bundles the Worker once into a frozen folder: `wrangler dev` on the source tree would restart the isolate
@@ -176,10 +183,7 @@ const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 function buildWorker(): string {
   const out = join(tmpdir(), "siglip-bench-worker");
   execFileSync(process.execPath, [WRANGLER, "deploy", "--dry-run", "--outdir", out, "-c", join(APP, "wrangler.toml")], { cwd: APP, stdio: "ignore" });
-  writeFileSync(
-    join(out, "wrangler.toml"),
-    ['name = "siglip-bench"', 'main = "worker.js"', 'compatibility_date = "2026-11-01"', "no_bundle = true", "[[rules]]", 'type = "CompiledWasm"', 'globs = ["**/*.wasm"]', "[[r2_buckets]]", 'binding = "MODELS"', 'bucket_name = "siglip-edge-models"', ""].join("\n"),
-  );
+  writeFileSync(join(out, "wrangler.toml"), [...WORKER_TOML, ""].join("\n"));
   return out;
 }
 const WORKER_DIR = buildWorker();
@@ -205,6 +209,112 @@ function localR2(dir: string, prefix: string): string {
 
 type Peak = { heap: number; backing: number; wasm: number };
 
+/** Worker names of a tower's stage Workers, as the bench's API config binds them. */
+const towerName = (role: "text" | "vision", k: number) => `siglip-bench-${role}${k === 0 ? "" : `-${k}`}`;
+
+/**
+ * One `wrangler dev` (its own workerd process and isolate) of the frozen Worker build, inspector on `port + 1000`.
+ * Named Workers find each other's service bindings through wrangler's dev registry, as deployed Workers do by name.
+ */
+function devWorker(o: { name: string; port: number; vars: Record<string, string>; persist?: string; config?: string }): ChildProcess {
+  const vars = Object.entries(o.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const log = (ext: string) => (LOG ? openSync(`${LOG}-${o.name}.${ext}`, "w") : "ignore");
+  return spawn(
+    process.execPath,
+    [WRANGLER, "dev", ...(o.config ? ["-c", o.config] : []), "--name", o.name, "--port", String(o.port), "--inspector-port", String(o.port + 1000), ...vars, ...(o.persist ? ["--persist-to", o.persist] : [])],
+    { cwd: WORKER_DIR, stdio: ["ignore", log("log"), log("err")] },
+  );
+}
+
+/** Samples every inspector's heap every 50 ms while `fn` runs; returns `fn`'s result and each isolate's peaks. */
+async function sampled<T>(insps: readonly Inspector[], fn: () => Promise<T>): Promise<{ out: T; peaks: { heap: number; backing: number }[] }> {
+  const peaks = insps.map(() => ({ heap: 0, backing: 0 }));
+  let done = false;
+  const loops = insps.map(async (insp, i) => {
+    const p = peaks[i] as { heap: number; backing: number };
+    while (!done) {
+      const h = await insp.heap();
+      p.heap = Math.max(p.heap, h.used);
+      p.backing = Math.max(p.backing, h.backing);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+  try {
+    return { out: await fn(), peaks };
+  } finally {
+    done = true;
+    await Promise.all(loops);
+  }
+}
+
+/** `n` calls of `once`, 20 in flight at a time. */
+async function concurrently(n: number, once: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(20, n) }, async () => {
+    while (next < n) await once(next++);
+  }));
+}
+
+interface ApiResult {
+  coldText: number;
+  coldImage: number;
+  coldPeak: Peak;
+  loadPeak: Peak;
+  text: number[];
+  image: number[];
+  rejected: number;
+}
+
+/**
+ * The whole deployment in local workerd: the four stage Workers (two per tower) and the API Worker bound to them,
+ * each in its own `wrangler dev`. Requests go to the public API (`POST /v1/embeddings`, the image as a data URI), so
+ * the API isolate tokenizes and decodes as in production; its memory is sampled (JS heap, backing stores, decoder
+ * WASM) cold and under load, and end-to-end latency is timed.
+ */
+async function runApi(bundle: { prefix: string; persist: string }, port: number, stages: number): Promise<ApiResult> {
+  const bundles = JSON.stringify([{ id: "b16", prefix: bundle.prefix, ...(VERIFY ? {} : { verify: false }) }]);
+  const towers = (["text", "vision"] as const).flatMap((role) => Array.from({ length: stages }, (_, k) => ({ role, k })));
+  const binding = (role: "text" | "vision", k: number) => `${role.toUpperCase()}_TOWER${k === 0 ? "" : `_${k}`}`;
+  const config = join(WORKER_DIR, "wrangler.api.toml");
+  writeFileSync(config, [...WORKER_TOML, ...towers.flatMap((t) => ["[[services]]", `binding = "${binding(t.role, t.k)}"`, `service = "${towerName(t.role, t.k)}"`]), ""].join("\n"));
+  const children = towers.map((t, i) => devWorker({ name: towerName(t.role, t.k), port: port + i, vars: { ROLE: t.role, ...(stages > 1 ? { STAGE: String(t.k) } : {}), MODEL_BUNDLES: bundles }, persist: bundle.persist }));
+  const apiPort = port + towers.length;
+  children.push(devWorker({ name: "siglip-bench-api", port: apiPort, vars: { ROLE: "api", MODEL_BUNDLES: bundles, MAX_QUEUED: "32", INTERNAL_STATS: "1" }, persist: bundle.persist, config }));
+  try {
+    for (let i = 0; i < towers.length; i++) await waitFor(`http://127.0.0.1:${port + i}/internal/stats`, 120);
+    const base = `http://127.0.0.1:${apiPort}`;
+    await waitFor(`${base}/healthz`, 120);
+    const [insp] = [await inspector(apiPort + 1000)];
+    const dataUri = `data:image/png;base64,${Buffer.from(IMAGE).toString("base64")}`;
+    let rejected = 0;
+    const post = async (kind: "text" | "image") => {
+      const input = kind === "text" ? TEXT : [{ type: "image_url", image_url: { url: dataUri } }];
+      const t = performance.now();
+      const r = await fetch(`${base}/v1/embeddings`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "b16", input }) });
+      const body = await r.text();
+      if (r.status === 429) rejected++;
+      else if (!r.ok) throw new Error(`API ${kind}: HTTP ${r.status} ${body.slice(0, 200)}`);
+      return performance.now() - t;
+    };
+    const wasm = async () => ((await (await fetch(`${base}/internal/stats`)).json()) as { wasmBytes: number }).wasmBytes;
+    const cold = await sampled([insp], async () => [await post("text"), await post("image")] as const);
+    const coldPeak = { ...(cold.peaks[0] as { heap: number; backing: number }), wasm: await wasm() };
+    const load = await sampled([insp], () => concurrently(LOAD_REQUESTS, (i) => post(i % 2 === 0 ? "text" : "image")));
+    const loadPeak = { ...(load.peaks[0] as { heap: number; backing: number }), wasm: await wasm() };
+    const text: number[] = [];
+    const image: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      text.push(await post("text"));
+      image.push(await post("image"));
+    }
+    insp.close();
+    return { coldText: cold.out[0], coldImage: cold.out[1], coldPeak, loadPeak, text, image, rejected };
+  } finally {
+    for (const c of children) c.kill("SIGINT");
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
 /**
  * One tower in local workerd: a single role Worker, or (STAGES=K > 1) K stage Workers, each its own `wrangler dev`
  * and isolate, chained by this script as the API Worker chains them (stage 0 gets the input, each later stage the
@@ -215,7 +325,7 @@ async function runRole(role: "text" | "vision", bundle: { url: string } | { pref
   const bundles = JSON.stringify([{ id: "b16", ...where, ...(FOLD ? { foldTokenIds: true } : {}), ...(ARENA ? {} : { memArena: false }), ...(VERIFY ? {} : { verify: false }) }]);
   const ks = stages > 1 ? Array.from({ length: stages }, (_, k) => k) : [undefined];
   const children: ChildProcess[] = ks.map((k, i) =>
-    spawn(process.execPath, [WRANGLER, "dev", "--port", String(port + i), "--inspector-port", String(port + i + 1000), "--var", `ROLE:${role}`, ...(k === undefined ? [] : ["--var", `STAGE:${k}`]), "--var", `MODEL_BUNDLES:${bundles}`, ...("persist" in bundle ? ["--persist-to", bundle.persist] : [])], { cwd: WORKER_DIR, stdio: ["ignore", LOG ? openSync(`${LOG}-${role}-${i}.log`, "w") : "ignore", LOG ? openSync(`${LOG}-${role}-${i}.err`, "w") : "ignore"] }),
+    devWorker({ name: towerName(role, k ?? 0), port: port + i, vars: { ROLE: role, ...(k === undefined ? {} : { STAGE: String(k) }), MODEL_BUNDLES: bundles }, ...("persist" in bundle ? { persist: bundle.persist } : {}) }),
   );
   try {
     const bases = ks.map((_, i) => `http://127.0.0.1:${port + i}`);
@@ -244,33 +354,12 @@ async function runRole(role: "text" | "vision", bundle: { url: string } | { pref
       return { ms: performance.now() - t, vector: new Float32Array(bytes.buffer, bytes.byteOffset, j.dim ?? 0) };
     };
     const wasm = async (i: number) => ((await (await fetch(`${bases[i]}/internal/stats`)).json()) as { wasmBytes: number }).wasmBytes;
-    const sample = async <T>(fn: () => Promise<T>) => {
-      const peaks = insps.map(() => ({ heap: 0, backing: 0 }));
-      let done = false;
-      const loops = insps.map(async (insp, i) => {
-        const p = peaks[i] as { heap: number; backing: number };
-        while (!done) {
-          const h = await insp.heap();
-          p.heap = Math.max(p.heap, h.used);
-          p.backing = Math.max(p.backing, h.backing);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      });
-      const out = await fn();
-      done = true;
-      await Promise.all(loops);
-      return { out, peaks };
-    };
+    const sample = <T>(fn: () => Promise<T>) => sampled(insps, fn);
     const withWasm = async (peaks: { heap: number; backing: number }[]): Promise<Peak[]> => Promise.all(peaks.map(async (p, i) => ({ ...p, wasm: await wasm(i) })));
     const cold = await sample(once);
     const coldPeaks = await withWasm(cold.peaks);
     // 20 concurrent requests (LOAD_REQUESTS=N: N requests, 20 in flight at a time, to see garbage under sustained load).
-    const load = await sample(async () => {
-      let left = LOAD_REQUESTS;
-      await Promise.all(Array.from({ length: Math.min(20, LOAD_REQUESTS) }, async () => {
-        while (left-- > 0) await once();
-      }));
-    });
+    const load = await sample(() => concurrently(LOAD_REQUESTS, once));
     const loadPeaks = await withWasm(load.peaks);
     const warm: number[] = [];
     for (let i = 0; i < RUNS; i++) warm.push((await once()).ms);
@@ -358,10 +447,21 @@ for (const dtype of DTYPES) {
     const cell = (r: RoleResult | undefined) => (r ? `${ms(r.coldMs)} / ${ms(r.p50)} / ${ms(r.p95)}` : "-");
     const cos = (r: RoleResult | undefined, ref: Float32Array) => (r ? cosine(r.vector, ref).toFixed(5) : "-");
     log(`| workerd, onnxruntime-web WASM (1 thread), roles text + vision${STAGES > 1 ? `, ${STAGES} stage Workers per tower` : ""}${ARENA ? "" : ", arena off"} | ${dtype} | ${cell(text)} | ${cell(vision)} | ${cos(text, fp32.tv)} / ${cos(vision, fp32.iv)} |`);
-    for (const r of [...(texts ?? []), ...(visions ?? [])]) {
-      const f = (p: { heap: number; backing: number; wasm: number }) => `${(p.heap / MiB).toFixed(1)} + ${(p.backing / MiB).toFixed(1)} + ${(p.wasm / MiB).toFixed(1)} = **${((p.heap + p.backing + p.wasm) / MiB).toFixed(1)} MiB**`;
-      memLines.push(`| ${r.role} | ${dtype} | ${f(r.coldPeak)} | ${f(r.loadPeak)} |`);
-      console.log(`memory ${memLines[memLines.length - 1]}`); // printed as it comes: a later failure must not lose it
+    const f = (p: Peak) => `${(p.heap / MiB).toFixed(1)} + ${(p.backing / MiB).toFixed(1)} + ${(p.wasm / MiB).toFixed(1)} = **${((p.heap + p.backing + p.wasm) / MiB).toFixed(1)} MiB**`;
+    const memLine = (l: string) => {
+      memLines.push(l);
+      console.log(`memory ${l}`); // printed as it comes: a later failure must not lose it
+    };
+    for (const r of [...(texts ?? []), ...(visions ?? [])]) memLine(`| ${r.role} | ${dtype} | ${f(r.coldPeak)} | ${f(r.loadPeak)} |`);
+    if (ROLES.includes("api") && SOURCE !== "http") {
+      try {
+        const a = await runApi({ prefix: `b16-${dtype}-s${STAGES}/`, persist: localR2(dir, `b16-${dtype}-s${STAGES}/`) }, port, STAGES);
+        port += 2 * STAGES + 1;
+        log(`| **workerd, whole deployment through the API** (\`POST /v1/embeddings\`: API Worker tokenizes / decodes, ${STAGES} stage Workers per tower) | ${dtype} | ${ms(a.coldText)} / ${ms(pct(a.text, 50))} / ${ms(pct(a.text, 95))} | ${ms(a.coldImage)} / ${ms(pct(a.image, 50))} / ${ms(pct(a.image, 95))} | as the rows above |`);
+        memLine(`| API (tokenizer, image decoding; no model) | ${dtype} | ${f(a.coldPeak)} | ${f(a.loadPeak)}${a.rejected ? ` (${a.rejected} of ${LOAD_REQUESTS} answered 429)` : ""} |`);
+      } catch (err) {
+        log(`| workerd, whole deployment through the API | ${dtype} | failed: ${String(err).slice(0, 200)} | | |`);
+      }
     }
   } finally {
     server.close();

@@ -24,5 +24,11 @@ export interface WorkerEnv {
   VISION_TOWER?: { fetch(request: Request): Promise<Response> };
   /** Tower roles of a staged deployment: which stage of the tower this Worker runs (`0` .. `K-1`). */
   STAGE?: string;
+  /**
+   * `1`: the API / all role also answers `GET /internal/stats` (the isolate's WASM bytes: decoders, and the engine in
+   * role `all`) for the memory benchmark. Off by default: the API role is public. Tower roles always answer it (they
+   * have no public route).
+   */
+  INTERNAL_STATS?: string;
   [key: string]: unknown;
 }

@@ -21,7 +21,7 @@ import {
   type StageOutput,
 } from "@siglip-edge/runtime";
 import { initWorkerdDecoders, workerdEngine } from "@siglip-edge/runtime/workerd";
-import { preprocessFixResRgb, WORKER_LIMITS } from "@siglip-edge/preprocess";
+import { decoderMemoryBytes, preprocessFixResRgb, WORKER_LIMITS } from "@siglip-edge/preprocess";
 import type { Tokenizer } from "@siglip-edge/tokenizer";
 import { createApp } from "./app.ts";
 import { parseBackendRoutes, routedProvider, withBackendRouting } from "./backend-routing.ts";
@@ -271,7 +271,7 @@ export default {
       // Tower Workers have no public route (workers_dev = false); they answer service-binding calls only.
       const path = new URL(request.url).pathname;
       // Memory figures for the benchmark (numbers only, no data): the WASM linear memory of this isolate.
-      if (request.method === "GET" && path === "/internal/stats") return Response.json({ role, wasmBytes: workerdEngine().nativeMemoryBytes() ?? 0 });
+      if (request.method === "GET" && path === "/internal/stats") return stats(role);
       if (request.method !== "POST" || !TOWER_PATHS.has(path)) return new Response(null, { status: 404 });
       try {
         return await towerGate.run(() => towerRequest(request, env), `${role} tower`, request.signal);
@@ -281,6 +281,13 @@ export default {
         return Response.json({ error: e }, { status: 503, headers: { "retry-after": "1" } });
       }
     }
+    if (env.INTERNAL_STATS === "1" && request.method === "GET" && new URL(request.url).pathname === "/internal/stats") return stats(role);
     return app(env).fetch(request, env);
   },
 };
+
+/** Memory figures for the benchmark (numbers only, no data): the WASM linear memory of this isolate. */
+function stats(role: string): Response {
+  const engine = role === "api" ? 0 : (workerdEngine().nativeMemoryBytes() ?? 0);
+  return Response.json({ role, wasmBytes: engine + decoderMemoryBytes() });
+}

@@ -14,6 +14,6 @@ export { decodeImage, decodeRaster, toRgb, sniffFormat, type DecodeOptions, type
 export { applyOrientation, exifOrientation } from "./decode/exif.ts";
 export type { JpegDecoderChoice } from "./decode/jpeg.ts";
 export { TS_JPEG_AUTO_MIN_PIXELS } from "./jpeg-stream.ts";
-export { initDecoders, decodersReady, webpDecoderVersion, type DecoderModules, type WasmSource } from "./decode/wasm-codecs.ts";
+export { initDecoders, decodersReady, decoderMemoryBytes, webpDecoderVersion, type DecoderModules, type WasmSource } from "./decode/wasm-codecs.ts";
 /** NaFlex position-grid resampling (siglip2-spec §6.2), shared with the runtime and the exporter. */
 export { antialiasBilinearWeights, resizePositionGrid } from "@siglip-edge/core";

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hasErrorCode, maxAbsDiff } from "@siglip-edge/core";
-import { decodeImage, fixresPixels, preprocessFixRes, preprocessFixResRgb, preprocessNaFlex } from "../src/index.ts";
+import { decodeImage, decoderMemoryBytes, fixresPixels, preprocessFixRes, preprocessFixResRgb, preprocessNaFlex } from "../src/index.ts";
 import { decodeJpegFullTs, readJpegHeader } from "../src/decode/jpeg.ts";
 import { initNodeDecoders } from "../src/node/index.ts";
 import { readFileSync } from "node:fs";
@@ -89,6 +89,14 @@ describe("pure-TS JPEG decoder", () => {
     console.log(`[preprocess jpeg-ts] variants: ${names.length} files, ${failures.length} differences (TS and WASM decode vs Pillow, streaming vs full route)`);
     expect(names.length).toBe(72);
     expect(failures).toEqual([]);
+  });
+
+  it("reports the WASM decoders' linear memory (the edge API measures it)", async () => {
+    await decodeImage(readFixture("photos/sklearn/china.jpg"), { jpegDecoder: "wasm" });
+    const bytes = decoderMemoryBytes();
+    // At least the decoded 640x427 RGBA image lives in the JPEG decoder's heap; WASM memory grows in 64 KiB pages.
+    expect(bytes).toBeGreaterThanOrEqual(640 * 427 * 4);
+    expect(bytes % 65536).toBe(0);
   });
 
   it("lets streamed baseline JPEGs past maxPixels up to maxStreamedJpegPixels, never progressive ones", async () => {

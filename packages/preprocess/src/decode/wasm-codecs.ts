@@ -22,6 +22,7 @@ export interface RgbaPixels {
  */
 interface WasmApi {
   Module: abstract new (...args: never[]) => object;
+  Memory: abstract new (...args: never[]) => { readonly buffer: ArrayBuffer };
   Instance: new (module: object, imports: object) => { exports: object };
   compile(bytes: ArrayBuffer): Promise<object>;
 }
@@ -67,6 +68,17 @@ interface Slot {
   instance: Promise<CodecInstance> | undefined;
   /** Messages libjpeg / Emscripten printed during the current call. */
   messages: string[];
+  /** The instance's linear memory (exported or imported), for `decoderMemoryBytes`. */
+  memory?: { readonly buffer: ArrayBuffer };
+}
+
+/** The first `WebAssembly.Memory` among an instance's exports or imports (one level of namespaces). */
+function memoryIn(o: object): { readonly buffer: ArrayBuffer } | undefined {
+  for (const v of Object.values(o)) {
+    if (v instanceof WA.Memory) return v;
+    if (typeof v === "object" && v !== null && !(v instanceof WA.Module)) for (const w of Object.values(v as object)) if (w instanceof WA.Memory) return w;
+  }
+  return undefined;
 }
 
 const slots: Partial<Record<CodecName, Slot>> = {};
@@ -76,6 +88,7 @@ function instantiate(slot: Slot, name: CodecName): Promise<CodecInstance> {
     noInitialRun: true,
     instantiateWasm: (imports, done) => {
       const instance = new WA.Instance(slot.module, imports);
+      slot.memory = memoryIn(instance.exports) ?? memoryIn(imports);
       done(instance);
       return instance.exports;
     },
@@ -100,6 +113,13 @@ export async function initDecoders(modules: DecoderModules): Promise<void> {
     await slot.instance;
     slots[name] = slot;
   }
+}
+
+/** Bytes of linear memory the WASM decoders hold now (it grows with the largest image decoded since the last reset). */
+export function decoderMemoryBytes(): number {
+  let bytes = 0;
+  for (const slot of Object.values(slots)) bytes += slot?.memory?.buffer.byteLength ?? 0;
+  return bytes;
 }
 
 /** Which WASM decoders are registered. */
