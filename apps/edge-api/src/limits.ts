@@ -6,6 +6,7 @@
  */
 import { concatBytes } from "@siglip-edge/core";
 import { ApiError } from "./errors.ts";
+import { FifoGate } from "./gate.ts";
 
 export interface RateLimit {
   requests: number;
@@ -37,32 +38,19 @@ export class FixedWindowLimiter {
   }
 }
 
-/** At most `max` inferences at once, up to `queue` more waiting; beyond that 429 `overloaded`. */
+/**
+ * At most `max` inferences at once, up to `queue` more waiting in arrival order; beyond that 429 `overloaded`. Waiters
+ * poll (gate.ts): in workerd a request awaiting a promise another request resolves is cancelled as hung.
+ */
 export class Admission {
-  readonly #max: number;
-  readonly #queue: number;
-  #active = 0;
-  readonly #waiting: (() => void)[] = [];
+  readonly #gate: FifoGate;
 
   constructor(max: number, queue: number) {
-    this.#max = max;
-    this.#queue = queue;
+    this.#gate = new FifoGate(queue, { concurrency: max, overloaded: () => new ApiError("overloaded", "the server is busy; retry shortly", { retryAfter: 1 }) });
   }
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#active >= this.#max) {
-      if (this.#waiting.length >= this.#queue) {
-        throw new ApiError("overloaded", "the server is busy; retry shortly", { retryAfter: 1 });
-      }
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    }
-    this.#active++;
-    try {
-      return await fn();
-    } finally {
-      this.#active--;
-      this.#waiting.shift()?.();
-    }
+  run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.#gate.run(fn, "inference", signal);
   }
 }
 

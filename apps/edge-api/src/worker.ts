@@ -28,7 +28,7 @@ import { parseBackendRoutes, routedProvider, withBackendRouting } from "./backen
 import { configFromVars } from "./config.ts";
 import { layeredEmbeddingCache, type CacheLike } from "./edge-cache.ts";
 import { base64ToBytes, BodyBuffers, DIMS_HEADER, hiddenResponse, MODEL_HEADER, packVectors, parseDims, PIXELS_TYPE, readBodyInto, remotePipeline, unpackIds, unpackPixels } from "./remote-tower.ts";
-import { TowerGate } from "./tower-gate.ts";
+import { FifoGate } from "./gate.ts";
 import type { WorkerEnv } from "./worker-env.ts";
 
 interface BundleEntry {
@@ -181,7 +181,7 @@ function app(env: WorkerEnv): { fetch: (request: Request, env: WorkerEnv) => Res
  * than 20 (the buffers of finished requests stay as garbage until V8 collects them; BENCHMARKS.md). Up to 64 wait;
  * beyond that the tower answers 503 at once, which the API reports as 429 `overloaded` with Retry-After.
  */
-const towerGate = new TowerGate(64);
+const towerGate = new FifoGate(64);
 /** Stage inputs read straight into reused buffers (hidden states: 600 KiB per image at B/16). */
 const bodyBuffers = new BodyBuffers();
 

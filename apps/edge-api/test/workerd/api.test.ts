@@ -206,6 +206,14 @@ describe("Worker in workerd: tower roles take one request at a time", () => {
   });
 });
 
+describe("Worker in workerd: the API admits a few inferences at a time", () => {
+  it("serves requests queued behind the running one (waiters poll; workerd cancels promise-queue waiters as hung)", async () => {
+    const vars = { MAX_CONCURRENT: "1", MAX_QUEUED: "8" };
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => call("/v1/embeddings", { json: { model: MODEL, input: [imagePart(coinsUri), { type: "text", text: `text ${i}` }] } }, vars)));
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+  });
+});
+
 describe("Worker in workerd: errors", () => {
   const cases: [string, string, RequestInit & { json?: unknown }, Record<string, string>, number, string][] = [
     ["validation", "/v1/embeddings", { json: { model: MODEL } }, {}, 400, "invalid_request"],

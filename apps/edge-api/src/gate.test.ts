@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { TowerGate } from "./tower-gate.ts";
+import { ApiError } from "./errors.ts";
+import { FifoGate } from "./gate.ts";
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe("TowerGate", () => {
+describe("FifoGate", () => {
   it("runs one request at a time, in arrival order, and sheds beyond the queue", async () => {
-    const gate = new TowerGate(2, { pollMs: 1 });
+    const gate = new FifoGate(2, { pollMs: 1 });
     const order: string[] = [];
     let running = 0;
     let most = 0;
@@ -30,7 +31,7 @@ describe("TowerGate", () => {
   });
 
   it("skips a waiter whose caller went away, and frees a failed run's turn", async () => {
-    const gate = new TowerGate(8, { pollMs: 1 });
+    const gate = new FifoGate(8, { pollMs: 1 });
     const ac = new AbortController();
     const first = gate.run(() => tick(10).then(() => "first"), "t");
     const gone = gate.run(async () => "never", "t", ac.signal);
@@ -44,8 +45,28 @@ describe("TowerGate", () => {
   });
 
   it("takes back a turn that was never released (a run cancelled before its finally)", async () => {
-    const gate = new TowerGate(8, { pollMs: 1, staleMs: 30 });
+    const gate = new FifoGate(8, { pollMs: 1, staleMs: 30 });
     void gate.run(() => new Promise<never>(() => {}), "t"); // holds its turn forever
     expect(await gate.run(async () => "after", "t")).toBe("after");
+  });
+
+  it("runs up to `concurrency` at once, starting them in arrival order, with the caller's overloaded error", async () => {
+    const gate = new FifoGate(1, { pollMs: 1, concurrency: 2, overloaded: (m) => new ApiError("overloaded", m, { retryAfter: 1 }) });
+    let running = 0;
+    let most = 0;
+    const started: string[] = [];
+    const job = (name: string, ms: number) => async () => {
+      running++;
+      most = Math.max(most, running);
+      started.push(name);
+      await tick(ms);
+      running--;
+      return name;
+    };
+    const runs = [gate.run(job("a", 20), "t"), gate.run(job("b", 5), "t"), gate.run(job("c", 5), "t")];
+    await expect(gate.run(job("d", 1), "t")).rejects.toBeInstanceOf(ApiError); // a and b run, c waits, d is shed
+    expect(await Promise.all(runs)).toEqual(["a", "b", "c"]);
+    expect(most).toBe(2);
+    expect(started).toEqual(["a", "b", "c"]);
   });
 });
