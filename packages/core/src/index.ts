@@ -5,3 +5,4 @@ export * from "./embedding.ts";
 export * from "./npy.ts";
 export * from "./resample.ts";
 export * from "./random.ts";
+export * from "./sha256.ts";

@@ -15,6 +15,7 @@ import {
   l2Normalize,
   meanNormalized,
   SiglipError,
+  Sha256,
   tensor,
 } from "../src/index.ts";
 
@@ -110,5 +111,21 @@ describe("antialias weights", () => {
     for (let i = 0; i < 7; i++) expect(W.subarray(i * 16, i * 16 + 16).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
     const I = antialiasBilinearWeights(4, 4);
     expect(Array.from(I)).toEqual([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
+  });
+});
+
+describe("Sha256", () => {
+  it("equals node:crypto's SHA-256 at every padding boundary, fed in uneven chunks", async () => {
+    const { createHash } = await import("node:crypto");
+    for (const n of [0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 128, 1000, 100_003]) {
+      const data = Uint8Array.from({ length: n }, (_, i) => (i * 131 + 7) & 255);
+      const h = new Sha256();
+      for (let i = 0; i < n; ) {
+        const k = Math.min(n - i, 1 + (i % 97));
+        h.update(data.subarray(i, i + k));
+        i += k;
+      }
+      expect(h.hex(), `length ${n}`).toBe(createHash("sha256").update(data).digest("hex"));
+    }
   });
 });

@@ -5,7 +5,7 @@
  * plausible wrong vectors.
  * @module
  */
-import { SiglipError } from "@siglip-edge/core";
+import { Sha256, SiglipError } from "@siglip-edge/core";
 
 export interface BundleSource {
   /** A human-readable location for messages, e.g. `r2://models/tiny-fixres/`. */
@@ -15,7 +15,7 @@ export interface BundleSource {
   readRange(path: string, offset: number, length: number): Promise<Uint8Array>;
   /**
    * A file, or `length` bytes of it from `offset`, as a stream (R2 and HTTP sources): lets the JSPI engine pull one
-   * tensor at a time and lets `verifiedDigestStream` hash a weight file without holding it.
+   * tensor at a time and lets `verifyStreamed` hash a weight file without holding it.
    */
   stream?(path: string, range?: { offset: number; length: number }): Promise<ReadableStream<Uint8Array>>;
   /** A local file path, when the source is a filesystem (onnxruntime-node opens graphs by path). */
@@ -130,28 +130,21 @@ export async function verifiedRead(source: BundleSource, path: string, expected:
   return bytes;
 }
 
-/** workerd's non-standard incremental digest (`crypto.DigestStream`), when the platform has it. */
-interface DigestStreamCtor {
-  new (algorithm: string): WritableStream<Uint8Array> & { readonly digest: Promise<ArrayBuffer> };
-}
-
 /**
- * Checks a file's size and SHA-256 by streaming it through `crypto.DigestStream` (workerd), so a weight file is
- * verified before any of it reaches the engine without ever being held whole. Where the platform has no
- * DigestStream, or the source cannot stream, falls back to `verifiedRead` (whole file in memory).
+ * Checks a file's size and SHA-256 while streaming it (BYOB reads into one reused 1 MiB buffer, hashed by the
+ * incremental `Sha256` of packages/core), so a weight file is verified before any of it reaches the engine without
+ * being held whole or leaving chunk buffers behind. workerd's `crypto.DigestStream` was used before: it kept a copy of
+ * every written chunk as garbage (49-157 MiB after a 74 MB file, BENCHMARKS.md). Sources that cannot stream fall
+ * back to `verifiedRead` (whole file in memory).
  */
 export async function verifyStreamed(source: BundleSource, path: string, expected: FileDigest): Promise<void> {
-  const Digest = (crypto as unknown as { DigestStream?: DigestStreamCtor }).DigestStream;
-  if (Digest === undefined || source.stream === undefined || expected.sha256 === undefined) {
+  if (source.stream === undefined || expected.sha256 === undefined) {
     await verifiedRead(source, path, expected);
     return;
   }
   const body = await source.stream(path);
   let size = 0;
-  const digest = new Digest("SHA-256");
-  const writer = digest.getWriter();
-  // Byte streams (R2 and fetch bodies in workerd) are read into one reused 1 MiB buffer: read chunk by chunk, a
-  // 74 MB weight file left up to its own size of ArrayBuffer garbage in the isolate at cold start (BENCHMARKS.md).
+  const hash = new Sha256();
   let byob: ReadableStreamBYOBReader | undefined;
   try {
     byob = body.getReader({ mode: "byob" });
@@ -166,7 +159,7 @@ export async function verifyStreamed(source: BundleSource, path: string, expecte
       buffer = value.buffer as ArrayBuffer;
       if (done) break;
       size += value.byteLength;
-      await writer.write(value); // hashed once the write resolves: the buffer is free again
+      hash.update(value);
     }
   } else {
     const reader = body.getReader();
@@ -174,10 +167,9 @@ export async function verifyStreamed(source: BundleSource, path: string, expecte
       const { done, value } = await reader.read();
       if (done) break;
       size += value.byteLength;
-      await writer.write(value);
+      hash.update(value);
     }
   }
-  await writer.close();
   checkSize(source, path, size, expected);
-  checkSha256(source, path, hex(await digest.digest), expected.sha256);
+  checkSha256(source, path, hash.hex(), expected.sha256);
 }

@@ -99,7 +99,7 @@ describe("onnxruntime-web inside workerd", () => {
     expect(distinct.reduce((a, [, n]) => a + n, 0)).toBeLessThanOrEqual(bytes.byteLength);
   });
 
-  it("verifies a weight file by streaming it through crypto.DigestStream", async () => {
+  it("verifies a weight file while streaming it (BYOB into one buffer, incremental SHA-256)", async () => {
     const bytes = new Uint8Array(weights as ArrayBuffer);
     const sha = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
     let wholeReads = 0;
@@ -113,7 +113,7 @@ describe("onnxruntime-web inside workerd", () => {
       stream: async () => new Response(data as Uint8Array<ArrayBuffer>).body as ReadableStream<Uint8Array>,
     });
     await verifyStreamed(source(bytes), "w.data", { size: bytes.byteLength, sha256: sha });
-    expect(wholeReads).toBe(0); // the DigestStream path, not the whole-file fallback
+    expect(wholeReads).toBe(0); // the streaming path, not the whole-file fallback
     const corrupt = bytes.slice();
     corrupt[7] = (corrupt[7] as number) ^ 1;
     await expect(verifyStreamed(source(corrupt), "w.data", { size: bytes.byteLength, sha256: sha })).rejects.toMatchObject({ code: "INTEGRITY_MISMATCH" });
