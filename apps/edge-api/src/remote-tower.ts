@@ -56,45 +56,11 @@ const IMAGES_PER_CALL = 4;
 const TEXTS_PER_CALL = 16;
 const TOKENS_HEADER = "x-siglip-tokens";
 
-/**
- * A stage's hidden states as the binary response the next hop forwards unchanged. The body streams straight out of
- * `data` (copied into the reader's buffers as it is read; a `Response` made from the array would first copy all of it
- * into a new buffer per request), and `release` runs once it has been read or cancelled: `data` may be a pooled
- * buffer that the next run reuses.
- */
-export function hiddenResponse(data: Float32Array, dims: readonly number[], tokens?: number, release?: () => void): Response {
-  const headers: Record<string, string> = { "content-type": HIDDEN_TYPE, [DIMS_HEADER]: dims.join(","), "content-length": String(data.byteLength) };
+/** A stage's hidden states as the binary response the next hop forwards unchanged. */
+export function hiddenResponse(data: Float32Array, dims: readonly number[], tokens?: number): Response {
+  const headers: Record<string, string> = { "content-type": HIDDEN_TYPE, [DIMS_HEADER]: dims.join(",") };
   if (tokens !== undefined) headers[TOKENS_HEADER] = String(tokens);
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  let at = 0;
-  let done = release;
-  const finish = () => {
-    const r = done;
-    done = undefined;
-    r?.();
-  };
-  const body = new ReadableStream({
-    type: "bytes",
-    pull(c) {
-      const req = c.byobRequest;
-      if (req?.view) {
-        const n = Math.min(req.view.byteLength, bytes.length - at);
-        new Uint8Array(req.view.buffer, req.view.byteOffset, n).set(bytes.subarray(at, at + n));
-        at += n;
-        req.respond(n);
-      } else {
-        const n = Math.min(2 ** 16, bytes.length - at);
-        c.enqueue(bytes.slice(at, at + n));
-        at += n;
-      }
-      if (at >= bytes.length) {
-        c.close();
-        finish();
-      }
-    },
-    cancel: finish,
-  });
-  return new Response(body, { headers });
+  return new Response(new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength), { headers });
 }
 
 /** Largest tower request body (4 images of 512 px as hidden states of a So400m/14 are ~20 MiB). */
