@@ -56,11 +56,33 @@ const IMAGES_PER_CALL = 4;
 const TEXTS_PER_CALL = 16;
 const TOKENS_HEADER = "x-siglip-tokens";
 
-/** A stage's hidden states as the binary response the next hop forwards unchanged. */
-export function hiddenResponse(data: Float32Array, dims: readonly number[], tokens?: number): Response {
+/** workerd's native pass-through stream: a write completes once the reader has taken the bytes. */
+type FixedLengthStreamCtor = new (length: number) => TransformStream<Uint8Array, Uint8Array>;
+
+/**
+ * A stage's hidden states as the binary response the next hop forwards unchanged. In workerd the body is a native
+ * `FixedLengthStream` fed with `data` itself, and `release` runs once the reader has taken it (`data` may be a pooled
+ * buffer the next run reuses); a `Response` made from the array would copy it into a new buffer per request, left as
+ * garbage (600 KiB per image at a B/16 stage boundary). Elsewhere the bytes are copied and released at once.
+ */
+export function hiddenResponse(data: Float32Array, dims: readonly number[], tokens?: number, release?: () => void): Response {
   const headers: Record<string, string> = { "content-type": HIDDEN_TYPE, [DIMS_HEADER]: dims.join(",") };
   if (tokens !== undefined) headers[TOKENS_HEADER] = String(tokens);
-  return new Response(new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength), { headers });
+  const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+  const Fixed = (globalThis as { FixedLengthStream?: FixedLengthStreamCtor }).FixedLengthStream;
+  if (Fixed === undefined) {
+    const res = new Response(bytes.slice(), { headers });
+    release?.();
+    return res;
+  }
+  const { readable, writable } = new Fixed(bytes.byteLength);
+  const writer = writable.getWriter();
+  void writer
+    .write(bytes)
+    .then(() => writer.close())
+    .catch(() => undefined) // the reader went away: nothing to send
+    .finally(() => release?.());
+  return new Response(readable, { headers });
 }
 
 /** Largest tower request body (4 images of 512 px as hidden states of a So400m/14 are ~20 MiB). */

@@ -194,18 +194,11 @@ function local(model: SiglipPipeline): BundlePipeline {
 }
 
 /**
- * A stage's answer: hidden states (binary) for the next stage, or the embeddings from the last one. A `Response` made
- * from an ArrayBuffer holds a copy of its bytes (checked by test/workerd/engine.test.ts), so the pipeline's buffer
- * goes back to its pool as soon as the response exists.
+ * A stage's answer: hidden states (binary) for the next stage, or the embeddings from the last one. Hidden states
+ * are sent from the pipeline's buffer, which goes back to its pool once the next hop has taken them.
  */
 function stageAnswer(r: StageOutput): Response {
-  if (r.kind === "hidden") {
-    try {
-      return hiddenResponse(r.hidden.data as Float32Array, r.hidden.dims, r.tokens);
-    } finally {
-      r.release?.();
-    }
-  }
+  if (r.kind === "hidden") return hiddenResponse(r.hidden.data as Float32Array, r.hidden.dims, r.tokens, r.release);
   return Response.json({ ...(r.tokens === undefined ? {} : { tokens: r.tokens }), dim: r.embeddings[0]?.length ?? 0, embeddings: packVectors(r.embeddings) });
 }
 

@@ -1,44 +1,44 @@
 /**
  * Float32 buffers kept between graph runs, by length. In a Worker every per-run array (pixels, token embeddings,
  * hidden states) is ArrayBuffer garbage once the request ends, and V8 collects such garbage only after tens of MiB of
- * it have accumulated (BENCHMARKS.md, edge-api: +60 MiB per stage Worker under sustained load); reusing one buffer
- * per shape keeps a tower's memory flat. Buffers are taken and given back explicitly, so concurrent runs never share
- * one; the pool keeps the most recently given buffers up to `maxBytes`.
+ * it have accumulated (BENCHMARKS.md, edge-api: +60 MiB per stage Worker under sustained load); reusing buffers keeps
+ * a tower's memory flat. Buffers are taken and given back explicitly, so concurrent runs never share one. Two are
+ * kept per length (a stage's output is still being sent while the next request runs), up to `maxBytes` in all.
  * @module
  */
 export class BufferPool {
-  readonly #free = new Map<number, Float32Array>();
+  readonly #free = new Map<number, Float32Array[]>();
   readonly #maxBytes: number;
+  readonly #perLength: number;
 
-  constructor(maxBytes = 8 * 2 ** 20) {
+  constructor(maxBytes = 8 * 2 ** 20, perLength = 2) {
     this.#maxBytes = maxBytes;
+    this.#perLength = perLength;
   }
 
   /** A buffer of `length` floats: a pooled one (contents undefined), or a new one. */
   take(length: number): Float32Array {
-    const b = this.#free.get(length);
-    if (b === undefined) return new Float32Array(length);
-    this.#free.delete(length);
-    return b;
+    return this.#free.get(length)?.pop() ?? new Float32Array(length);
   }
 
   /** Gives a buffer back for later `take`s (the caller no longer reads or writes it). */
   give(buffer: Float32Array): void {
-    this.#free.delete(buffer.length);
-    this.#free.set(buffer.length, buffer);
-    let bytes = 0;
-    for (const b of this.#free.values()) bytes += b.byteLength;
-    for (const [length, b] of this.#free) {
+    const list = this.#free.get(buffer.length) ?? [];
+    if (list.includes(buffer)) return;
+    this.#free.delete(buffer.length); // re-inserted last: lengths are evicted least recently given first
+    this.#free.set(buffer.length, [...list, buffer].slice(-this.#perLength));
+    let bytes = this.heldBytes;
+    for (const [length, bufs] of this.#free) {
       if (bytes <= this.#maxBytes) break;
-      this.#free.delete(length); // oldest first
-      bytes -= b.byteLength;
+      this.#free.delete(length);
+      for (const b of bufs) bytes -= b.byteLength;
     }
   }
 
   /** Bytes held for reuse. */
   get heldBytes(): number {
     let bytes = 0;
-    for (const b of this.#free.values()) bytes += b.byteLength;
+    for (const bufs of this.#free.values()) for (const b of bufs) bytes += b.byteLength;
     return bytes;
   }
 }

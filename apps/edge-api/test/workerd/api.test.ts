@@ -175,6 +175,17 @@ describe("Worker in workerd: B/16 layout with each tower in two stage Workers", 
       expect(bad.status).toBe(500);
       expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("INVALID_ARGUMENT");
     }
+    // Hidden states come from a reused buffer: a response read after the next request ran still holds its own bytes.
+    const rgb = (v: number) => new Uint8Array(48 * 48 * 3).fill(v);
+    const stage0 = (v: number) =>
+      worker.fetch(new Request("https://t/internal/embed-pixels", { method: "POST", headers: { "content-type": "application/x-siglip-rgb", "x-siglip-model": MODEL, "x-siglip-dims": "1,48,48,3" }, body: rgb(v) }), stageEnv("vision", "0"));
+    const alone = [new Uint8Array(await (await stage0(10)).arrayBuffer()), new Uint8Array(await (await stage0(200)).arrayBuffer())];
+    const first = await stage0(10);
+    const second = await stage0(200);
+    const late = [new Uint8Array(await first.arrayBuffer()), new Uint8Array(await second.arrayBuffer())];
+    expect(late[0]).toEqual(alone[0]);
+    expect(late[1]).toEqual(alone[1]);
+    expect(alone[0]).not.toEqual(alone[1]);
     // Pixels whose size is not the model's, or whose header does not match the body: typed refusals too.
     const pixels = (dims: string, bytes: number, type = "application/x-siglip-rgb") =>
       worker.fetch(new Request("https://t/internal/embed-pixels", { method: "POST", headers: { "content-type": type, "x-siglip-model": MODEL, "x-siglip-dims": dims }, body: new Uint8Array(bytes) }), stageEnv("vision", "0"));
