@@ -11,6 +11,11 @@
  */
 import type { RangedFile } from "../engine.ts";
 
+/** Bytes per network read into the shared scratch buffer. */
+const CHUNK = 2 ** 20;
+/** The scratch buffer network reads go into, reused by every read of every slice (ORT loads tensor by tensor). */
+let scratch: ArrayBuffer | undefined;
+
 /** Wraps a ranged file as a Blob covering `[start, end)`. Needs a global `Blob` (workerd, browsers, Node). */
 export function rangeBlob(file: RangedFile, start = 0, end = file.size): Blob {
   return new RangeBlob(file, start, end);
@@ -39,10 +44,11 @@ class RangeBlob extends Blob {
   }
 
   /**
-   * A byte stream over one ranged read. The glue reads it with a BYOB reader into one reusable 1 MiB buffer; each
-   * pull forwards that buffer to the network body's own BYOB reader, so streaming a tower allocates no chunk
-   * buffers (with a plain stream, every network chunk is a fresh ArrayBuffer left for the GC: ~15 MiB of garbage
-   * while loading the B/16 text tower). Bodies without BYOB support are read chunk by chunk instead.
+   * A byte stream over one ranged read. The glue reads it with a BYOB reader into one reusable buffer; each pull reads
+   * the network body with its own BYOB reader into one module-wide scratch buffer and copies into the glue's view,
+   * so streaming a tower allocates no chunk buffers (with a plain stream, every network chunk is a fresh ArrayBuffer
+   * left for the GC: ~15 MiB of garbage while loading the B/16 text tower). Bodies without BYOB support are read chunk
+   * by chunk instead.
    */
   override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
     const file = this.#file;
@@ -64,12 +70,24 @@ class RangeBlob extends Blob {
         reader ??= await open();
         const req = controller.byobRequest;
         if (req?.view && reader instanceof ReadableStreamBYOBReader) {
+          // The network body reads into a buffer of ours (reused for every read of every slice), which is copied into
+          // the reader's view: handing the reader's own buffer over to the network stream and back
+          // (respondWithNewView) left every read's memory as a new ArrayBuffer in workerd (72 MiB at a B/16 stage's
+          // cold start).
           const view = req.view;
-          const { done, value } = await reader.read(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
-          if (done) {
+          const want = Math.min(view.byteLength, CHUNK);
+          // Taken while in use (a concurrent read, e.g. two towers loading in one isolate, gets a buffer of its own).
+          const buf = scratch ?? new ArrayBuffer(CHUNK);
+          scratch = undefined;
+          const { done, value } = await reader.read(new Uint8Array(buf, 0, want));
+          if (value !== undefined) scratch = value.buffer as ArrayBuffer;
+          if (done || value === undefined) {
             controller.close();
             req.respond(0);
-          } else req.respondWithNewView(value);
+            return;
+          }
+          new Uint8Array(view.buffer, view.byteOffset, value.byteLength).set(value);
+          req.respond(value.byteLength);
           return;
         }
         const { done, value } = reader instanceof ReadableStreamBYOBReader ? await reader.read(new Uint8Array(65536)) : await reader.read();
