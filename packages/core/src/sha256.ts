@@ -1,8 +1,7 @@
 /**
- * Incremental SHA-256 (FIPS 180-4) over byte chunks, allocation-free per chunk. Workers verify multi-MB weight files
- * streamed into one reused buffer; workerd's `crypto.DigestStream` keeps a copy of every written chunk as ArrayBuffer
- * garbage until V8 collects it (49-157 MiB left after verifying a 74 MB file, BENCHMARKS.md), and WebCrypto's
- * `digest` needs the whole file at once.
+ * Incremental SHA-256 (FIPS 180-4) over byte chunks, allocation-free per chunk: Workers verify multi-MB weight files
+ * streamed into one reused buffer, and WebCrypto's `digest` needs the whole file at once. Pure JS, ~70 MiB/s on the
+ * project's machine (about 1 s for the 71 MiB of q4 B/16 vision weights).
  * @module
  */
 const K = new Int32Array([

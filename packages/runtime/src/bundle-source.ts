@@ -133,9 +133,9 @@ export async function verifiedRead(source: BundleSource, path: string, expected:
 /**
  * Checks a file's size and SHA-256 while streaming it (BYOB reads into one reused 1 MiB buffer, hashed by the
  * incremental `Sha256` of packages/core), so a weight file is verified before any of it reaches the engine without
- * being held whole or leaving chunk buffers behind. workerd's `crypto.DigestStream` was used before: it kept a copy of
- * every written chunk as garbage (49-157 MiB after a 74 MB file, BENCHMARKS.md). Sources that cannot stream fall
- * back to `verifiedRead` (whole file in memory).
+ * being held whole or leaving chunk buffers behind (workerd's non-standard `crypto.DigestStream` would do the hashing
+ * natively; the portable hasher keeps every runtime on one path). Sources that cannot stream fall back to
+ * `verifiedRead` (whole file in memory).
  */
 export async function verifyStreamed(source: BundleSource, path: string, expected: FileDigest): Promise<void> {
   if (source.stream === undefined || expected.sha256 === undefined) {
