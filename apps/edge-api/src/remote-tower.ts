@@ -12,7 +12,7 @@
  * @module
  */
 import { SiglipError, type ErrorCode } from "@siglip-edge/core";
-import { atImageIndex, type EmbedTextOptions, type ModelCard, type SiglipPipeline, type SizedImage, type TextEmbeddings } from "@siglip-edge/runtime";
+import { atImageIndex, byobReader, type EmbedTextOptions, type ModelCard, type SiglipPipeline, type SizedImage, type TextEmbeddings } from "@siglip-edge/runtime";
 
 export interface Fetcher {
   fetch(request: Request): Promise<Response>;
@@ -116,12 +116,7 @@ export async function readBodyInto(body: ReadableStream<Uint8Array> | null, into
     if (want === 0) return into;
     throw short(0);
   }
-  let byob: ReadableStreamBYOBReader | undefined;
-  try {
-    byob = body.getReader({ mode: "byob" });
-  } catch {
-    byob = undefined;
-  }
+  const byob = byobReader(body);
   if (byob === undefined) {
     const reader = body.getReader();
     let at = 0;
@@ -147,24 +142,6 @@ export async function readBodyInto(body: ReadableStream<Uint8Array> | null, into
   const tail = await byob.read(new Uint8Array(1));
   if (!tail.done) throw short(want + 1);
   return new Uint8Array(buffer, 0, want);
-}
-
-/**
- * Request-body buffers kept between tower requests, by size (a tower serves one request at a time, so usually one
- * buffer per input shape); each is taken for one request and given back when its response exists.
- */
-export class BodyBuffers {
-  readonly #free = new Map<number, Uint8Array<ArrayBuffer>>();
-  take(bytes: number): Uint8Array<ArrayBuffer> {
-    const b = this.#free.get(bytes);
-    if (b === undefined || b.buffer.byteLength !== bytes) return new Uint8Array(bytes);
-    this.#free.delete(bytes);
-    return b;
-  }
-  give(b: Uint8Array<ArrayBuffer>): void {
-    if (this.#free.size >= 4) this.#free.clear(); // a handful of shapes at most; never a growing cache
-    this.#free.set(b.byteLength, b);
-  }
 }
 
 /** A `[B, S, S, 3]` pixels body as B sized images (views, no copies). */

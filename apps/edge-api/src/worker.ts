@@ -7,6 +7,7 @@
  */
 import { isSiglipError, SiglipError, tensor } from "@siglip-edge/core";
 import {
+  BufferPool,
   BundlePipeline,
   httpBundleSource,
   lazyProvider,
@@ -27,7 +28,7 @@ import { createApp } from "./app.ts";
 import { parseBackendRoutes, routedProvider, withBackendRouting } from "./backend-routing.ts";
 import { configFromVars } from "./config.ts";
 import { layeredEmbeddingCache, type CacheLike } from "./edge-cache.ts";
-import { base64ToBytes, BodyBuffers, DIMS_HEADER, hiddenResponse, MODEL_HEADER, packVectors, parseDims, PIXELS_TYPE, readBodyInto, remotePipeline, unpackIds, unpackPixels } from "./remote-tower.ts";
+import { base64ToBytes, DIMS_HEADER, hiddenResponse, MODEL_HEADER, packVectors, parseDims, PIXELS_TYPE, readBodyInto, remotePipeline, unpackIds, unpackPixels } from "./remote-tower.ts";
 import { FifoGate } from "./gate.ts";
 import type { WorkerEnv } from "./worker-env.ts";
 
@@ -183,7 +184,17 @@ function app(env: WorkerEnv): { fetch: (request: Request, env: WorkerEnv) => Res
  */
 const towerGate = new FifoGate(64);
 /** Stage inputs read straight into reused buffers (hidden states: 600 KiB per image at B/16). */
-const bodyBuffers = new BodyBuffers();
+const bodyBuffers = new BufferPool<Uint8Array<ArrayBuffer>>(16 * 2 ** 20, 2, (n) => new Uint8Array(n));
+
+/** Reads a tower request's binary body of `bytes` bytes into a pooled buffer, for the duration of `use`. */
+async function withBody<T>(request: Request, bytes: number, use: (body: Uint8Array<ArrayBuffer>) => Promise<T>): Promise<T> {
+  const body = await readBodyInto(request.body, bodyBuffers.take(bytes));
+  try {
+    return await use(body);
+  } finally {
+    bodyBuffers.give(body);
+  }
+}
 
 const TOWER_PATHS = new Set(["/internal/embed-text", "/internal/embed-images", "/internal/embed-pixels", "/internal/stage"]);
 
@@ -216,26 +227,18 @@ async function towerRequest(request: Request, env: WorkerEnv): Promise<Response>
       if (tower !== "vision" && tower !== "textSplit") throw new SiglipError("INVALID_ARGUMENT", "x-siglip-tower must be vision or textSplit");
       const model = await provider(env).get(request.headers.get(MODEL_HEADER) ?? "");
       const { dims, bytes } = parseDims(request.headers.get(DIMS_HEADER));
-      const body = await readBodyInto(request.body, bodyBuffers.take(bytes));
-      try {
-        return stageAnswer(await local(model).continueStage(tower, tensor("float32", dims, new Float32Array(body.buffer, 0, bytes / 4))));
-      } finally {
-        bodyBuffers.give(body);
-      }
+      return await withBody(request, bytes, async (body) => stageAnswer(await local(model).continueStage(tower, tensor("float32", dims, new Float32Array(body.buffer, 0, bytes / 4)))));
     }
     if (path === "/internal/embed-pixels") {
       if (request.headers.get("content-type") !== PIXELS_TYPE) throw new SiglipError("INVALID_ARGUMENT", `embed-pixels takes ${PIXELS_TYPE}`);
       const model = await provider(env).get(request.headers.get(MODEL_HEADER) ?? "");
       const { dims, bytes } = parseDims(request.headers.get(DIMS_HEADER), "pixels");
-      const body = await readBodyInto(request.body, bodyBuffers.take(bytes));
-      try {
+      return await withBody(request, bytes, async (body) => {
         const images = unpackPixels(body, dims);
         if (stage !== undefined) return stageAnswer(await local(model).imagesToStage(images));
         const v = await local(model).embedImages(images);
         return Response.json({ dim: v[0]?.length ?? 0, embeddings: packVectors(v) });
-      } finally {
-        bodyBuffers.give(body);
-      }
+      });
     }
     const body = (await request.json()) as { model: string; texts?: string[]; ids?: string; length?: number; lowercase?: "none" | "ascii" | "unicode"; images?: string[] };
     const model = await provider(env).get(body.model);

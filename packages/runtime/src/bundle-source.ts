@@ -98,12 +98,21 @@ export function httpBundleSource(baseUrl: string, doFetch: typeof fetch = fetch)
   };
 }
 
-function hex(digest: ArrayBuffer): string {
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  return hex(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+/**
+ * A BYOB reader on `body` when it is a byte stream (R2 and fetch bodies in workerd are), else undefined (read it
+ * chunk by chunk). BYOB reads go into the caller's memory, so nothing is allocated per chunk.
+ */
+export function byobReader(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | undefined {
+  try {
+    return body.getReader({ mode: "byob" });
+  } catch {
+    return undefined;
+  }
 }
 
 /** What the manifest promises about one file. */
@@ -145,12 +154,7 @@ export async function verifyStreamed(source: BundleSource, path: string, expecte
   const body = await source.stream(path);
   let size = 0;
   const hash = new Sha256();
-  let byob: ReadableStreamBYOBReader | undefined;
-  try {
-    byob = body.getReader({ mode: "byob" });
-  } catch {
-    byob = undefined;
-  }
+  const byob = byobReader(body);
   if (byob !== undefined) {
     let buffer = new ArrayBuffer(2 ** 20);
     for (;;) {

@@ -3,6 +3,7 @@ export { createWebEngine, type WebEngineOptions } from "./ort-web/engine.ts";
 export * from "./pipeline.ts";
 export * from "./classify.ts";
 export { LruCache, memoryEmbeddingCache } from "./memory-cache.ts";
+export { BufferPool } from "./buffer-pool.ts";
 export * from "./bundle-source.ts";
 export { TokenRowReader, type TokenTableSpec, type TokenRowStats } from "./token-rows.ts";
 export * from "./manifest.ts";

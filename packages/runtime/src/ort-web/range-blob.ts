@@ -9,6 +9,7 @@
  * whole, for any other caller.
  * @module
  */
+import { byobReader } from "../bundle-source.ts";
 import type { RangedFile } from "../engine.ts";
 
 /** Bytes per network read into the shared scratch buffer. */
@@ -57,11 +58,7 @@ class RangeBlob extends Blob {
     let reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array> | undefined;
     const open = async () => {
       const body = await file.openRange(offset, length);
-      try {
-        return body.getReader({ mode: "byob" });
-      } catch {
-        return body.getReader();
-      }
+      return byobReader(body) ?? body.getReader();
     };
     return new ReadableStream({
       type: "bytes",
