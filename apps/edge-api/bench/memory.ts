@@ -284,7 +284,7 @@ async function runApi(bundle: { prefix: string; persist: string }, port: number,
     for (let i = 0; i < towers.length; i++) await waitFor(`http://127.0.0.1:${port + i}/internal/stats`, 120);
     const base = `http://127.0.0.1:${apiPort}`;
     await waitFor(`${base}/healthz`, 120);
-    const [insp] = [await inspector(apiPort + 1000)];
+    const insp = await inspector(apiPort + 1000);
     const dataUri = `data:image/png;base64,${Buffer.from(IMAGE).toString("base64")}`;
     let rejected = 0;
     const post = async (kind: "text" | "image") => {
