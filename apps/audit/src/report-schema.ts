@@ -4,7 +4,7 @@
  * uninterrupted one.
  * @module
  */
-import { SiglipError } from "@siglip-edge/core";
+import { base64ToBytes, bytesToBase64, SiglipError } from "@siglip-edge/core";
 import type { CaptionPolicy, TiePolicy } from "@siglip-edge/metrics";
 
 export const REPORT_SCHEMA = "siglip-edge/audit-report";
@@ -130,16 +130,14 @@ export interface AuditReport {
 export function packBits(bits: ArrayLike<number>): string {
   const bytes = new Uint8Array(Math.ceil(bits.length / 8));
   for (let i = 0; i < bits.length; i++) if (bits[i]) bytes[i >> 3] = (bytes[i >> 3] as number) | (1 << (i & 7));
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin);
+  return bytesToBase64(bytes);
 }
 
 /** Unpacks `n` bits from a base64 bitset. */
 export function unpackBits(b64: string, n: number): Uint8Array {
-  const bin = atob(b64);
+  const bytes = base64ToBytes(b64);
   const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = ((bin.charCodeAt(i >> 3) >> (i & 7)) & 1) as 0 | 1;
+  for (let i = 0; i < n; i++) out[i] = (((bytes[i >> 3] ?? 0) >> (i & 7)) & 1) as 0 | 1;
   return out;
 }
 
@@ -160,12 +158,9 @@ export function parseReport(json: unknown, where = "report"): AuditReport {
 
 /** Packs small non-negative integers (clamped to 0..255) as base64 bytes. */
 export function packBytes(values: ArrayLike<number>): string {
-  let bin = "";
-  for (let i = 0; i < values.length; i++) bin += String.fromCharCode(Math.max(0, Math.min(255, Math.round(values[i] as number))));
-  return btoa(bin);
+  return bytesToBase64(Uint8Array.from(values, (v) => Math.max(0, Math.min(255, Math.round(v)))));
 }
 
 export function unpackBytes(b64: string): Uint8Array {
-  const bin = atob(b64);
-  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  return base64ToBytes(b64);
 }

@@ -3,8 +3,8 @@
  * request ids, auth, body and per-request caps, rate limits, and the OpenAI error envelope.
  * @module
  */
-import { hasErrorCode, l2Normalize } from "@siglip-edge/core";
-import { classifyImages, type EmbeddingCache, type ModelProvider, type SiglipPipeline } from "@siglip-edge/runtime";
+import { float32ToBase64, hasErrorCode, l2Normalize } from "@siglip-edge/core";
+import { classifyImages, type EmbeddingCache, type LowercaseMode, type ModelProvider, type SiglipPipeline } from "@siglip-edge/runtime";
 import { Hono, type Context } from "hono";
 import type { z } from "zod";
 import { checkBearer } from "./auth.ts";
@@ -69,7 +69,7 @@ function inputItems(input: EmbeddingsRequest["input"]): Item[] {
   });
 }
 
-function withLowercase(v: Parameters<typeof lowercaseMode>[0]): { lowercase?: "none" | "ascii" | "unicode" } {
+function withLowercase(v: Parameters<typeof lowercaseMode>[0]): { lowercase?: LowercaseMode } {
   const mode = lowercaseMode(v);
   return mode === undefined ? {} : { lowercase: mode };
 }
@@ -90,15 +90,6 @@ async function embedImagesNamed(model: SiglipPipeline, images: readonly Uint8Arr
   } catch (err) {
     throw toApiError(err, params);
   }
-}
-
-function float32ToBase64(v: Float32Array): string {
-  const bytes = new Uint8Array(v.length * 4);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < v.length; i++) view.setFloat32(i * 4, v[i] as number, true); // little-endian, as OpenAI
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
 }
 
 export function createApp(deps: AppDeps): Hono<Env> {

@@ -3,12 +3,8 @@
  * configuration does not leak keys; the presented token is hashed and compared in constant time.
  * @module
  */
+import { sha256Hex } from "@siglip-edge/core";
 import { ApiError } from "./errors.ts";
-
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 function equalConstantTime(a: string, b: string): boolean {
   if (a.length !== b.length) return false;

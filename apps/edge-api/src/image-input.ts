@@ -8,6 +8,7 @@
  * deployment's private addresses; the literal-address and redirect checks still apply.
  * @module
  */
+import { base64ToBytes } from "@siglip-edge/core";
 import { ApiError } from "./errors.ts";
 import { isBlockedAddress } from "./ip.ts";
 import { readCappedBody } from "./limits.ts";
@@ -38,13 +39,6 @@ export const DEFAULT_IMAGE_POLICY: ImageFetchPolicy = {
 };
 
 const BLOCKED_NAMES = /(^|\.)(localhost|local|internal|localdomain|home\.arpa)$/i;
-
-function base64ToBytes(b64: string): Uint8Array {
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
 
 /** Decodes `data:[<mime>][;base64],<data>`; only base64 image payloads are accepted. */
 export function decodeDataUri(uri: string, maxBytes: number, param: string): Uint8Array {

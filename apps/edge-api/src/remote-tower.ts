@@ -11,24 +11,11 @@
  * error envelope and are re-raised with their code.
  * @module
  */
-import { SiglipError, type ErrorCode } from "@siglip-edge/core";
+import { base64ToBytes, bytesToBase64, SiglipError, type ErrorCode } from "@siglip-edge/core";
 import { atImageIndex, byobReader, type EmbedTextOptions, type ModelCard, type SiglipPipeline, type SizedImage, type TextEmbeddings } from "@siglip-edge/runtime";
 
 export interface Fetcher {
   fetch(request: Request): Promise<Response>;
-}
-
-export function bytesToBase64(bytes: Uint8Array): string {
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
-}
-
-export function base64ToBytes(b64: string): Uint8Array {
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
 }
 
 /** [N*D] float32 as base64 and back, split into N vectors. */

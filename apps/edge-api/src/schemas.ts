@@ -3,6 +3,7 @@
  * contract cannot drift from what the server enforces.
  * @module
  */
+import type { LowercaseMode } from "@siglip-edge/runtime";
 import { z } from "zod";
 
 const ImageUrl = z
@@ -16,7 +17,7 @@ export const Lowercase = z
   .describe('Lowercase texts before tokenizing: "ascii" (default; as in training), "unicode" (transformers 5), "none" or false (transformers 4)');
 
 /** The tokenizer mode for a request's `lowercase` field (undefined: the tokenizer default). */
-export function lowercaseMode(v: boolean | "none" | "ascii" | "unicode" | undefined): "none" | "ascii" | "unicode" | undefined {
+export function lowercaseMode(v: boolean | LowercaseMode | undefined): LowercaseMode | undefined {
   if (v === undefined) return undefined;
   if (typeof v === "boolean") return v ? "ascii" : "none";
   return v;

@@ -5,7 +5,7 @@
  * Everything heavy is created lazily on the first request (the global scope may not do I/O) and kept per isolate.
  * @module
  */
-import { isSiglipError, SiglipError, tensor } from "@siglip-edge/core";
+import { base64ToBytes, isSiglipError, SiglipError, tensor } from "@siglip-edge/core";
 import {
   BufferPool,
   BundlePipeline,
@@ -28,7 +28,7 @@ import { createApp } from "./app.ts";
 import { parseBackendRoutes, routedProvider, withBackendRouting } from "./backend-routing.ts";
 import { configFromVars } from "./config.ts";
 import { layeredEmbeddingCache, type CacheLike } from "./edge-cache.ts";
-import { base64ToBytes, DIMS_HEADER, hiddenResponse, MODEL_HEADER, packVectors, parseDims, PIXELS_TYPE, readBodyInto, remotePipeline, unpackIds, unpackPixels } from "./remote-tower.ts";
+import { DIMS_HEADER, hiddenResponse, MODEL_HEADER, packVectors, parseDims, PIXELS_TYPE, readBodyInto, remotePipeline, unpackIds, unpackPixels } from "./remote-tower.ts";
 import { FifoGate } from "./gate.ts";
 import type { WorkerEnv } from "./worker-env.ts";
 

@@ -7,8 +7,8 @@
  * @module
  */
 import { basename, resolve } from "node:path";
-import { SiglipError } from "@siglip-edge/core";
-import { PIXELS_U8_INPUT, readManifest, towerModelNames, TOWER_OUTPUT, type BundleManifest, type KsDatatype } from "@siglip-edge/runtime";
+import { SiglipError, type BundleManifest } from "@siglip-edge/core";
+import { PIXELS_U8_INPUT, readManifest, towerModelNames, TOWER_OUTPUT, type KsDatatype } from "@siglip-edge/runtime";
 import { fsBundleSource } from "@siglip-edge/runtime/node";
 
 export interface TensorSpec {

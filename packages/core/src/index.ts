@@ -6,3 +6,5 @@ export * from "./npy.ts";
 export * from "./resample.ts";
 export * from "./random.ts";
 export * from "./sha256.ts";
+export * from "./manifest.ts";
+export * from "./base64.ts";

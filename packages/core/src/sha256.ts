@@ -102,3 +102,10 @@ export class Sha256 {
     h[7] = (h[7]! + hh) | 0;
   }
 }
+
+/** SHA-256 of bytes or of a string's UTF-8, as lower-case hex (WebCrypto: whole input at once). */
+export async function sha256Hex(input: Uint8Array | string): Promise<string> {
+  const bytes = typeof input === "string" ? new TextEncoder().encode(input) : input;
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}

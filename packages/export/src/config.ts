@@ -9,33 +9,11 @@
  *   `architectures`, `projection_size: null`, ...). Both resolve identically; generic fields are ignored.
  * @module
  */
-import { SiglipError } from "@siglip-edge/core";
+import { SiglipError, type Family, type TextConfig, type TowerConfig, type VisionConfig } from "@siglip-edge/core";
 
-export type ModelFamily = "fixres" | "naflex";
-
-export interface TowerConfig {
-  hiddenSize: number; // D
-  intermediateSize: number; // M
-  numLayers: number; // L
-  numHeads: number; // H
-  layerNormEps: number;
-}
-
-export interface TextConfig extends TowerConfig {
-  vocabSize: number;
-  maxPositions: number;
-  /** Width of the text head (`projection_size`); g-opt: 1152 -> 1536. */
-  projectionSize: number;
-}
-
-export interface VisionConfig extends TowerConfig {
-  numChannels: number;
-  patchSize: number;
-  /** FixRes square side; NaFlex: `null`. */
-  imageSize: number | null;
-  /** Position table rows: (imageSize / patch)^2 (floor) for FixRes, `num_patches` (a G x G grid) for NaFlex. */
-  numPositions: number;
-}
+/** The tower shapes are part of the bundle contract (packages/core manifest.ts: the manifest's `sizes`). */
+export type { TowerConfig, TextConfig, VisionConfig } from "@siglip-edge/core";
+export type ModelFamily = Family;
 
 export interface ModelConfig {
   modelType: "siglip" | "siglip2";

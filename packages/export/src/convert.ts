@@ -9,10 +9,10 @@
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { existsSync, openSync, closeSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { SiglipError } from "@siglip-edge/core";
+import { BUNDLE_FORMAT, BUNDLE_VERSION, SiglipError, type BundleFile, type BundleManifest, type FixResPreprocessing, type NaFlexPreprocessing } from "@siglip-edge/core";
 import { openCheckpoint, type Checkpoint } from "./checkpoint.ts";
 import { positionGridSide } from "./config.ts";
-import { BUNDLE_FORMAT, BUNDLE_VERSION, describeFile, type BundleFile, type BundleManifest, type FixResPreprocessing, type NaFlexPreprocessing } from "./bundle.ts";
+import { describeFile } from "./bundle.ts";
 import { toF16, type WeightDType } from "./graphs/layers.ts";
 import { buildFixResVision, buildNaFlexVision, buildText, opsetsFor, quantizeRowsInt8, tableChunks, type StageSpec } from "./graphs/towers.ts";
 import { fileSink, recordingSink, sharedDataSink, type Extent } from "./onnx/builder.ts";

@@ -8,7 +8,8 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { float16BitsToFloat32, SiglipError } from "@siglip-edge/core";
-import { loadManifest, type BundleManifest } from "./bundle.ts";
+import type { BundleManifest } from "@siglip-edge/core";
+import { loadManifest } from "./bundle.ts";
 import { naflexPositionEmbeddings } from "./naflex.ts";
 import { createSession, type OrtBackend, type OrtSession, type OutputTensor } from "./ort.ts";
 

@@ -11,7 +11,7 @@ import { BufferPool } from "./buffer-pool.ts";
 import type { BundleSource } from "./bundle-source.ts";
 import { verifiedRead, verifyStreamed } from "./bundle-source.ts";
 import type { EngineSession, InferenceEngine, ModelSource } from "./engine.ts";
-import { fileDigest, type BundleManifest } from "./manifest.ts";
+import { fileDigest, type BundleManifest } from "@siglip-edge/core";
 import { atImageIndex, type EmbedTextOptions, type ImageInput, type LowercaseMode, type ModelCard, type SiglipPipeline, type TextEmbeddings } from "./pipeline.ts";
 import { TokenRowReader } from "./token-rows.ts";
 

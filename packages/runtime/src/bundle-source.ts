@@ -5,7 +5,7 @@
  * plausible wrong vectors.
  * @module
  */
-import { Sha256, SiglipError } from "@siglip-edge/core";
+import { checkFileSha256, checkFileSize, MANIFEST_FILE, parseManifest, Sha256, sha256Hex, SiglipError, type BundleManifest, type FileDigest } from "@siglip-edge/core";
 
 export interface BundleSource {
   /** A human-readable location for messages, e.g. `r2://models/tiny-fixres/`. */
@@ -98,11 +98,6 @@ export function httpBundleSource(baseUrl: string, doFetch: typeof fetch = fetch)
   };
 }
 
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * A BYOB reader on `body` when it is a byte stream (R2 and fetch bodies in workerd are), else undefined (read it
  * chunk by chunk). BYOB reads go into the caller's memory, so nothing is allocated per chunk.
@@ -115,27 +110,16 @@ export function byobReader(body: ReadableStream<Uint8Array>): ReadableStreamBYOB
   }
 }
 
-/** What the manifest promises about one file. */
-export interface FileDigest {
-  size: number;
-  sha256?: string;
-}
-
-/** The manifest's size check: `INTEGRITY_MISMATCH` naming the file when they differ. */
-function checkSize(source: BundleSource, path: string, size: number, expected: FileDigest): void {
-  if (size !== expected.size) throw new SiglipError("INTEGRITY_MISMATCH", `${source.location}${path}: ${size} bytes, manifest says ${expected.size}`);
-}
-
-/** The manifest's SHA-256 check (hex, case-insensitive). */
-function checkSha256(source: BundleSource, path: string, got: string, expected: string): void {
-  if (got !== expected.toLowerCase()) throw new SiglipError("INTEGRITY_MISMATCH", `${source.location}${path}: sha256 ${got}, manifest says ${expected}`);
+/** The bundle's manifest, parsed and checked (packages/core `parseManifest`). */
+export async function readManifest(source: BundleSource): Promise<BundleManifest> {
+  return parseManifest(await source.read(MANIFEST_FILE), source.location);
 }
 
 /** Reads a whole file and checks its size and SHA-256 against the manifest. */
 export async function verifiedRead(source: BundleSource, path: string, expected: FileDigest): Promise<Uint8Array> {
   const bytes = await source.read(path);
-  checkSize(source, path, bytes.byteLength, expected);
-  if (expected.sha256 !== undefined) checkSha256(source, path, await sha256Hex(bytes), expected.sha256);
+  checkFileSize(source.location, path, bytes.byteLength, expected);
+  if (expected.sha256 !== undefined) checkFileSha256(source.location, path, await sha256Hex(bytes), expected.sha256);
   return bytes;
 }
 
@@ -174,6 +158,6 @@ export async function verifyStreamed(source: BundleSource, path: string, expecte
       hash.update(value);
     }
   }
-  checkSize(source, path, size, expected);
-  checkSha256(source, path, hash.hex(), expected.sha256);
+  checkFileSize(source.location, path, size, expected);
+  checkFileSha256(source.location, path, hash.hex(), expected.sha256);
 }

@@ -5,7 +5,7 @@
  * template set, lowercasing and label, because the same label sets come back request after request.
  * @module
  */
-import { l2Normalize, meanNormalized, SiglipError, sigmoid } from "@siglip-edge/core";
+import { l2Normalize, meanNormalized, sha256Hex, SiglipError, sigmoid } from "@siglip-edge/core";
 import type { LowercaseMode, SiglipPipeline } from "./pipeline.ts";
 
 /** A cache of label embeddings (isolate memory, the Cache API, KV, ...). Values are normalised [D] float32. */
@@ -14,7 +14,7 @@ export interface EmbeddingCache {
   put(key: string, value: Float32Array): Promise<void>;
 }
 
-/** The HF pipeline's template (siglip2-spec §11). */
+/** The HF Python pipeline's template (siglip2-spec §11; with the full stop, which transformers.js drops). */
 export const DEFAULT_TEMPLATE = "This is a photo of {}.";
 
 export interface ClassifyOptions {
@@ -32,11 +32,6 @@ export interface LabelScore {
 export function fillTemplate(template: string, label: string): string {
   if (!template.includes("{}")) throw new SiglipError("INVALID_ARGUMENT", `template "${template}" has no {} placeholder`);
   return template.split("{}").join(label);
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Cache key of one label's ensembled embedding: revision + templates + lowercasing + label, hashed. */

@@ -6,7 +6,6 @@ export { LruCache, memoryEmbeddingCache } from "./memory-cache.ts";
 export { BufferPool } from "./buffer-pool.ts";
 export * from "./bundle-source.ts";
 export { TokenRowReader, type TokenTableSpec, type TokenRowStats } from "./token-rows.ts";
-export * from "./manifest.ts";
 export { BundlePipeline, modelCard, type BundlePipelineOptions, type StagedTower, type StageOutput } from "./bundle-pipeline.ts";
 export { openBundleModel, loadBundleTokenizer, SGTK_FILE, type OpenModelOptions } from "./model-factory.ts";
 export * from "./kserve/index.ts";

@@ -11,7 +11,8 @@ import type { BundleSource } from "./bundle-source.ts";
 import { verifiedRead } from "./bundle-source.ts";
 import { BundlePipeline, type BundlePipelineOptions } from "./bundle-pipeline.ts";
 import type { InferenceEngine } from "./engine.ts";
-import { fileDigest, readManifest, type BundleManifest } from "./manifest.ts";
+import { fileDigest, type BundleManifest } from "@siglip-edge/core";
+import { readManifest } from "./bundle-source.ts";
 
 /** Compact tokenizer written next to a bundle by `prepare` scripts when the manifest lists none. */
 export const SGTK_FILE = "tokenizer.sgtk";

@@ -5,6 +5,7 @@
  * @module
  */
 import { isSiglipError, SiglipError, type LogitParams } from "@siglip-edge/core";
+import type { LowercaseMode } from "@siglip-edge/tokenizer";
 
 /** A model as listed by `GET /v1/models`. */
 export interface ModelCard {
@@ -30,7 +31,7 @@ export interface TextEmbeddings {
 }
 
 /** `none` = transformers 4.x; `ascii` = what the checkpoints were trained on (default); `unicode` = transformers 5. */
-export type LowercaseMode = "none" | "ascii" | "unicode";
+export type { LowercaseMode };
 
 export interface EmbedTextOptions {
   /** Lowercasing before tokenizing; default the tokenizer's (`ascii`). */

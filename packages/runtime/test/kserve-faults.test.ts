@@ -8,7 +8,7 @@ import { hasErrorCode, isSiglipError, tensor, type ErrorCode } from "@siglip-edg
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { backendErrorStatus, KServeClient, type KServeClientOptions } from "../src/kserve/client.ts";
 import { RemotePipeline } from "../src/kserve/remote-pipeline.ts";
-import type { BundleManifest } from "../src/manifest.ts";
+import type { BundleManifest } from "@siglip-edge/core";
 import { deadUrl, startFaultServer, type FaultServer } from "./kserve-fault-server.ts";
 
 let srv: FaultServer;
@@ -88,8 +88,12 @@ describe("wrong shapes and dtypes never reach the caller", () => {
     family: "fixres",
     modelType: "siglip2",
     dtype: "fp32",
-    sizes: { embedDim: 4, text: { hiddenSize: 4, vocabSize: 10 }, vision: { hiddenSize: 4, imageSize: 2, patchSize: 1 } },
-    preprocessing: { kind: "fixres", imageSize: 2, resample: "bilinear" },
+    sizes: {
+      embedDim: 4,
+      text: { hiddenSize: 4, intermediateSize: 8, numLayers: 1, numHeads: 1, layerNormEps: 1e-6, vocabSize: 10, maxPositions: 4, projectionSize: 4 },
+      vision: { hiddenSize: 4, intermediateSize: 8, numLayers: 1, numHeads: 1, layerNormEps: 1e-6, numChannels: 3, imageSize: 2, patchSize: 1, numPositions: 4 },
+    },
+    preprocessing: { kind: "fixres", imageSize: 2, resample: "bilinear", rescaleFactor: 1 / 255, imageMean: [0.5, 0.5, 0.5], imageStd: [0.5, 0.5, 0.5] },
     text: { maxLength: 4, tokenizer: null, padId: 0, eosId: 1 },
     logitScale: 0,
     logitBias: 0,

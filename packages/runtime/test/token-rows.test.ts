@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mulberry32 } from "./seeded.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { httpBundleSource, sha256Hex, TokenRowReader, verifiedRead, type BundleSource } from "../src/index.ts";
+import { sha256Hex } from "@siglip-edge/core";
+import { httpBundleSource, TokenRowReader, verifiedRead, type BundleSource } from "../src/index.ts";
 import { fsBundleSource } from "../src/node/index.ts";
 
 const ROWS = 300;

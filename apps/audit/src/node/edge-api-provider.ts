@@ -4,7 +4,7 @@
  * is the server's `x-model-revision` header; a revision change mid-run stops the run (vector drift).
  * @module
  */
-import { SiglipError } from "@siglip-edge/core";
+import { base64ToFloat32, SiglipError } from "@siglip-edge/core";
 import type { EmbeddingProvider, ImageInput } from "./providers.ts";
 
 export interface EdgeApiOptions {
@@ -26,13 +26,6 @@ function mimeOf(bytes: Uint8Array): string {
   if (bytes[0] === 0x47 && bytes[1] === 0x49) return "image/gif";
   if (bytes[0] === 0x42 && bytes[1] === 0x4d) return "image/bmp";
   return "application/octet-stream";
-}
-
-function decodeBase64Float32(b64: string): Float32Array {
-  const bin = atob(b64);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  return new Float32Array(bytes.buffer, 0, bytes.length >> 2);
 }
 
 export class EdgeApiProvider implements EmbeddingProvider {
@@ -109,7 +102,7 @@ export class EdgeApiProvider implements EmbeddingProvider {
     } else if (revision !== this.revision || (json.model ?? "unknown") !== this.model) {
       throw new SiglipError("BACKEND_BAD_RESPONSE", `the server switched from ${this.model}@${this.revision} to ${json.model}@${revision} during the audit`);
     }
-    const rows = [...json.data].sort((a, b) => a.index - b.index).map((d) => decodeBase64Float32(d.embedding));
+    const rows = [...json.data].sort((a, b) => a.index - b.index).map((d) => base64ToFloat32(d.embedding));
     if (rows.length !== input.length) throw new SiglipError("BACKEND_BAD_RESPONSE", `${rows.length} embeddings for ${input.length} inputs`);
     const D = rows[0]?.length ?? 0;
     const out = new Float32Array(rows.length * D);

@@ -1,12 +1,10 @@
 /** `siglip classify`: zero-shot sigmoid scores of one image against labels, highest first (siglip2-spec §11). */
 import { cosine, sigmoid } from "@siglip-edge/core";
+import { DEFAULT_TEMPLATE } from "@siglip-edge/runtime";
 import type { LowercaseMode } from "@siglip-edge/tokenizer";
 import { parseArgs, stringFlag, UsageError } from "../args.ts";
 import { write, type Command } from "../io.ts";
 import { embedImages, embedTexts, MODEL_FLAGS, openModel } from "./embed-common.ts";
-
-/** The HF Python pipeline's template (with the full stop; transformers.js drops it). */
-export const DEFAULT_TEMPLATE = "This is a photo of {}.";
 
 const USAGE = `siglip classify --model BUNDLE_DIR|MODEL_ID --image PATH --labels a,b,c [--template T] [--tokenizer PATH] [--lowercase MODE] [--revision R] [--dtype D]
   Prints one JSON line per label, highest first: {"label", "score" (sigmoid), "logit"}.

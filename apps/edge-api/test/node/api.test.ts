@@ -1,9 +1,8 @@
 import { createServer, type Server } from "node:http";
-import { cosine, l2Norm, sigmoid } from "@siglip-edge/core";
+import { cosine, l2Norm, sha256Hex, sigmoid } from "@siglip-edge/core";
 import { BundleModel } from "@siglip-edge/export";
 import { memoryEmbeddingCache } from "@siglip-edge/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sha256Hex } from "../../src/auth.ts";
 import { createApp, type AppDeps } from "../../src/app.ts";
 import { DEFAULT_CONFIG, type ApiConfig } from "../../src/config.ts";
 import { localModelProvider } from "../../src/node/models.ts";

@@ -4,10 +4,11 @@
  * attention with an optional additive key mask, the pre-LN encoder layer and the MAP head with packed q|k|v.
  * @module
  */
+import type { WeightDType } from "@siglip-edge/core";
 import type { GraphBuilder } from "../onnx/builder.ts";
 
-export const WEIGHT_DTYPES = ["fp32", "fp16", "int8", "q4"] as const;
-export type WeightDType = (typeof WEIGHT_DTYPES)[number];
+/** The weight formats are part of the bundle contract (packages/core manifest.ts). */
+export { WEIGHT_DTYPES, type WeightDType } from "@siglip-edge/core";
 
 /** Reads a checkpoint tensor as float32 (shape already checked). */
 export type WeightReader = (name: string) => Promise<Float32Array>;
