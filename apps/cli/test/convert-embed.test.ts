@@ -1,8 +1,8 @@
 /**
  * `siglip convert`, `embed`, `classify` end to end in child processes: a seeded random checkpoint with the real
  * 256k Gemma vocabulary (tiny towers), the development tokenizer, PNG fixtures through @siglip-edge/preprocess.
- * Outputs are checked against the bundle run in-process (table inside the graph, no CLI), and the sigmoid scores
- * against the checkpoint's scale and bias.
+ * Outputs are checked against the bundle run in-process (the text graph with the table inside, no CLI), and the
+ * sigmoid scores against the checkpoint's scale and bias.
  */
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
@@ -11,7 +11,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { cosine, l2Norm, l2Normalize, maxAbsDiff, sigmoid } from "@siglip-edge/core";
-import { BundleModel, embedImageBytes, generateCheckpoint } from "@siglip-edge/export";
+import { generateCheckpoint } from "@siglip-edge/export";
+import { engineTowers, openModel } from "@siglip-edge/runtime";
+import { createNodeEngine, fsBundleSource, initNodeDecoders } from "@siglip-edge/runtime/node";
 import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
 
 const BIN = fileURLToPath(new URL("../bin/siglip.js", import.meta.url));
@@ -53,10 +55,10 @@ describe("siglip convert / embed / classify", () => {
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as Line);
     expect(lines.map((l) => l.input)).toEqual(texts);
-    const m = await BundleModel.load(bundle);
+    const m = await openModel({ source: fsBundleSource(bundle), towers: engineTowers(createNodeEngine(), { textGraph: "text" }), initDecoders: initNodeDecoders });
     try {
       const tok = await loadTokenizer(devTokenizerJsonPath());
-      const direct = await m.embedTokenIds(texts.map((t) => tok.encode(t)));
+      const direct = (await m.runTokenIds(texts.map((t) => tok.encode(t)))).embeddings;
       lines.forEach((l, i) => {
         expect(l.embedding.length).toBe(48);
         expect(l2Norm(l.embedding)).toBeCloseTo(1, 5);
@@ -71,8 +73,8 @@ describe("siglip convert / embed / classify", () => {
       const il = ri.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as Line);
       expect(il.length).toBe(2);
       for (let i = 0; i < 2; i++) {
-        const d = await embedImageBytes(m, new Uint8Array(readFileSync(imgs[i] as string)));
-        expect(maxAbsDiff((il[i] as Line).embedding, l2Normalize(d))).toBeLessThan(1e-6);
+        const [d] = await m.embedImages([new Uint8Array(readFileSync(imgs[i] as string))]);
+        expect(maxAbsDiff((il[i] as Line).embedding, l2Normalize(d as Float32Array))).toBeLessThan(1e-6);
       }
       expect(cosine((il[0] as Line).embedding, (il[1] as Line).embedding)).toBeLessThan(0.9999); // different images differ
 
@@ -81,10 +83,10 @@ describe("siglip convert / embed / classify", () => {
       expect(rc.code, rc.stderr).toBe(0);
       const scores = rc.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as { label: string; score: number; logit: number });
       expect(scores.map((s) => s.label).sort()).toEqual([...labels].sort());
-      const te = await m.embedTokenIds(labels.map((l) => tok.encode(`a ${l} here`)));
+      const te = (await m.runTokenIds(labels.map((l) => tok.encode(`a ${l} here`)))).embeddings;
       for (const s of scores) {
         const i = labels.indexOf(s.label);
-        const want = cosine((il[0] as Line).embedding, te.data.subarray(i * 48, (i + 1) * 48)) * Math.exp(m.manifest.logitScale) + m.manifest.logitBias;
+        const want = cosine((il[0] as Line).embedding, te.data.subarray(i * 48, (i + 1) * 48)) * Math.exp(m.logit.logitScale) + m.logit.logitBias;
         expect(s.logit).toBeCloseTo(want, 5);
         expect(s.score).toBeCloseTo(sigmoid(want), 6);
       }

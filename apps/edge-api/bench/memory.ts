@@ -23,10 +23,11 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 import { cosine } from "@siglip-edge/core";
 import { convertCheckpoint, generateCheckpoint, type WeightDType } from "@siglip-edge/export";
-import { lazyProvider, openBundleModel, type SiglipPipeline } from "@siglip-edge/runtime";
+import { engineTowers, lazyProvider, openModel, type SiglipPipeline } from "@siglip-edge/runtime";
 import { createNodeEngine, fsBundleSource, initNodeDecoders } from "@siglip-edge/runtime/node";
 import { preprocessFixResRgb } from "@siglip-edge/preprocess";
 import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
+import { WorkerTowers, type Fetcher } from "../src/tower-protocol.ts";
 
 const APP = join(import.meta.dirname, "..");
 const ROOT = join(APP, "..", "..");
@@ -332,26 +333,21 @@ async function runRole(role: "text" | "vision", bundle: { url: string } | { pref
     for (const b of bases) await waitFor(`${b}/internal/stats`, 120);
     const insps = await Promise.all(ks.map((_, i) => inspector(port + i + 1000)));
     // As in production, the API role tokenizes and decodes: the text role receives ids only and the vision role the
-    // 224 x 224 uint8 image (src/remote-tower.ts), so neither holds a tokenizer or image buffers.
+    // 224 x 224 uint8 image, through the tower protocol's own client (src/tower-protocol.ts), which chains the stages
+    // as the API Worker does (stage 0 gets the input, each later stage the previous stage's hidden states).
     const ids = (await loadTokenizer(devTokenizerJsonPath())).encode(TEXT);
-    const idsB64 = Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength).toString("base64");
-    const first: { path: string; headers: Record<string, string>; body: string | Uint8Array<ArrayBuffer> } =
-      role === "text"
-        ? { path: "/internal/embed-text", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "b16", ids: idsB64, length: ids.length }) }
-        : { path: "/internal/embed-pixels", headers: { "content-type": "application/x-siglip-rgb", "x-siglip-dims": "1,224,224,3", "x-siglip-model": "b16" }, body: new Uint8Array((await preprocessFixResRgb(IMAGE, { size: 224 })).data) };
-    // The chain as the API Worker runs it: the first request to stage 0, then the binary hidden states forwarded to
-    // each later stage until one answers with embeddings.
+    const sized = await preprocessFixResRgb(IMAGE, { size: 224 });
+    const workers: Fetcher[] = bases.map((base) => ({
+      fetch: async (req) => {
+        const u = new URL(req.url);
+        return fetch(`${base}${u.pathname}`, { method: req.method, headers: req.headers, body: await req.arrayBuffer() });
+      },
+    }));
+    const towers = new WorkerTowers({ text: workers, vision: workers }, "b16");
     const once = async () => {
       const t = performance.now();
-      let r = await fetch(`${bases[0]}${first.path}`, { method: "POST", headers: first.headers, body: first.body });
-      for (let i = 1; r.ok && r.headers.get("content-type") === "application/x-siglip-hidden" && i < bases.length; i++) {
-        const hidden = await r.arrayBuffer();
-        r = await fetch(`${bases[i]}/internal/stage`, { method: "POST", headers: { "content-type": "application/x-siglip-hidden", "x-siglip-dims": r.headers.get("x-siglip-dims") ?? "", "x-siglip-model": "b16", "x-siglip-tower": role === "text" ? "textSplit" : "vision" }, body: hidden });
-      }
-      const j = (await r.json()) as { embeddings?: string; dim?: number; error?: unknown };
-      if (!r.ok || j.embeddings === undefined) throw new Error(`${role}: ${JSON.stringify(j.error)}`);
-      const bytes = Buffer.from(j.embeddings, "base64");
-      return { ms: performance.now() - t, vector: new Float32Array(bytes.buffer, bytes.byteOffset, j.dim ?? 0) };
+      const out = role === "text" ? await towers.text([ids]) : await towers.fixres([sized]); // FOLD: the role folds (its MODEL_BUNDLES)
+      return { ms: performance.now() - t, vector: out.data };
     };
     const wasm = async (i: number) => ((await (await fetch(`${bases[i]}/internal/stats`)).json()) as { wasmBytes: number }).wasmBytes;
     const sample = <T>(fn: () => Promise<T>) => sampled(insps, fn);
@@ -381,7 +377,7 @@ async function runRole(role: "text" | "vision", bundle: { url: string } | { pref
 
 async function nodeRuns(dir: string, threads: number): Promise<{ textColdMs: number; imageColdMs: number; text: number[]; image: number[]; tv: Float32Array; iv: Float32Array }> {
   const tokenizer = await loadTokenizer(devTokenizerJsonPath());
-  const provider = lazyProvider([{ id: "b16", open: () => openBundleModel({ engine: createNodeEngine(), source: fsBundleSource(dir), runsOn: "node", tokenizer, threads, initDecoders: initNodeDecoders, verify: false, foldTokenIds: FOLD }) }]);
+  const provider = lazyProvider([{ id: "b16", open: () => openModel({ source: fsBundleSource(dir), towers: engineTowers(createNodeEngine(), { threads, verify: false }), runsOn: "node", tokenizer, initDecoders: initNodeDecoders, foldTokenIds: FOLD }) }]);
   const m: SiglipPipeline = await provider.get("b16");
   let t = performance.now();
   const tv = (await m.embedTexts([TEXT])).embeddings[0] as Float32Array;

@@ -8,6 +8,7 @@ import { classifyImages, type EmbeddingCache, type LowercaseMode, type ModelProv
 import { Hono, type Context } from "hono";
 import type { z } from "zod";
 import { checkBearer } from "./auth.ts";
+import { servedBy } from "./backend-routing.ts";
 import type { ApiConfig } from "./config.ts";
 import { docsPage } from "./docs-page.ts";
 import { ApiError, toApiError } from "./errors.ts";
@@ -184,6 +185,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
       return { object: "embedding" as const, index, embedding: req.encoding_format === "base64" ? float32ToBase64(v) : Array.from(v) };
     });
     c.header("x-model-revision", model.card.revision);
+    c.header("x-siglip-backend", servedBy(model.card));
     return c.json({ object: "list" as const, data, model: model.card.id, usage: { prompt_tokens: tokens, total_tokens: tokens, images: images.length } });
   });
 
@@ -210,6 +212,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
       });
     });
     c.header("x-model-revision", model.card.revision);
+    c.header("x-siglip-backend", servedBy(model.card));
     return c.json({ object: "list" as const, data: results.map((scores, index) => ({ index, scores })), model: model.card.id });
   });
 

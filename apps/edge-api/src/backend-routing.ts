@@ -11,19 +11,21 @@
  * - `BACKEND_<NAME>_TOKEN` (secret, NAME upper-cased, other characters `_`): sent as `Authorization: Bearer ...`.
  *
  * Errors from a backend become 502 (bad response), 503 (unavailable, breaker open, overloaded) or 504 (timeout)
- * with `Retry-After`, and answers say which path served them (`x-siglip-backend`), through `withBackendRouting`
- * (errors.ts alone maps these codes to a generic 503).
+ * with `Retry-After`, through `withBackendRouting` (errors.ts alone maps these codes to a generic 503). Answers say
+ * which path served them (`x-siglip-backend: servedBy(card)`), set by app.ts where the response is made.
  * @module
  */
 import { isSiglipError, SiglipError } from "@siglip-edge/core";
 import {
   backendErrorStatus,
   KServeClient,
+  kserveTowers,
   lazyProvider,
-  openRemoteModel,
+  openModel,
   type BundleSource,
   type KServeClientOptions,
   type ModelCard,
+  type ModelPipelineOptions,
   type ModelProvider,
 } from "@siglip-edge/runtime";
 import type { Tokenizer } from "@siglip-edge/tokenizer";
@@ -103,7 +105,7 @@ export function parseBackendRoutes(vars: Record<string, unknown>): BackendRoutes
   return { backends, models };
 }
 
-export interface BackendProviderOptions {
+export interface BackendProviderOptions extends Pick<ModelPipelineOptions<never>, "initDecoders" | "decodeLimits"> {
   /** Opens the manifest-and-tokenizer source of a route's `bundle`. */
   source: (bundle: string) => BundleSource;
   /** Tests: a fixed tokenizer instead of the bundle's. */
@@ -134,15 +136,19 @@ export function routedProvider(local: ModelProvider, routes: BackendRoutes, vars
     routes.models.map((r) => ({
       id: r.id,
       open: () =>
-        openRemoteModel({
-          client: clients.get(r.backend) as KServeClient,
+        openModel({
           source: o.source(r.bundle),
-          remoteName: r.name,
+          towers: kserveTowers({
+            client: clients.get(r.backend) as KServeClient,
+            remoteName: r.name,
+            binary: routes.backends[r.backend]?.binary ?? true,
+            pixelFormat: routes.backends[r.backend]?.pixels ?? "float32",
+          }),
           id: r.id,
-          binary: routes.backends[r.backend]?.binary ?? true,
-          pixelFormat: routes.backends[r.backend]?.pixels ?? "float32",
           ...(r.foldTokenIds ? { foldTokenIds: true } : {}),
           ...(o.tokenizer ? { tokenizer: o.tokenizer } : {}),
+          ...(o.initDecoders ? { initDecoders: o.initDecoders } : {}),
+          ...(o.decodeLimits ? { decodeLimits: o.decodeLimits } : {}),
         }),
     })),
   );
@@ -153,52 +159,22 @@ export function routedProvider(local: ModelProvider, routes: BackendRoutes, vars
   };
 }
 
-/** The `x-siglip-backend` value for a served model: `edge`, or `backend:<name>` for a routed one. */
+/** The `x-siglip-backend` value for a served model: `edge`, or `backend:<name>` for one whose towers run on a backend. */
 export function servedBy(card: ModelCard): string {
-  const m = /^backend: KServe v2 at (\S+)/.exec(card.runsOn);
-  return m ? `backend:${m[1]}` : "edge";
+  return card.backend === undefined ? "edge" : `backend:${card.backend}`;
 }
 
 const RETRYABLE_TYPE = { 502: "server_error", 503: "server_error", 504: "server_error" } as const;
 
 /**
- * The served model id of an embeddings or classify response body: the top-level `"model"` key, the last one in the
- * text (string values cannot hold a bare `"`, so a key inside a label or text cannot match).
+ * Wraps the API app for backend routing: backend errors answer 502 / 503 / 504 with `Retry-After`, in the OpenAI
+ * envelope (`code`: `backend_bad_response`, `backend_unavailable`, `backend_timeout`, `overloaded`), instead of the
+ * generic 503 / 500 of errors.ts. Messages stay generic: backend URLs and bodies go to the logs only.
  */
-function responseModel(body: string): string | undefined {
-  const at = body.lastIndexOf(',"model":"');
-  if (at === -1) return undefined;
-  const m = /^"((?:[^"\\]|\\.)*)"/.exec(body.slice(at + 9, at + 9 + 1024));
-  if (m === null) return undefined;
-  try {
-    return JSON.parse(`"${m[1]}"`) as string;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Wraps the API app for backend routing:
- * - backend errors answer 502 / 503 / 504 with `Retry-After`, in the OpenAI envelope (`code`:
- *   `backend_bad_response`, `backend_unavailable`, `backend_timeout`, `overloaded`), instead of the generic 503 / 500
- *   of errors.ts. Messages stay generic: backend URLs and bodies go to the logs only;
- * - with `routes`, successful `/v1/embeddings` and `/v1/classify` answers carry `x-siglip-backend: edge` or
- *   `backend:<name>`. The wrapper reads the served id from the response body: one extra pass over it. Setting the
- *   header in app.ts from `servedBy(model.card)` would avoid that pass.
- */
-export function withBackendRouting<A extends { fetch: (req: Request, ...rest: never[]) => Response | Promise<Response> }>(app: A, routes?: BackendRoutes): Hono {
-  const routed = new Map((routes?.models ?? []).map((r) => [r.id, `backend:${r.backend}`]));
+export function withBackendRouting<A extends { fetch: (req: Request, ...rest: never[]) => Response | Promise<Response> }>(app: A): Hono {
   const outer = new Hono();
   outer.use("*", async (c, next) => {
     await next();
-    if (routes !== undefined && c.res.status === 200 && c.req.method === "POST" && (c.req.path === "/v1/embeddings" || c.req.path === "/v1/classify")) {
-      const body = await c.res.text();
-      const id = responseModel(body);
-      const headers = new Headers(c.res.headers);
-      headers.set("x-siglip-backend", id === undefined ? "unknown" : (routed.get(id) ?? "edge"));
-      c.res = new Response(body, { status: 200, headers });
-      return;
-    }
     // Image errors arrive wrapped in an ApiError (app.ts names the failing input); the backend error is its cause.
     const err = isSiglipError(c.error) ? c.error : (c.error as { cause?: unknown } | undefined)?.cause;
     // Only errors raised by a backend client (they name the backend); the edge's own admission keeps its 429.

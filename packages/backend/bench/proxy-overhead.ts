@@ -6,10 +6,11 @@
  * Usage: npm run bench -w @siglip-edge/backend   (BENCH_N to change the request count, default 200)
  */
 import { loadavg } from "node:os";
-import { encodeInferRequest, encodeInferResponse, KServeClient, openRemoteModel, pixelsToUint8 } from "@siglip-edge/runtime";
+import { encodeInferRequest, encodeInferResponse, KServeClient, kserveTowers, openModel } from "@siglip-edge/runtime";
 import { fsBundleSource } from "@siglip-edge/runtime/node";
 import { tensor } from "@siglip-edge/core";
-import { preprocessFixRes } from "@siglip-edge/preprocess";
+import { fixresSamples, preprocessFixRes, preprocessFixResRgb } from "@siglip-edge/preprocess";
+import { initNodeDecoders } from "@siglip-edge/preprocess/node";
 import { startDevBackend } from "../src/index.ts";
 import { photo, TINY_ID, tinyBundle } from "../test/fixtures.ts";
 // The edge API is an app, not a dependency of this package: the bench reaches it by path.
@@ -40,7 +41,7 @@ async function time(n: number, fn: () => Promise<unknown>): Promise<number[]> {
 const dir = await tinyBundle();
 const backend = await startDevBackend({ bundles: [{ dir }] });
 const client = new KServeClient({ url: backend.url });
-const remote = await openRemoteModel({ client, source: fsBundleSource(dir), remoteName: "tiny-fixres", id: TINY_ID, foldTokenIds: true });
+const remote = await openModel({ source: fsBundleSource(dir), towers: kserveTowers({ client, remoteName: "tiny-fixres" }), id: TINY_ID, foldTokenIds: true, initDecoders: initNodeDecoders });
 const vars = { MODEL_BACKENDS: JSON.stringify({ backends: { gpu: { url: backend.url } }, models: [{ id: "tiny@gpu", backend: "gpu", name: "tiny-fixres", bundle: dir, foldTokenIds: true }] }) };
 const none = { list: async () => [], get: () => Promise.reject(new Error("none")) };
 const app = createApp({ config: { ...DEFAULT_CONFIG, maxConcurrent: 4 }, models: routedProvider(none, parseBackendRoutes(vars), vars, { source: fsBundleSource }) });
@@ -54,10 +55,10 @@ const postApi = (input: unknown) => fetch(`${api.url}/v1/embeddings`, { method: 
 
 const rows: [string, number[]][] = [];
 rows.push(["text: dev backend direct (KServe infer, ids ready)", await time(N, () => client.infer("tiny-fixres-text", { input_ids: tensor("int64", [1, 64], ids) }, { outputs: ["pooler_output"] }))]);
-rows.push(["text: RemotePipeline in-process (tokenize + infer)", await time(N, () => remote.embedTexts(["a photo of a cat"]))]);
+rows.push(["text: openModel on KServe towers, in-process (tokenize + infer)", await time(N, () => remote.embedTexts(["a photo of a cat"]))]);
 rows.push(["text: edge API /v1/embeddings -> dev backend", await time(N, () => postApi("a photo of a cat"))]);
 rows.push(["image: dev backend direct (KServe infer, pixels ready)", await time(N, () => client.infer("tiny-fixres-vision", { pixel_values: tensor("float32", [1, 3, 48, 48], px) }, { outputs: ["pooler_output"] }))]);
-rows.push(["image: RemotePipeline in-process (decode + preprocess + infer)", await time(N, () => remote.embedImages([png]))]);
+rows.push(["image: openModel on KServe towers, in-process (decode + preprocess + infer)", await time(N, () => remote.embedImages([png]))]);
 rows.push(["image: edge API /v1/embeddings (data URI) -> dev backend", await time(N, () => postApi([{ type: "image_url", image_url: { url: dataUri } }]))]);
 
 console.log(`\n## proxy overhead (tiny bundle, ${N} sequential requests each, load average ${loadavg()[0]?.toFixed(1)})\n`);
@@ -84,15 +85,16 @@ const sample = (await remote.embedImages([png]))[0] as Float32Array; // real out
 for (const [name, S, D] of real) {
   const out = new Float32Array(D).map((_, i) => sample[i % sample.length] as number);
   const resp = (binary: boolean) => encodeInferResponse({ model_name: "m-text", model_version: "1" }, { pooler_output: tensor("float32", [1, D], out) }, () => binary).body.byteLength;
+  const sized = await preprocessFixResRgb(bigPhoto, { size: S, resample: "bicubic" });
   const pix = (await preprocessFixRes(bigPhoto, { size: S, resample: "bicubic" })).data;
   const req = (feeds: Parameters<typeof encodeInferRequest>[0], binary: boolean) => encodeInferRequest(feeds, { binary, outputs: ["pooler_output"] }).body.byteLength;
   const text = { input_ids: tensor("int64", [1, 64], ids) };
   const image = { pixel_values: tensor("float32", [1, 3, S, S], pix) };
-  const imageU8 = { pixels: tensor("uint8", [1, 3, S, S], pixelsToUint8(pix) ?? new Uint8Array(3 * S * S)) };
+  const imageU8 = { pixels: tensor("uint8", [1, 3, S, S], fixresSamples(sized)) };
   const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
   console.log(`| ${name} | ${kb(req(text, true) + resp(true))} | ${kb(req(text, false) + resp(false))} | ${kb(req(image, true) + resp(true))} | ${kb(req(imageU8, true) + resp(true))} | ${kb(req(image, false) + resp(false))} |`);
 }
-console.log(`\nmeasured on the tiny bundle: ${remote.wire.calls} calls, ${remote.wire.bytesSent} B sent, ${remote.wire.bytesReceived} B received`);
+console.log(`\nmeasured on the tiny bundle: ${remote.towers.wire.calls} calls, ${remote.towers.wire.bytesSent} B sent, ${remote.towers.wire.bytesReceived} B received`);
 
 await new Promise<void>((r) => api.server.close(() => r()));
 api.server.closeAllConnections();

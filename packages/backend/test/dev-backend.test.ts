@@ -4,38 +4,42 @@
  * the spec's own example messages, and vectors equal to a local run of the same bundle.
  */
 import { cosine, tensor } from "@siglip-edge/core";
-import { PIXEL_LUT } from "@siglip-edge/preprocess";
+import { fixresSamples, PIXEL_LUT, preprocessFixRes, preprocessFixResRgb } from "@siglip-edge/preprocess";
 import {
-  pixelsToUint8,
-  RemotePipeline,
   readManifest,
   decodeInferResponse,
   encodeInferRequest,
+  engineTowers,
   HEADER_LENGTH,
   KServeClient,
-  openBundleModel,
-  openRemoteModel,
-  type BundlePipeline,
+  kserveTowers,
+  openModel,
+  type KServeTowerOptions,
+  type KServeTowers,
+  type ModelPipeline,
 } from "@siglip-edge/runtime";
-import { createNodeEngine, fsBundleSource } from "@siglip-edge/runtime/node";
+import { createNodeEngine, fsBundleSource, initNodeDecoders } from "@siglip-edge/runtime/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevBackend, type DevBackend } from "../src/index.ts";
 import { photo, TINY_ID, tinyBundle } from "./fixtures.ts";
 
 let dir = "";
 let backend: DevBackend;
-let local: BundlePipeline;
-let remote: RemotePipeline;
-let remoteJson: RemotePipeline;
+let local: ModelPipeline;
+let remote: ModelPipeline<KServeTowers>;
+let remoteJson: ModelPipeline<KServeTowers>;
 let client: KServeClient;
+
+const openRemote = (o: Partial<KServeTowerOptions> = {}, manifest?: Awaited<ReturnType<typeof readManifest>>) =>
+  openModel({ source: fsBundleSource(dir), towers: kserveTowers({ client, remoteName: "tiny-fixres", ...o }), id: TINY_ID, foldTokenIds: true, initDecoders: initNodeDecoders, ...(manifest ? { manifest } : {}) });
 
 beforeAll(async () => {
   dir = await tinyBundle();
   backend = await startDevBackend({ bundles: [{ dir }] });
   client = new KServeClient({ url: backend.url });
-  local = await openBundleModel({ engine: createNodeEngine(), source: fsBundleSource(dir), runsOn: "test", id: TINY_ID, foldTokenIds: true });
-  remote = await openRemoteModel({ client, source: fsBundleSource(dir), remoteName: "tiny-fixres", id: TINY_ID, foldTokenIds: true });
-  remoteJson = await openRemoteModel({ client, source: fsBundleSource(dir), remoteName: "tiny-fixres", id: TINY_ID, foldTokenIds: true, binary: false });
+  local = await openModel({ source: fsBundleSource(dir), towers: engineTowers(createNodeEngine()), runsOn: "test", id: TINY_ID, foldTokenIds: true, initDecoders: initNodeDecoders });
+  remote = await openRemote();
+  remoteJson = await openRemote({ binary: false });
 });
 afterAll(async () => backend?.close());
 
@@ -236,7 +240,7 @@ describe("vectors equal a local run of the same bundle", () => {
     const a = await local.embedImages(images);
     const b = await remote.embedImages(images);
     const cos = a.map((v, i) => cosine(v, b[i] as Float32Array));
-    console.log(`backend vs local image cosines: ${cos.map((c) => c.toFixed(7)).join(" ")}; wire: ${remote.wire.calls} calls, ${remote.wire.bytesSent} B sent, ${remote.wire.bytesReceived} B received`);
+    console.log(`backend vs local image cosines: ${cos.map((c) => c.toFixed(7)).join(" ")}; wire: ${remote.towers.wire.calls} calls, ${remote.towers.wire.bytesSent} B sent, ${remote.towers.wire.bytesReceived} B received`);
     for (const c of cos) expect(c).toBeGreaterThanOrEqual(0.99999);
   });
 });
@@ -244,34 +248,44 @@ describe("vectors equal a local run of the same bundle", () => {
 describe("uint8 pixels on the wire", () => {
   it("give bit-identical image embeddings to float32 pixels, for 4x fewer request bytes", async () => {
     const images = [photo("skimage/chelsea.png"), photo("skimage/coins.png"), photo("skimage/astronaut.png")];
-    const f32 = await openRemoteModel({ client, source: fsBundleSource(dir), remoteName: "tiny-fixres", id: TINY_ID, foldTokenIds: true });
-    const u8 = await openRemoteModel({ client, source: fsBundleSource(dir), remoteName: "tiny-fixres", id: TINY_ID, foldTokenIds: true, pixelFormat: "uint8" });
+    const f32 = await openRemote();
+    const u8 = await openRemote({ pixelFormat: "uint8" });
     const a = await f32.embedImages(images);
     const b = await u8.embedImages(images);
     const bits = (v: Float32Array) => Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length));
     for (let i = 0; i < images.length; i++) expect(bits(b[i] as Float32Array)).toEqual(bits(a[i] as Float32Array));
     const l = await local.embedImages(images);
     for (let i = 0; i < images.length; i++) expect(cosine(l[i] as Float32Array, b[i] as Float32Array)).toBeGreaterThanOrEqual(0.99999);
-    console.log(`3 images, 48 px: float32 pixels ${f32.wire.bytesSent} B sent, uint8 pixels ${u8.wire.bytesSent} B sent (bit-identical embeddings)`);
-    expect(u8.wire.bytesSent).toBeLessThan(f32.wire.bytesSent / 3.5);
+    console.log(`3 images, 48 px: float32 pixels ${f32.towers.wire.bytesSent} B sent, uint8 pixels ${u8.towers.wire.bytesSent} B sent (bit-identical embeddings)`);
+    expect(u8.towers.wire.bytesSent).toBeLessThan(f32.towers.wire.bytesSent / 3.5);
   });
 
-  it("every FixRes float maps back to its uint8 sample; a value outside the table is refused", () => {
-    expect(Array.from(pixelsToUint8(Float32Array.from(PIXEL_LUT)) ?? [])).toEqual(Array.from({ length: 256 }, (_, i) => i));
-    expect(pixelsToUint8(Float32Array.of(0.123))).toBeUndefined();
+  it("are the resized image's own bytes in CHW order: the pixel table maps them onto the float path's values, bit for bit", async () => {
+    await initNodeDecoders();
+    for (const [name, S] of [["skimage/chelsea.png", 48], ["matplotlib/grace_hopper.jpg", 224], ["skimage/astronaut.png", 37]] as const) {
+      const sized = await preprocessFixResRgb(photo(name), { size: S, resample: "bilinear" });
+      const samples = fixresSamples(sized);
+      const floats = (await preprocessFixRes(photo(name), { size: S, resample: "bilinear" })).data;
+      expect(samples.length, name).toBe(3 * S * S);
+      const mapped = Float32Array.from(samples, (v) => PIXEL_LUT[v] as number);
+      expect(new Uint32Array(mapped.buffer), name).toEqual(new Uint32Array(floats.buffer, floats.byteOffset, floats.length));
+      // channel-first: the first plane is the red samples of the [S, S, 3] image
+      expect(samples[1], name).toBe(sized.data[3]);
+      expect(samples[S * S], name).toBe(sized.data[1]);
+    }
   });
 });
 
 describe("contract checks before the first call", () => {
   it("both towers of the dev backend match the bundle's contract", async () => {
-    await remote.checkTower("text");
-    await remote.checkTower("vision");
-    expect(remote.contract().vision.input).toEqual({ name: "pixel_values", datatype: "FP32", shape: [-1, 3, 48, 48] });
+    await remote.towers.checkTower("text");
+    await remote.towers.checkTower("vision");
+    expect(remote.towers.contract().vision.input).toEqual({ name: "pixel_values", datatype: "FP32", shape: [-1, 3, 48, 48] });
   });
 
   it("a backend model whose metadata differs from the bundle is refused with what differs, before any infer", async () => {
     const manifest = await readManifest(fsBundleSource(dir));
-    const wrong = new RemotePipeline({ client, manifest: { ...manifest, sizes: { ...manifest.sizes, embedDim: 95 } }, remoteName: "tiny-fixres", tokenize: () => new Int32Array(64), pixels: async () => new Float32Array(3 * 48 * 48) });
+    const wrong = await openRemote({}, { ...manifest, sizes: { ...manifest.sizes, embedDim: 95 } });
     const before = backend.counts.infer;
     await expect(wrong.embedTexts(["x"])).rejects.toMatchObject({ code: "BACKEND_BAD_RESPONSE", message: expect.stringMatching(/does not take the contract's output pooler_output FP32 \[-1, 95\] \(it lists pooler_output FP32 \[-1, 96\]\)/) });
     expect(backend.counts.infer).toBe(before);
@@ -279,7 +293,7 @@ describe("contract checks before the first call", () => {
 
   it("a model name the backend does not serve: BACKEND_UNAVAILABLE (not ready)", async () => {
     const manifest = await readManifest(fsBundleSource(dir));
-    const missing = new RemotePipeline({ client, manifest, remoteName: "nope", tokenize: () => new Int32Array(64), pixels: async () => new Float32Array(3 * 48 * 48) });
-    await expect(missing.embedImages([new Uint8Array(1)])).rejects.toMatchObject({ code: "BACKEND_UNAVAILABLE", message: expect.stringMatching(/nope-vision is not ready/) });
+    const missing = await openRemote({ remoteName: "nope" }, manifest);
+    await expect(missing.embedImages([{ width: 48, height: 48, channels: 3, data: new Uint8Array(48 * 48 * 3) }])).rejects.toMatchObject({ code: "BACKEND_UNAVAILABLE", message: expect.stringMatching(/nope-vision is not ready/) });
   });
 });

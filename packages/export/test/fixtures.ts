@@ -1,10 +1,11 @@
-/** Shared test fixtures: goldens from tools/reference/export_goldens.py, checkpoints regenerated from the seed. */
+/**
+ * Shared test fixtures: goldens from tools/reference/export_goldens.py, checkpoints regenerated from the seed. The
+ * parity tests that run bundles against the goldens are packages/runtime's (test/parity.test.ts and others).
+ */
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decodeNpy, tensor, type Tensor } from "@siglip-edge/core";
-import type { BundleModel } from "../src/model.ts";
 import { generateCheckpoint } from "../src/generate.ts";
 import { convertCheckpoint } from "../src/convert.ts";
 import type { WeightDType } from "../src/graphs/layers.ts";
@@ -18,10 +19,6 @@ export interface GoldenMeta {
   logit_scale: number;
   logit_bias: number;
   naflex_grids: [number, number][] | null;
-}
-
-export function golden(preset: string, name: string): Tensor {
-  return decodeNpy(new Uint8Array(readFileSync(join(GOLDENS, preset, `${name}.npy`))));
 }
 
 export function goldenMeta(preset: string): GoldenMeta {
@@ -71,31 +68,3 @@ export function bundle(preset: string, dtype: WeightDType = "fp32"): Promise<str
   }
   return p;
 }
-
-/** Rows of an int64 [B, T] golden as number arrays. */
-export function idRows(t: Tensor): number[][] {
-  const [B, T] = t.dims as [number, number];
-  const d = t.data as BigInt64Array;
-  return Array.from({ length: B }, (_, b) => Array.from(d.subarray(b * T, (b + 1) * T), Number));
-}
-
-/** Runs the golden image inputs (FixRes pixels or NaFlex patches) through a bundle: pooler_output [I, D]. */
-export async function embedGoldenImages(m: BundleModel, preset: string): Promise<Tensor<"float32">> {
-  const pv = golden(preset, "pixel_values");
-  if (m.manifest.family === "fixres") {
-    const out = await m.embedPixels(pv.data as Float32Array, pv.dims[0] as number);
-    return tensor("float32", out.dims, out.data);
-  }
-  const shapes = golden(preset, "spatial_shapes");
-  const sd = shapes.data as BigInt64Array;
-  const spatialShapes = Array.from({ length: shapes.dims[0] as number }, (_, b) => [Number(sd[2 * b]), Number(sd[2 * b + 1])] as const);
-  const mask = golden(preset, "pixel_attention_mask");
-  const out = await m.embedPatches({
-    pixelValues: pv.data as Float32Array,
-    pixelAttentionMask: mask.data as Int32Array,
-    spatialShapes,
-    numPatches: pv.dims[1] as number,
-  });
-  return tensor("float32", out.dims, out.data);
-}
-

@@ -55,6 +55,28 @@ export function fixresResize(img: RgbImage, opts: FixResOptions): RgbImage {
   return { width: S, height: S, channels: 3, data: rgb };
 }
 
+/**
+ * The uint8 samples behind `fixresPixels`, in its channel-first order: `PIXEL_LUT[samples[i]]` is `fixresPixels(img)[i]`
+ * bit for bit. What a backend with the pixel table in its graph takes (KServe `<name>-vision-u8`).
+ * @param img [S, S, 3 or 4] uint8, already resized (`fixresResize`)
+ * @param out where to write them (a slice of a batch); default a new array
+ * @returns [3, S, S] uint8
+ */
+export function fixresSamples(img: RgbImage, out?: Uint8Array): Uint8Array {
+  checkChannels(img);
+  const plane = img.width * img.height;
+  const dst = out ?? new Uint8Array(3 * plane);
+  if (dst.length !== 3 * plane) throw new SiglipError("INVALID_ARGUMENT", `output buffer holds ${dst.length} values, [3, ${img.height}, ${img.width}] needs ${3 * plane}`);
+  const src = img.data;
+  const C = img.channels;
+  for (let i = 0, s = 0; i < plane; i++, s += C) {
+    dst[i] = src[s]!;
+    dst[plane + i] = src[s + 1]!;
+    dst[2 * plane + i] = src[s + 2]!;
+  }
+  return dst;
+}
+
 function checkChannels(img: RgbImage): void {
   if (img.channels !== 3 && img.channels !== 4) throw new SiglipError("INVALID_ARGUMENT", `expected RGB or RGBX pixels, got ${img.channels} channels`);
 }

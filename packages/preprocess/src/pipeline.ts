@@ -7,7 +7,7 @@ import { decodeRaster, type DecodeOptions } from "./decode/index.ts";
 import { fixresPixels, fixresResize, fixresSize, type FixResOptions } from "./fixres.ts";
 import type { RgbImage } from "./image.ts";
 import { resizedJpeg } from "./jpeg-stream.ts";
-import { naflexBatch, naflexBatchOf, naflexParams, naflexPatchify, naflexTargetSize, type NaFlexBatch, type NaFlexOptions } from "./naflex.ts";
+import { naflexBatchOf, naflexParams, naflexPatches, naflexPatchify, naflexTargetSize, type NaFlexBatch, type NaFlexImage, type NaFlexOptions } from "./naflex.ts";
 
 /**
  * Encoded image to FixRes `pixel_values`.
@@ -37,12 +37,16 @@ async function decodeForFixRes(bytes: Uint8Array, opts: FixResOptions & DecodeOp
  * spatial_shapes [1, 2] int64.
  */
 export async function preprocessNaFlex(bytes: Uint8Array, opts: NaFlexOptions & DecodeOptions = {}): Promise<NaFlexBatch> {
+  return naflexBatchOf([await preprocessNaFlexImage(bytes, opts)], opts);
+}
+
+/** Encoded image to one image's NaFlex tensors (`naflexBatchOf` stacks several into model inputs). */
+export async function preprocessNaFlexImage(bytes: Uint8Array, opts: NaFlexOptions & DecodeOptions = {}): Promise<NaFlexImage> {
   const { P, N } = naflexParams(opts);
   const small = resizedJpeg(bytes, opts, (h, w) => {
     const [th, tw] = naflexTargetSize(h, w, P, N);
     return [tw, th];
   }, opts.resample ?? "bilinear");
-  if (small !== undefined) return naflexBatchOf([naflexPatchify(small, N, P)], opts);
-  const img = await decodeRaster(bytes, opts);
-  return naflexBatch([img], opts);
+  if (small !== undefined) return naflexPatchify(small, N, P);
+  return naflexPatches(await decodeRaster(bytes, opts), opts);
 }

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname } from "node:path";
 import { pathToFileURL } from "node:url";
-import * as ortWeb from "onnxruntime-web/wasm";
+import { onnxruntimeWeb as ortWeb } from "../src/node/web-engine.ts";
 import { preprocessFixRes } from "@siglip-edge/preprocess";
 import { initNodeDecoders } from "@siglip-edge/preprocess/node";
 import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";

@@ -1,10 +1,15 @@
 /**
  * The engine interface: one small contract over onnxruntime-node (servers) and onnxruntime-web (Workers, browsers,
- * Node for parity checks). Tensors cross it as `@siglip-edge/core` tensors, so no caller sees an onnxruntime type.
+ * Node for parity checks), and the seam for engines that are not onnxruntime. Tensors cross it as `@siglip-edge/core`
+ * tensors, so no caller sees an onnxruntime type. The pipeline never asks an engine for its name: it reads the
+ * capability flags below (what a session can be made from, whether external data streams, whether outputs can be
+ * written into given arrays).
  * @module
  */
-import type { Tensor } from "@siglip-edge/core";
+import type { BundleManifest, Tensor } from "@siglip-edge/core";
+import type { BundleSource } from "./bundle-source.ts";
 
+/** The onnxruntime engines this package ships (labels only: nothing branches on them). */
 export type EngineName = "onnxruntime-node" | "onnxruntime-web";
 
 /**
@@ -38,7 +43,24 @@ export interface ModelPath {
   path: string;
 }
 
-export type ModelSource = ModelBytes | ModelPath;
+/**
+ * One graph of a bundle, left to the engine to read: for engines that do not run ONNX graphs but a bundle's own
+ * weights (a kernel engine reading packed weights by byte range). The session must honour the graph's contract: the
+ * same input and output names, dtypes and shapes as the ONNX graph `graph` names (`pixel_values` -> `pooler_output`,
+ * `inputs_embeds` -> `pooler_output`, stage graphs `hidden_states` -> `hidden_states_out`).
+ */
+export interface ModelInBundle {
+  kind: "bundle";
+  source: BundleSource;
+  manifest: BundleManifest;
+  /** The graph file whose function the session computes, e.g. `vision.onnx` or `text_split.stage1.onnx`. */
+  graph: string;
+  /** The external-data file holding that graph's weights (a stage graph's: its tower's). */
+  data: string;
+}
+
+export type ModelSource = ModelBytes | ModelPath | ModelInBundle;
+export type ModelSourceKind = ModelSource["kind"];
 
 export interface SessionConfig {
   /** Intra-op threads (onnxruntime-node). onnxruntime-web always runs one thread here. */
@@ -53,6 +75,8 @@ export interface SessionConfig {
    * arena chunks; WASM memory never shrinks, so the arena's over-allocation is paid for the isolate's lifetime.
    */
   memArena?: boolean;
+  /** `disabled` runs the graph's nodes as written (no fusions: tests comparing two graphs exactly); default `all`. */
+  optimization?: "all" | "disabled";
 }
 
 export interface EngineSession {
@@ -68,7 +92,14 @@ export interface EngineSession {
 }
 
 export interface InferenceEngine {
-  readonly name: EngineName;
+  /** Shown in messages and model cards (`onnxruntime-node`, `onnxruntime-web`, ...); never a switch. */
+  readonly name: string;
+  /**
+   * What `createSession` takes, in order of preference: `path` (a graph file; external data resolved next to it),
+   * `bytes` (the graph and its external data in memory or as ranged files), `bundle` (the engine reads the bundle
+   * itself). The pipeline gives the first kind its bundle source can provide.
+   */
+  readonly loads: readonly ModelSourceKind[];
   /** True when `RangedFile` external data is streamed tensor by tensor rather than read whole first. */
   readonly streamsExternalData: boolean;
   /**

@@ -1,18 +1,17 @@
 /**
- * Builds a served model from a bundle source: manifest, tokenizer (SGTK preferred: compact and fast to load at the
- * edge), FixRes preprocessing from packages/preprocess, and the engine. Used by the Worker, its tower roles and
- * `siglip serve`.
+ * The one way to open a bundle: `openModel` reads the manifest, sets up the tokenizer (SGTK preferred: compact and
+ * fast to load at the edge) and FixRes / NaFlex preprocessing from packages/preprocess, and builds the towers where
+ * they run (`engineTowers(engine)` in this process, `kserveTowers(...)` on a KServe v2 backend, the tower Workers'
+ * client in apps/edge-api). Used by the CLI (embed, classify, audit, serve), the Node server, the Worker, its tower
+ * roles, the API Worker of a split deployment and the KServe path.
  * @module
  */
-import { SiglipError } from "@siglip-edge/core";
-import { fixresPixels, preprocessFixResRgb, type DecodeLimits } from "@siglip-edge/preprocess";
+import { fileDigest, SiglipError, type BundleManifest } from "@siglip-edge/core";
 import { Tokenizer } from "@siglip-edge/tokenizer";
 import type { BundleSource } from "./bundle-source.ts";
-import { verifiedRead } from "./bundle-source.ts";
-import { BundlePipeline, type BundlePipelineOptions } from "./bundle-pipeline.ts";
-import type { InferenceEngine } from "./engine.ts";
-import { fileDigest, type BundleManifest } from "@siglip-edge/core";
-import { readManifest } from "./bundle-source.ts";
+import { readManifest, verifiedRead } from "./bundle-source.ts";
+import { ModelPipeline, type ModelPipelineOptions } from "./model-pipeline.ts";
+import type { Towers, TowersFactory } from "./towers.ts";
 
 /** Compact tokenizer written next to a bundle by `prepare` scripts when the manifest lists none. */
 export const SGTK_FILE = "tokenizer.sgtk";
@@ -35,51 +34,39 @@ export async function loadBundleTokenizer(source: BundleSource, manifest: Bundle
   return Tokenizer.fromBytes(await verifiedRead(source, listed, fileDigest(manifest, listed)));
 }
 
-export interface OpenModelOptions extends Partial<Pick<BundlePipelineOptions, "id" | "foldTokenIds" | "maxTextBatch" | "maxImageBatch" | "verify" | "threads" | "memArena" | "stage">> {
-  engine: InferenceEngine;
-  source: BundleSource;
-  runsOn: string;
-  /** Override the bundle's tokenizer (tests, or a bundle without one). */
-  tokenizer?: Tokenizer;
-  /** Registers the JPEG/WebP decoders (platform-specific: CompiledWasm in Workers, files on Node). */
-  initDecoders?: () => Promise<void>;
-  /** Decoding caps (Workers: `WORKER_LIMITS`, sized for a 128 MB isolate); default `DEFAULT_LIMITS`. */
-  decodeLimits?: Partial<DecodeLimits>;
-}
-
 /**
  * The bundle's tokenizer, loaded on first use (14 MB for Gemma 256k: on the first text request, not when the model is
- * listed) and retried after a failed load; `override` (tests, bundles without one) is used as is.
+ * listed) and retried after a failed load; `override` (tests, bundles without one, the CLI's cached loader) is used
+ * instead, also on first use.
  */
-export function lazyBundleTokenizer(source: BundleSource, manifest: BundleManifest, override?: Tokenizer): () => Promise<Tokenizer> {
-  let tokenizer: Promise<Tokenizer> | undefined = override ? Promise.resolve(override) : undefined;
+export function lazyBundleTokenizer(source: BundleSource, manifest: BundleManifest, override?: Tokenizer | (() => Promise<Tokenizer>)): () => Promise<Tokenizer> {
+  let tokenizer: Promise<Tokenizer> | undefined = override instanceof Tokenizer ? Promise.resolve(override) : undefined;
   return () => {
-    tokenizer ??= loadBundleTokenizer(source, manifest);
+    tokenizer ??= typeof override === "function" ? override() : loadBundleTokenizer(source, manifest);
     tokenizer.catch(() => (tokenizer = undefined));
     return tokenizer;
   };
 }
 
-export async function openBundleModel(o: OpenModelOptions): Promise<BundlePipeline> {
-  const manifest = await readManifest(o.source);
-  const getTokenizer = lazyBundleTokenizer(o.source, manifest, o.tokenizer);
-  const pp = manifest.preprocessing;
-  const maxLength = manifest.text.maxLength;
-  return new BundlePipeline({
-    ...o,
+export interface OpenModelOptions<T extends Towers> extends Omit<ModelPipelineOptions<T>, "manifest" | "source" | "towers" | "tokenizer"> {
+  source: BundleSource;
+  /** Where the towers run: `engineTowers(engine, options)`, `kserveTowers(options)`, or the tower Workers' client. */
+  towers: TowersFactory<T>;
+  /** Override the bundle's tokenizer (tests, a bundle without one), or a loader called on first use. */
+  tokenizer?: Tokenizer | (() => Promise<Tokenizer>);
+  /** Use this manifest instead of the source's (tests of what a mismatching bundle does). */
+  manifest?: BundleManifest;
+}
+
+/** Opens a bundle: reads its manifest (weights load on first inference) and builds the pipeline over its towers. */
+export async function openModel<T extends Towers>(o: OpenModelOptions<T>): Promise<ModelPipeline<T>> {
+  const { source, towers, tokenizer, manifest: given, ...rest } = o;
+  const manifest = given ?? (await readManifest(source));
+  return new ModelPipeline({
+    ...rest,
     manifest,
-    tokenize: async (text, lowercase) => (await getTokenizer()).encode(text, lowercase === undefined ? { maxLength } : { maxLength, lowercase }),
-    pixels: async (image, out) => {
-      if (pp.kind !== "fixres") throw new SiglipError("INVALID_ARGUMENT", "NaFlex bundles are not served yet");
-      const S = pp.imageSize;
-      if (image instanceof Uint8Array) {
-        await o.initDecoders?.();
-        return void fixresPixels(await preprocessFixResRgb(image, { size: S, resample: pp.resample, ...(o.decodeLimits ? { limits: o.decodeLimits } : {}) }), { size: S }, out);
-      }
-      if (image.width !== S || image.height !== S || image.channels !== 3 || image.data.length !== S * S * 3) {
-        throw new SiglipError("INVALID_ARGUMENT", `a sized image must be ${S}x${S}x3 uint8 for this model, got ${image.width}x${image.height}x${image.channels} (${image.data.length} bytes)`);
-      }
-      fixresPixels(image, { size: S }, out);
-    },
+    source,
+    towers: await towers({ manifest, source, id: o.id ?? manifest.checkpoint.id }),
+    tokenizer: lazyBundleTokenizer(source, manifest, tokenizer),
   });
 }

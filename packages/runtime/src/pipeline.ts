@@ -1,7 +1,7 @@
 /**
  * What the API needs from a loaded model, independent of where it runs: text and image embeddings plus the
- * checkpoint's logit scale and bias. `createSiglipPipeline` (siglip-pipeline.ts) builds one from a bundle; the edge
- * API and `siglip serve` only see this interface.
+ * checkpoint's logit scale and bias. `openModel` (model-factory.ts) builds one from a bundle; the edge API and
+ * `siglip serve` only see this interface.
  * @module
  */
 import { isSiglipError, SiglipError, type LogitParams } from "@siglip-edge/core";
@@ -21,6 +21,8 @@ export interface ModelCard {
   runsOn: string;
   /** Weight format of the towers, e.g. `fp32`, `int8`, `q4`. */
   quantization: string;
+  /** The KServe backend that runs the towers (routing table name); absent when they run at the edge. */
+  backend?: string;
 }
 
 export interface TextEmbeddings {

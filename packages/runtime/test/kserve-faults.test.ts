@@ -7,8 +7,11 @@
 import { hasErrorCode, isSiglipError, tensor, type ErrorCode } from "@siglip-edge/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { backendErrorStatus, KServeClient, type KServeClientOptions } from "../src/kserve/client.ts";
-import { RemotePipeline } from "../src/kserve/remote-pipeline.ts";
+import { KServeTowers } from "../src/kserve/remote-towers.ts";
+import { ModelPipeline } from "../src/model-pipeline.ts";
+import { fsBundleSource } from "../src/node/index.ts";
 import type { BundleManifest } from "@siglip-edge/core";
+import type { Tokenizer } from "@siglip-edge/tokenizer";
 import { deadUrl, startFaultServer, type FaultServer } from "./kserve-fault-server.ts";
 
 let srv: FaultServer;
@@ -102,8 +105,9 @@ describe("wrong shapes and dtypes never reach the caller", () => {
     positionGrid: null,
     files: [],
   } satisfies BundleManifest;
+  const tokenizer = { encode: () => Int32Array.from([2, 3, 1, 0]) } as unknown as Tokenizer; // a stand-in: no vocabulary needed
   const pipeline = () =>
-    new RemotePipeline({ client: client(), manifest, remoteName: "m", checkContract: false, tokenize: () => Int32Array.from([2, 3, 1, 0]), pixels: async () => new Float32Array(12) });
+    new ModelPipeline({ manifest, source: fsBundleSource("/nonexistent"), towers: new KServeTowers({ client: client(), remoteName: "m", checkContract: false }, { manifest }), tokenizer: async () => tokenizer });
 
   it("a good answer gives one [D] vector per input", async () => {
     const r = await pipeline().embedTexts(["a", "b", "c"]);
@@ -114,7 +118,7 @@ describe("wrong shapes and dtypes never reach the caller", () => {
   for (const f of ["wrong-shape", "wrong-dtype"] as const) {
     it(f, async () => {
       srv.fault = f;
-      const e = await failsWith(f, () => pipeline().embedImages([new Uint8Array(1)]));
+      const e = await failsWith(f, () => pipeline().embedImages([{ width: 2, height: 2, channels: 3, data: new Uint8Array(12) }]));
       expect(e.code).toBe("BACKEND_BAD_RESPONSE");
       expect(e.message).toMatch(/expected float32 \[1, 4\]/);
     });

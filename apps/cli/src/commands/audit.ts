@@ -5,11 +5,10 @@
 import { decodeNpy, SiglipError, toFloat32, type Tensor } from "@siglip-edge/core";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
+import { existsSync } from "node:fs";
 import { createHash } from "node:crypto";
 import type { EmbeddingProvider, ImageInput } from "@siglip-edge/audit/node";
-import type { BundleModel } from "@siglip-edge/export";
-import type { SiglipPipeline } from "@siglip-edge/runtime";
-import { existsSync } from "node:fs";
+import type { ModelPipeline, SiglipPipeline } from "@siglip-edge/runtime";
 import { intFlag, parseArgs, stringFlag, UsageError, type Parsed } from "../args.ts";
 import { write, type Command, type CommandIO } from "../io.ts";
 
@@ -211,22 +210,20 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
 };
 
 /**
- * The local-bundle provider: a converted bundle (directory or cached hub id) run through onnxruntime-node, with the
- * bundle's tokenizer, exactly as `siglip embed` does. Its cache revision is the checkpoint revision plus a hash of
- * the bundle's file hashes, so a re-export with other weights or dtype never reuses old vectors.
+ * The local-bundle provider: a converted bundle (directory or cached hub id) opened as `siglip embed` opens it
+ * (onnxruntime-node, the bundle's tokenizer). Its cache revision is the checkpoint revision plus a hash of the
+ * bundle's file hashes, so a re-export with other weights or dtype never reuses old vectors.
  */
-class BundleProvider implements EmbeddingProvider {
+export class BundleProvider implements EmbeddingProvider {
   readonly kind = "bundle";
   readonly standIn = false;
   readonly model: string;
   readonly revision: string;
   readonly dim: number;
-  readonly #m: BundleModel;
-  readonly #io: CommandIO;
+  readonly #m: ModelPipeline;
 
-  private constructor(m: BundleModel, io: CommandIO) {
+  private constructor(m: ModelPipeline) {
     this.#m = m;
-    this.#io = io;
     const files = createHash("sha256").update(JSON.stringify(m.manifest.files.map((f) => [f.path, f.sha256]))).digest("hex").slice(0, 16);
     this.model = m.manifest.checkpoint.id;
     this.revision = `${m.manifest.checkpoint.revision ?? "local"}+bundle-${files}`;
@@ -235,27 +232,20 @@ class BundleProvider implements EmbeddingProvider {
 
   static async open(model: string, io: CommandIO): Promise<BundleProvider> {
     const { openModel } = await import("./embed-common.ts");
-    return new BundleProvider(await openModel(model, io), io);
+    return new BundleProvider(await openModel(model, io));
   }
 
   async embedTexts(texts: readonly string[]): Promise<Float32Array> {
-    const { embedTexts } = await import("./embed-common.ts");
-    const rows = await embedTexts(this.#m, texts, this.#io);
-    const out = new Float32Array(rows.length * this.dim);
-    rows.forEach((r, i) => out.set(r, i * this.dim));
-    return out;
+    return (await this.#m.runTokenIds(await this.#m.tokenIds(texts, undefined))).embeddings.data;
   }
 
   async embedImages(images: readonly ImageInput[]): Promise<Float32Array> {
-    const { embedImageBytes } = await import("@siglip-edge/export");
-    const out = new Float32Array(images.length * this.dim);
-    for (let i = 0; i < images.length; i++) out.set(await embedImageBytes(this.#m, (images[i] as ImageInput).bytes), i * this.dim);
-    return out;
+    return (await this.#m.runImages(images.map((im) => im.bytes))).data;
   }
 }
 
 /** Any runtime pipeline (here the KServe v2 remote one) as an audit provider; revision = the model card's. */
-class PipelineProvider implements EmbeddingProvider {
+export class PipelineProvider implements EmbeddingProvider {
   readonly standIn = false;
   readonly kind: string;
   readonly model: string;
@@ -287,22 +277,23 @@ class PipelineProvider implements EmbeddingProvider {
 }
 
 /** Towers on a KServe v2 backend; manifest, tokenizer and preprocessing from the local bundle (as the edge does). */
-async function openKServeProvider(url: string, bundle: string, name: string | undefined, io: CommandIO): Promise<PipelineProvider> {
-  const { KServeClient, openRemoteModel } = await import("@siglip-edge/runtime");
+export async function openKServeProvider(url: string, bundle: string, name: string | undefined, io: CommandIO): Promise<PipelineProvider> {
+  const { KServeClient, kserveTowers, openModel, readManifest, SGTK_FILE } = await import("@siglip-edge/runtime");
   const { fsBundleSource, initNodeDecoders } = await import("@siglip-edge/runtime/node");
   const { resolveModel } = await import("@siglip-edge/export");
   const dir = resolveModel(bundle, { env: io.env });
-  await initNodeDecoders();
-  const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as { text: { tokenizer: string | null } };
+  const source = fsBundleSource(dir);
+  const manifest = await readManifest(source);
   let tokenizer;
-  if (manifest.text.tokenizer === null && !existsSync(join(dir, "tokenizer.sgtk"))) {
+  if (manifest.text.tokenizer === null && !existsSync(join(dir, SGTK_FILE))) {
     const { devTokenizerJsonPath, loadTokenizer } = await import("@siglip-edge/tokenizer/node");
     tokenizer = await loadTokenizer(devTokenizerJsonPath(), { cacheDir: io.env["SIGLIP_NO_CACHE"] ? null : undefined });
   }
-  const remote = await openRemoteModel({
-    client: new KServeClient({ url }),
-    source: fsBundleSource(dir),
-    remoteName: name ?? basename(dir),
+  const remote = await openModel({
+    source,
+    manifest,
+    towers: kserveTowers({ client: new KServeClient({ url }), remoteName: name ?? basename(dir) }),
+    initDecoders: initNodeDecoders,
     ...(tokenizer ? { tokenizer } : {}),
   });
   return new PipelineProvider("kserve", remote);

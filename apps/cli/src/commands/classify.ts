@@ -25,13 +25,13 @@ export const command: Command = {
     if (labels.length === 0) throw new UsageError("--labels needs at least one label");
     const template = stringFlag(args, "template") ?? DEFAULT_TEMPLATE;
     if (!template.includes("{}")) throw new UsageError('--template must contain "{}"');
-    const m = await openModel(model, io, stringFlag(args, "revision"), stringFlag(args, "dtype"));
+    const m = await openModel(model, io, { revision: stringFlag(args, "revision"), dtype: stringFlag(args, "dtype"), tokenizer: stringFlag(args, "tokenizer") });
     try {
       const [img] = await embedImages(m, [image]);
-      const txt = await embedTexts(m, labels.map((l) => template.replaceAll("{}", l)), io, stringFlag(args, "tokenizer"), stringFlag(args, "lowercase") as LowercaseMode | undefined);
-      const scale = Math.exp(m.manifest.logitScale);
+      const txt = await embedTexts(m, labels.map((l) => template.replaceAll("{}", l)), stringFlag(args, "lowercase") as LowercaseMode | undefined);
+      const scale = Math.exp(m.logit.logitScale);
       const rows = labels.map((label, i) => {
-        const logit = cosine(img as Float32Array, txt[i] as Float32Array) * scale + m.manifest.logitBias;
+        const logit = cosine(img as Float32Array, txt[i] as Float32Array) * scale + m.logit.logitBias;
         return { label, score: sigmoid(logit), logit };
       });
       rows.sort((a, b) => b.logit - a.logit);

@@ -1,8 +1,13 @@
-/** Shared by `embed` and `classify`: open a bundle (directory or cached hub id), tokenize texts, embed files. */
+/**
+ * Shared by `embed`, `classify` and `audit run --model`: open a bundle (directory or cached hub id) with the runtime's
+ * `openModel` on onnxruntime-node, tokenize texts, embed files.
+ */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { SiglipError } from "@siglip-edge/core";
-import { assertVocabFits, BundleModel, embedImageBytes, resolveModel, WEIGHT_DTYPES } from "@siglip-edge/export";
+import { SiglipError, WEIGHT_DTYPES } from "@siglip-edge/core";
+import { loadManifest, resolveModel } from "@siglip-edge/export";
+import { engineTowers, openModel as openBundle, type EngineTowers, type ModelPipeline } from "@siglip-edge/runtime";
+import { createNodeEngine, fsBundleSource, initNodeDecoders } from "@siglip-edge/runtime/node";
 import { DEFAULT_LOWERCASE, LOWERCASE_MODES, type LowercaseMode } from "@siglip-edge/tokenizer";
 import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
 import type { FlagSpecs } from "../args.ts";
@@ -18,35 +23,57 @@ export const MODEL_FLAGS = {
   dtype: { type: "string", choices: WEIGHT_DTYPES },
 } satisfies FlagSpecs;
 
-/** `--revision` / `--dtype` pick the cached bundle when `model` is a hub id (ignored for a directory). */
-export async function openModel(model: string, io: CommandIO, revision?: string, dtype?: string): Promise<BundleModel> {
+export interface OpenModelFlags {
+  /** Picks the cached bundle when `model` is a hub id (ignored for a directory). */
+  revision?: string | undefined;
+  dtype?: string | undefined;
+  /** A tokenizer file instead of the bundle's (else the Gemma development vocabulary for bundles without one). */
+  tokenizer?: string | undefined;
+}
+
+/**
+ * Opens a bundle after checking every file's size and sha256 (the whole bundle, before any run: a corrupt file is
+ * one error line, whichever tower it belongs to). Texts use the bundle's `tokenizer.json` (else `--tokenizer`, else
+ * the Gemma development vocabulary), loaded with the tokenizer package's compiled cache on the first text.
+ */
+export async function openModel(model: string, io: CommandIO, flags: OpenModelFlags = {}): Promise<ModelPipeline<EngineTowers>> {
   const opts: { revision?: string; dtype?: string; env: CommandIO["env"] } = { env: io.env };
-  if (revision !== undefined) opts.revision = revision;
-  if (dtype !== undefined) opts.dtype = dtype;
-  return BundleModel.load(resolveModel(model, opts), { backend: "node" });
+  if (flags.revision !== undefined) opts.revision = flags.revision;
+  if (flags.dtype !== undefined) opts.dtype = flags.dtype;
+  const dir = resolveModel(model, opts);
+  const manifest = await loadManifest(dir);
+  const tokenizer = async () => {
+    const path = flags.tokenizer ?? (manifest.text.tokenizer !== null ? join(dir, manifest.text.tokenizer) : devTokenizerJsonPath());
+    const tok = await loadTokenizer(path, { cacheDir: io.env["SIGLIP_NO_CACHE"] ? null : undefined });
+    // A tiny test bundle cannot take Gemma ids.
+    const rows = manifest.tokenTable.rows;
+    if (tok.vocabSize > rows) throw new SiglipError("INVALID_ARGUMENT", `the tokenizer has ${tok.vocabSize} tokens but the bundle's table has ${rows} rows`);
+    return tok;
+  };
+  return openBundle({
+    source: fsBundleSource(dir),
+    manifest,
+    towers: engineTowers(createNodeEngine(), { verify: false }), // verified whole above
+    runsOn: "node: onnxruntime-node (native CPU, 1 thread)",
+    tokenizer,
+    initDecoders: initNodeDecoders,
+    naflex: true,
+  });
 }
 
-/** Texts to pooler_output rows, with the bundle's tokenizer (else the Gemma development vocabulary). */
-export async function embedTexts(m: BundleModel, texts: readonly string[], io: CommandIO, tokenizerPath?: string, lowercase: LowercaseMode = DEFAULT_LOWERCASE): Promise<Float32Array[]> {
-  const path = tokenizerPath ?? (m.manifest.text.tokenizer !== null ? join(m.dir, m.manifest.text.tokenizer) : devTokenizerJsonPath());
-  const tok = await loadTokenizer(path, { cacheDir: io.env["SIGLIP_NO_CACHE"] ? null : undefined });
-  assertVocabFits(m, tok.vocabSize);
-  const ids = texts.map((t) => tok.encode(t, { lowercase, maxLength: m.manifest.text.maxLength }));
-  const out = await m.embedTokenIds(ids, true); // split table: what the edge runs
-  const D = out.dims[1] as number;
-  return texts.map((_, i) => out.data.slice(i * D, (i + 1) * D));
+/** Texts to pooler_output rows (split table: what the edge runs). */
+export async function embedTexts(m: ModelPipeline, texts: readonly string[], lowercase: LowercaseMode = DEFAULT_LOWERCASE): Promise<Float32Array[]> {
+  return (await m.embedTexts(texts, { lowercase })).embeddings;
 }
 
-export async function embedImages(m: BundleModel, paths: readonly string[]): Promise<Float32Array[]> {
-  const out: Float32Array[] = [];
+export async function embedImages(m: ModelPipeline, paths: readonly string[]): Promise<Float32Array[]> {
+  const files: Uint8Array[] = [];
   for (const p of paths) {
-    let bytes: Uint8Array;
     try {
-      bytes = new Uint8Array(await readFile(p));
+      files.push(new Uint8Array(await readFile(p)));
     } catch (cause) {
       throw new SiglipError("NOT_FOUND", `cannot read image ${p}`, { cause });
     }
-    out.push(await embedImageBytes(m, bytes));
   }
-  return out;
+  return m.embedImages(files);
 }

@@ -21,12 +21,10 @@ export const command: Command = {
     const texts = listFlag(args, "text");
     const images = listFlag(args, "image");
     if ((texts.length === 0) === (images.length === 0)) throw new UsageError("give --text ... or --image ... (one kind per call)");
-    const m = await openModel(model, io, stringFlag(args, "revision"), stringFlag(args, "dtype"));
+    const m = await openModel(model, io, { revision: stringFlag(args, "revision"), dtype: stringFlag(args, "dtype"), tokenizer: stringFlag(args, "tokenizer") });
     try {
       const inputs = texts.length > 0 ? texts : images;
-      const vecs = texts.length > 0
-        ? await embedTexts(m, texts, io, stringFlag(args, "tokenizer"), stringFlag(args, "lowercase") as LowercaseMode | undefined)
-        : await embedImages(m, images);
+      const vecs = texts.length > 0 ? await embedTexts(m, texts, stringFlag(args, "lowercase") as LowercaseMode | undefined) : await embedImages(m, images);
       for (let i = 0; i < inputs.length; i++) {
         const v = args.flags["raw"] === true ? (vecs[i] as Float32Array) : l2Normalize(vecs[i] as Float32Array);
         await write(io.stdout, JSON.stringify({ input: inputs[i], embedding: Array.from(v) }) + "\n");

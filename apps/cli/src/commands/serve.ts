@@ -3,11 +3,12 @@
  * Same routes, validation, errors and limits as the Worker; settings from flags and the same environment variables
  * (API_KEY_HASHES, MAX_BODY_BYTES, MAX_IMAGES, MAX_TEXTS, RATE_LIMIT_PER_MINUTE, IMAGE_URLS=off, ...).
  */
-import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { GEMMA_VOCAB_SIZE } from "@siglip-edge/core";
 import { createApp, configFromVars, localModelProvider, nodeResolver, parseBackendRoutes, routedProvider, serveFetch, withBackendRouting, type LocalModel } from "@siglip-edge/edge-api/node";
-import { fsBundleSource } from "@siglip-edge/runtime/node";
+import { readManifest, SGTK_FILE } from "@siglip-edge/runtime";
+import { fsBundleSource, initNodeDecoders } from "@siglip-edge/runtime/node";
 import { resolveModel } from "@siglip-edge/export";
 import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
 import { intFlag, listFlag, parseArgs, stringFlag, UsageError } from "../args.ts";
@@ -20,21 +21,15 @@ const USAGE = `siglip serve --model BUNDLE_DIR|MODEL_ID [--model ...] [--port 80
   Settings from the environment: API_KEY_HASHES (comma-separated sha256 hex of accepted keys; empty = no auth),
   MAX_BODY_BYTES, MAX_IMAGES, MAX_TEXTS, RATE_LIMIT_PER_MINUTE, MAX_CONCURRENT, IMAGE_URLS=off, SIGLIP_MODEL.`;
 
-/** Real SigLIP 2 checkpoints have 256000 token rows; smaller tables are random-weight test fixtures. */
-const GEMMA_ROWS = 256_000;
-
 async function localModel(spec: string, io: CommandIO): Promise<LocalModel> {
   const dir = resolveModel(spec, { env: io.env });
-  const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as {
-    checkpoint: { id: string };
-    text: { tokenizer: string | null };
-    tokenTable: { rows: number };
-  };
+  const manifest = await readManifest(fsBundleSource(dir));
   const model: LocalModel = { dir, id: existsSync(join(spec, "manifest.json")) ? manifest.checkpoint.id : spec };
-  if (manifest.text.tokenizer === null && !existsSync(join(dir, "tokenizer.sgtk"))) {
+  if (manifest.text.tokenizer === null && !existsSync(join(dir, SGTK_FILE))) {
     model.tokenizer = await loadTokenizer(devTokenizerJsonPath(), { cacheDir: io.env["SIGLIP_NO_CACHE"] ? null : undefined });
   }
-  if (manifest.tokenTable.rows < GEMMA_ROWS) {
+  // Real SigLIP 2 checkpoints have the 256000-row Gemma table; smaller tables are random-weight test fixtures.
+  if (manifest.tokenTable.rows < GEMMA_VOCAB_SIZE) {
     model.foldTokenIds = true;
     await write(io.stderr, `siglip serve: ${model.id} has a ${manifest.tokenTable.rows}-row token table (random-weight fixture): token ids are folded\n`);
   }
@@ -64,10 +59,9 @@ export async function startServe(argv: readonly string[], io: CommandIO): Promis
   const app = withBackendRouting(
     createApp({
       config: { ...config, images: { ...config.images, resolver: nodeResolver } },
-      models: routedProvider(local, routes, io.env, { source: fsBundleSource }),
+      models: routedProvider(local, routes, io.env, { source: fsBundleSource, initDecoders: initNodeDecoders }),
       logError: (id, err) => void write(io.stderr, `[${id}] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`),
     }),
-    routes,
   );
   const { server, url } = await serveFetch((req) => app.fetch(req), port, stringFlag(args, "host") ?? "127.0.0.1");
   await write(io.stdout, `siglip serve: listening on ${url} (models: ${[...models.map((m) => m.id), ...routes.models.map((r) => `${r.id} -> backend ${r.backend}`)].join(", ")}; auth ${config.apiKeyHashes.length > 0 ? "on" : "off"})\n`);

@@ -1,6 +1,6 @@
 /** Models for `siglip serve`: bundle directories run by onnxruntime-node (or onnxruntime-web in Node, for parity). */
 import { basename, resolve } from "node:path";
-import { lazyProvider, openBundleModel, type InferenceEngine, type ModelProvider } from "@siglip-edge/runtime";
+import { engineTowers, lazyProvider, openModel, type InferenceEngine, type ModelProvider } from "@siglip-edge/runtime";
 import { createNodeEngine, createWebEngineForNode, fsBundleSource, initNodeDecoders } from "@siglip-edge/runtime/node";
 import type { Tokenizer } from "@siglip-edge/tokenizer";
 
@@ -31,15 +31,14 @@ export function localModelProvider(models: readonly LocalModel[], options: Local
     models.map((m) => ({
       id: m.id ?? defaultModelId(m.dir),
       open: async () =>
-        openBundleModel({
-          engine: await engine(),
+        openModel({
           source: fsBundleSource(m.dir),
+          towers: engineTowers(await engine(), options.threads ? { threads: options.threads } : {}),
           runsOn,
           initDecoders: initNodeDecoders,
           id: m.id ?? defaultModelId(m.dir),
           ...(m.foldTokenIds ? { foldTokenIds: true } : {}),
           ...(m.tokenizer ? { tokenizer: m.tokenizer } : {}),
-          ...(options.threads ? { threads: options.threads } : {}),
         }),
     })),
   );

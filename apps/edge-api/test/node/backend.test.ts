@@ -46,7 +46,7 @@ beforeAll(async () => {
   const a = faulty.address();
   faultyUrl = `http://127.0.0.1:${typeof a === "object" && a ? a.port : 0}`;
   const vars = { MODEL_BACKENDS: routesJson({ gpu: backend.url, gpu8: backend.url, broken: faultyUrl, down: "http://127.0.0.1:9" }) };
-  const app = withBackendRouting(createApp({ config: { ...DEFAULT_CONFIG, maxConcurrent: 4 }, models: makeProvider(vars) }), parseBackendRoutes(vars));
+  const app = withBackendRouting(createApp({ config: { ...DEFAULT_CONFIG, maxConcurrent: 4 }, models: makeProvider(vars) }));
   api = await serveFetch((req) => app.fetch(req), 0);
 });
 afterAll(async () => {

@@ -134,7 +134,7 @@ describe("Worker in workerd: B/16 layout with tower roles", () => {
     expect(viaRoles.status).toBe(200);
     expect(viaRoles.json.data).toEqual(one.json.data);
     expect(viaRoles.json["usage"]).toEqual(one.json["usage"]);
-    expect(calls.sort()).toEqual(["text:/internal/embed-text:json", "text:/internal/embed-text:json", "vision:/internal/embed-pixels:1,48,48,3", "vision:/internal/embed-pixels:4,48,48,3"]);
+    expect(calls.sort()).toEqual(["text:/internal/embed-text:1,64", "text:/internal/embed-text:16,64", "vision:/internal/embed-pixels:1,48,48,3", "vision:/internal/embed-pixels:4,48,48,3"]);
   });
 });
 
@@ -194,18 +194,29 @@ describe("Worker in workerd: B/16 layout with each tower in two stage Workers", 
       expect(bad.status).toBe(500);
       expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("INVALID_ARGUMENT");
     }
-    const wrongStage = await worker.fetch(new Request("https://t/internal/embed-images", { method: "POST", body: JSON.stringify({ model: MODEL, images: [] }) }), stageEnv("vision", "1"));
+    const stagePixels = (stage: string) =>
+      worker.fetch(new Request("https://t/internal/embed-pixels", { method: "POST", headers: { "content-type": "application/x-siglip-rgb", "x-siglip-model": MODEL, "x-siglip-dims": "1,48,48,3" }, body: rgb(7) }), stageEnv("vision", stage));
+    const wrongStage = await stagePixels("1");
     expect(((await wrongStage.json()) as { error: { code: string } }).error.code).toBe("INVALID_ARGUMENT");
-    const badStage = await worker.fetch(new Request("https://t/internal/embed-images", { method: "POST", body: JSON.stringify({ model: MODEL, images: [] }) }), stageEnv("vision", "x"));
+    const badStage = await stagePixels("x");
     expect(badStage.status).toBe(500);
+    // Ids: int32 [B, T] only, with the header's shape.
+    const ids = (dims: string, bytes: number, type = "application/x-siglip-ids") =>
+      worker.fetch(new Request("https://t/internal/embed-text", { method: "POST", headers: { "content-type": type, "x-siglip-model": MODEL, "x-siglip-dims": dims }, body: new Uint8Array(bytes) }), stageEnv("text", "0"));
+    for (const [dims, bytes, type] of [["1,64", 255, undefined], ["1,64,1", 256, undefined], ["1,64", 256, "application/json"], ["1,63", 252, undefined]] as const) {
+      const bad = await ids(dims, bytes, type);
+      expect(bad.status, dims).toBe(500);
+      expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("INVALID_ARGUMENT");
+    }
   });
 });
 
 describe("Worker in workerd: tower roles take one request at a time", () => {
   it("queues up to 64 requests behind the one running and sheds the rest with 503 + Retry-After", async () => {
     const vision = { ...(env as WorkerEnv), ROLE: "vision" };
-    const png = coinsUri.slice(coinsUri.indexOf(",") + 1);
-    const req = () => worker.fetch(new Request("https://t/internal/embed-images", { method: "POST", body: JSON.stringify({ model: MODEL, images: [png] }) }), vision);
+    const pixels = new Uint8Array(48 * 48 * 3).fill(90);
+    const req = () =>
+      worker.fetch(new Request("https://t/internal/embed-pixels", { method: "POST", headers: { "content-type": "application/x-siglip-rgb", "x-siglip-model": MODEL, "x-siglip-dims": "1,48,48,3" }, body: pixels }), vision);
     // All 66 are issued before the first finishes: 1 runs, 64 wait, the 66th is shed.
     const answers = await Promise.all(Array.from({ length: 66 }, req));
     const statuses = answers.map((r) => r.status);

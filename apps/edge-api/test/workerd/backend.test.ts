@@ -45,7 +45,7 @@ describe("workerd: a model routed to a KServe v2 backend", () => {
     };
     routes = vars.MODEL_BACKENDS;
     const local = { list: async () => [], get: () => Promise.reject(new Error("no local models in this app")) };
-    app = withBackendRouting(createApp({ config: DEFAULT_CONFIG, models: routedProvider(local, parseBackendRoutes(vars), vars, { source: (p) => r2BundleSource(bucket, p) }) }), parseBackendRoutes(vars));
+    app = withBackendRouting(createApp({ config: DEFAULT_CONFIG, models: routedProvider(local, parseBackendRoutes(vars), vars, { source: (p) => r2BundleSource(bucket, p) }) }));
   });
 
   const post = (path: string, body: unknown) => new Request(`https://api.test${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });

@@ -2,7 +2,7 @@ import { maxAbsDiff, tensor } from "@siglip-edge/core";
 import { verifyStreamed, type BundleSource, type RangedFile } from "@siglip-edge/runtime";
 import { workerdEngine } from "@siglip-edge/runtime/workerd";
 import { describe, expect, it } from "vitest";
-import { readBodyInto } from "../../src/remote-tower.ts";
+import { readBodyInto } from "../../src/tower-protocol.ts";
 import graph from "../../../../packages/runtime/test/fixtures/affine-softmax-ext.onnx";
 import weights from "../../../../packages/runtime/test/fixtures/affine-softmax-ext.onnx.data";
 import expected from "../../../../packages/runtime/test/fixtures/expected.json";

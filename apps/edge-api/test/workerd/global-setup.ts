@@ -14,7 +14,7 @@ declare module "vitest" {
   export interface ProvidedContext {
     fixtureOrigin: string;
     bundleFiles: string[];
-    /** Node references on the same bundle: `siglip embed --image` for coins.png, export's runner for texts. */
+    /** Node references on the same bundle: `siglip embed --image` for coins.png and a JPEG, onnxruntime-node for texts. */
     reference: { texts: string[]; textEmbeddings: number[][]; imageEmbedding: number[]; jpegEmbedding: number[] };
   }
 }
@@ -36,14 +36,10 @@ async function nodeReference(dir: string): Promise<ProvidedContext["reference"]>
   });
   if (code !== 0) throw new Error(`siglip embed failed: ${err}`);
   const [imageEmbedding, jpegEmbedding] = out.trim().split("\n").map((l) => (JSON.parse(l) as { embedding: number[] }).embedding) as [number[], number[]];
-  const { BundleModel } = await import("@siglip-edge/export");
-  const { devTokenizerJsonPath, loadTokenizer } = await import("@siglip-edge/tokenizer/node");
-  const tok = await loadTokenizer(devTokenizerJsonPath());
-  const m = await BundleModel.load(dir);
-  const rows = m.manifest.tokenTable.rows;
-  const pooled = await m.embedTokenIds(REFERENCE_TEXTS.map((t) => Array.from(tok.encode(t), (id) => id % rows)), true);
-  const D = pooled.dims[1] as number;
-  const textEmbeddings = REFERENCE_TEXTS.map((_, i) => Array.from(pooled.data.subarray(i * D, (i + 1) * D)));
+  const { engineTowers, openModel } = await import("@siglip-edge/runtime");
+  const { createNodeEngine, fsBundleSource } = await import("@siglip-edge/runtime/node");
+  const m = await openModel({ source: fsBundleSource(dir), towers: engineTowers(createNodeEngine()), foldTokenIds: true });
+  const textEmbeddings = (await m.embedTexts(REFERENCE_TEXTS)).embeddings.map((v) => Array.from(v));
   return { texts: REFERENCE_TEXTS, textEmbeddings, imageEmbedding, jpegEmbedding };
 }
 

@@ -1,4 +1,4 @@
 export * from "./codec.ts";
 export * from "./resilience.ts";
 export * from "./client.ts";
-export * from "./remote-pipeline.ts";
+export * from "./remote-towers.ts";

@@ -10,7 +10,8 @@ import type { OrtTensorCtor } from "../ort-convert.ts";
 import { wrapSession } from "../ort-session.ts";
 
 class NodeEngine implements InferenceEngine {
-  readonly name = "onnxruntime-node" as const;
+  readonly name = "onnxruntime-node";
+  readonly loads = ["path", "bytes"] as const;
   readonly streamsExternalData = false;
   readonly fillsOutputs = false;
 
@@ -21,6 +22,8 @@ class NodeEngine implements InferenceEngine {
       intraOpNumThreads: config.threads ?? 1,
       interOpNumThreads: 1,
     };
+    if (config.optimization === "disabled") options.graphOptimizationLevel = "disabled";
+    if (model.kind === "bundle") throw new SiglipError("INVALID_ARGUMENT", "onnxruntime-node runs ONNX graphs: give a path or bytes");
     if (model.kind === "bytes" && model.externalData !== undefined && model.externalData.length > 0) {
       throw new SiglipError(
         "INVALID_ARGUMENT",

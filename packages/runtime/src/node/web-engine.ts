@@ -22,3 +22,10 @@ export function createWebEngineForNode(): Promise<InferenceEngine> {
   })();
   return pending;
 }
+
+/**
+ * The onnxruntime-web build itself, for the one caller that needs ORT's own API: the transformers.js peer benchmark
+ * (bench/transformers-js.ts), which registers it as transformers.js's runtime. Exported from this module so that no
+ * second module imports onnxruntime; not part of the `./node` entry.
+ */
+export { ort as onnxruntimeWeb };

@@ -96,7 +96,8 @@ export interface WebEngineOptions {
 let engine: WebEngine | undefined;
 
 class WebEngine implements InferenceEngine {
-  readonly name = "onnxruntime-web" as const;
+  readonly name = "onnxruntime-web";
+  readonly loads = ["bytes"] as const;
   readonly streamsExternalData: boolean;
   readonly fillsOutputs: boolean;
   readonly #ort: OrtWebBuild;
@@ -123,7 +124,7 @@ class WebEngine implements InferenceEngine {
     const ort = this.#ort;
     const options: OrtWeb.InferenceSession.SessionOptions = {
       executionProviders: ["wasm"],
-      graphOptimizationLevel: "all",
+      graphOptimizationLevel: config.optimization === "disabled" ? "disabled" : "all",
       extra: { session: { disable_prepacking: config.disablePrepacking === false ? "0" : "1" } },
       enableCpuMemArena: config.memArena ?? true,
       // Measured on the B/16 q4 vision graph in onnxruntime-web 1.30: the memory pattern makes session creation

@@ -1,6 +1,7 @@
 /**
- * NaFlex position embeddings (siglip2-spec §6.2): the learned G x G grid resized per image to its (h, w) patch grid
- * with torch's antialiased bilinear weights (`resizePositionGrid` of @siglip-edge/core), padded rows = row 0.
+ * NaFlex position embeddings, computed at run time (siglip2-spec §6.2): the bundle's learned G x G grid resized per
+ * image to its (h, w) patch grid with torch's antialiased bilinear weights (`resizePositionGrid` of
+ * @siglip-edge/core), padded rows = row 0.
  * @module
  */
 import { resizePositionGrid, SiglipError } from "@siglip-edge/core";

@@ -6,10 +6,10 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { cosine, tensor, type Tensor } from "@siglip-edge/core";
-import type { WeightDType } from "../src/graphs/layers.ts";
-import { BundleModel } from "../src/model.ts";
-import { bundle, embedGoldenImages, golden, idRows, removeTmp } from "./fixtures.ts";
+import { cosine, type Tensor, type WeightDType } from "@siglip-edge/core";
+import { engineTowers, openModel } from "../src/index.ts";
+import { createNodeEngine, createWebEngineForNode, fsBundleSource } from "../src/node/index.ts";
+import { bundle, embedGoldenImages, golden, idRows, removeTmp } from "./goldens.ts";
 
 afterAll(removeTmp);
 
@@ -26,17 +26,13 @@ function minRowCos(a: Tensor, b: Tensor): number {
 
 async function embeddings(preset: string, dtype: WeightDType, backend: "node" | "web" = "node"): Promise<{ img: Tensor; txt: Tensor; split: Tensor; bytes: number }> {
   const dir = await bundle(preset, dtype);
-  const m = await BundleModel.load(dir, { backend });
-  try {
-    const ids = idRows(golden(preset, "input_ids"));
-    const t = await m.embedTokenIds(ids);
-    const s = await m.embedTokenIds(ids, true);
-    let bytes = 0;
-    for (const f of m.manifest.files) if (f.role === "onnx-data" || f.role === "token-table") bytes += (await stat(join(dir, f.path))).size;
-    return { img: await embedGoldenImages(m, preset), txt: tensor("float32", t.dims, t.data), split: tensor("float32", s.dims, s.data), bytes };
-  } finally {
-    await m.close();
-  }
+  const engine = backend === "node" ? createNodeEngine() : await createWebEngineForNode();
+  const m = await openModel({ source: fsBundleSource(dir), towers: engineTowers(engine) });
+  const inline = await openModel({ source: fsBundleSource(dir), towers: engineTowers(engine, { textGraph: "text" }) });
+  const ids = idRows(golden(preset, "input_ids"));
+  let bytes = 0;
+  for (const f of m.manifest.files) if (f.role === "onnx-data" || f.role === "token-table") bytes += (await stat(join(dir, f.path))).size;
+  return { img: await embedGoldenImages(m, preset), txt: (await inline.runTokenIds(ids)).embeddings, split: (await m.runTokenIds(ids)).embeddings, bytes };
 }
 
 for (const preset of ["tiny-fixres", "tiny-naflex"]) {
@@ -49,7 +45,7 @@ for (const preset of ["tiny-fixres", "tiny-naflex"]) {
         const ct = minRowCos(q.txt, ref.txt);
         const cs = minRowCos(q.split, ref.split);
         console.log(
-          `[export quant] ${preset} ${dtype}: min cos to fp32 image ${ci.toFixed(6)}, text ${ct.toFixed(6)}, split-table text ${cs.toFixed(6)}; ` +
+          `[runtime quant] ${preset} ${dtype}: min cos to fp32 image ${ci.toFixed(6)}, text ${ct.toFixed(6)}, split-table text ${cs.toFixed(6)}; ` +
             `weights ${(q.bytes / 1024).toFixed(0)} KiB vs fp32 ${(ref.bytes / 1024).toFixed(0)} KiB (random weights)`,
         );
         for (const c of [ci, ct, cs]) expect(c).toBeGreaterThanOrEqual(GOAL[dtype]);
@@ -62,7 +58,7 @@ for (const preset of ["tiny-fixres", "tiny-naflex"]) {
       const w = await embeddings(preset, "q4", "web");
       const ci = minRowCos(n.img, w.img);
       const ct = minRowCos(n.txt, w.txt);
-      console.log(`[export quant] ${preset} q4 ort-web vs ort-node: min cos image ${ci.toFixed(6)}, text ${ct.toFixed(6)} (different MatMulNBits kernels)`);
+      console.log(`[runtime quant] ${preset} q4 ort-web vs ort-node: min cos image ${ci.toFixed(6)}, text ${ct.toFixed(6)} (different MatMulNBits kernels)`);
       expect(ci).toBeGreaterThan(0.999);
       expect(ct).toBeGreaterThan(0.999);
     });

@@ -7,9 +7,10 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { afterAll, describe, expect, it, onTestFinished } from "vitest";
 import { cosine, hasErrorCode } from "@siglip-edge/core";
-import { exportTransformersJs } from "../src/transformers-js.ts";
-import { BundleModel } from "../src/model.ts";
-import { bundle, checkpoint, embedGoldenImages, golden, idRows, removeTmp } from "./fixtures.ts";
+import { exportTransformersJs } from "@siglip-edge/export";
+import { engineTowers, openModel } from "../src/index.ts";
+import { createNodeEngine, fsBundleSource } from "../src/node/index.ts";
+import { bundle, checkpoint, embedGoldenImages, golden, idRows, removeTmp } from "./goldens.ts";
 
 afterAll(removeTmp);
 
@@ -31,9 +32,8 @@ describe("transformers.js interop", () => {
     const ids = golden(preset, "input_ids");
     const vOut = (await vision({ pixel_values: new tjs.Tensor("float32", pv.data as Float32Array, [...pv.dims]) })) as Record<string, { data: Float32Array; dims: number[] }>;
     const tOut = (await text({ input_ids: new tjs.Tensor("int64", ids.data as BigInt64Array, [...ids.dims]) })) as Record<string, { data: Float32Array; dims: number[] }>;
-    const m = await BundleModel.load(await bundle(preset));
-    const ours = { img: (await embedGoldenImages(m, preset)).data as Float32Array, txt: (await m.embedTokenIds(idRows(ids))).data };
-    await m.close();
+    const m = await openModel({ source: fsBundleSource(await bundle(preset)), towers: engineTowers(createNodeEngine(), { textGraph: "text" }) });
+    const ours = { img: (await embedGoldenImages(m, preset)).data, txt: (await m.runTokenIds(idRows(ids))).embeddings.data };
     const ref = { img: golden(preset, "image_pooled").data as Float32Array, txt: golden(preset, "text_pooled").data as Float32Array };
     const minCos = (a: Float32Array, b: Float32Array, D: number): number => {
       let c = 1;

@@ -1,21 +1,34 @@
 /**
  * B/16-shaped parity and export cost, measured once (not part of npm test: ~1.5 GB checkpoints).
  * For b16-fixres (224) and b16-naflex: generate the seeded random checkpoint (real B/16 shapes, 256000 x 768 table),
- * record the transformers reference with tools/reference/export_goldens.py, convert (own process: time, peak RSS),
- * run the fp32 bundle in onnxruntime-node and compare.
- * Usage: npm run bench -w @siglip-edge/export   (env B16_DIR, default /tmp/siglip-b16; B16_PRESETS to pick)
+ * record the transformers reference with tools/reference/export_goldens.py, convert (packages/export
+ * bench/convert-once.ts in its own process: time, peak RSS), open the fp32 bundle with `openModel` on
+ * onnxruntime-node and compare.
+ * Usage: npm run bench -w @siglip-edge/runtime   (env B16_DIR, default /tmp/siglip-b16; B16_PRESETS to pick; then
+ * bench/b16-web.ts runs the same bundles on onnxruntime-web)
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { cosine, decodeNpy, l2NormalizeRows, maxAbsDiff, siglipLogits, tensor, type Tensor } from "@siglip-edge/core";
-import { generateCheckpoint } from "../src/generate.ts";
-import { BundleModel } from "../src/model.ts";
+import { cosine, decodeNpy, l2NormalizeRows, maxAbsDiff, siglipLogits, type Tensor } from "@siglip-edge/core";
+import { generateCheckpoint } from "@siglip-edge/export";
+import { engineTowers, openModel, type EngineTowers, type ModelPipeline } from "../src/index.ts";
+import { createNodeEngine, fsBundleSource } from "../src/node/index.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..", "..");
 const DIR = process.env["B16_DIR"] ?? "/tmp/siglip-b16";
 const PY = join(ROOT, "tools", "reference", ".venv", "bin", "python");
 const presets = (process.env["B16_PRESETS"] ?? "b16-fixres,b16-naflex").split(",");
+const CONVERT = join(ROOT, "packages", "export", "bench", "convert-once.ts");
+const open = (dir: string, textGraph?: "text") =>
+  openModel({ source: fsBundleSource(dir), towers: engineTowers(createNodeEngine(), { verify: false, ...(textGraph ? { textGraph } : {}) }) });
+
+/** The golden image inputs through a bundle's vision tower (FixRes pixel values or NaFlex patches). */
+function images(m: ModelPipeline<EngineTowers>, G: (n: string) => Tensor): Promise<Tensor<"float32">> {
+  const pv = G("pixel_values") as Tensor<"float32">;
+  if (m.manifest.family === "fixres") return m.towers.pixelValues(pv);
+  return m.towers.naflex({ pixelValues: pv, pixelAttentionMask: G("pixel_attention_mask") as Tensor<"int32">, spatialShapes: G("spatial_shapes") as Tensor<"int64"> });
+}
 
 function rows(t: Tensor): Float32Array[] {
   const [R, D] = t.dims as [number, number];
@@ -48,32 +61,20 @@ for (const preset of presets) {
     execFileSync(PY, [join(ROOT, "tools/reference/export_goldens.py"), "--preset", preset, "--checkpoint", ck, "--out", gold], { stdio: ["ignore", "ignore", "inherit"] });
   }
   const refS = (performance.now() - t) / 1000;
-  const conv = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, "convert-once.ts"), ck, out], { encoding: "utf8" })) as { seconds: number; maxRssMB: number; bytes: number };
+  const conv = JSON.parse(execFileSync(process.execPath, [CONVERT, ck, out], { encoding: "utf8" })) as { seconds: number; maxRssMB: number; bytes: number };
   const G = (n: string): Tensor => decodeNpy(new Uint8Array(readFileSync(join(gold, preset, `${n}.npy`))));
-  const m = await BundleModel.load(out, { verify: "sizes" });
+  const m = await open(out);
+  const inline = await open(out, "text");
   t = performance.now();
-  const pv = G("pixel_values");
-  let img;
-  if (m.manifest.family === "fixres") img = await m.embedPixels(pv.data as Float32Array, pv.dims[0] as number);
-  else {
-    const sd = G("spatial_shapes").data as BigInt64Array;
-    img = await m.embedPatches({
-      pixelValues: pv.data as Float32Array,
-      pixelAttentionMask: G("pixel_attention_mask").data as Int32Array,
-      spatialShapes: Array.from({ length: pv.dims[0] as number }, (_, b) => [Number(sd[2 * b]), Number(sd[2 * b + 1])] as const),
-      numPatches: pv.dims[1] as number,
-    });
-  }
   const ids = G("input_ids");
   const T = ids.dims[1] as number;
-  const idRows = Array.from({ length: ids.dims[0] as number }, (_, b) => Array.from((ids.data as BigInt64Array).subarray(b * T, (b + 1) * T), Number));
-  const txt = await m.embedTokenIds(idRows);
-  const split = await m.embedTokenIds(idRows, true);
+  const idRows = Array.from({ length: ids.dims[0] as number }, (_, b) => Int32Array.from((ids.data as BigInt64Array).subarray(b * T, (b + 1) * T), Number));
+  const ni = l2NormalizeRows(await images(m, G));
+  const nt = l2NormalizeRows((await inline.runTokenIds(idRows)).embeddings);
+  const ns = l2NormalizeRows((await m.runTokenIds(idRows)).embeddings);
   const runS = (performance.now() - t) / 1000;
   await m.close();
-  const ni = l2NormalizeRows(tensor("float32", img.dims, img.data));
-  const nt = l2NormalizeRows(tensor("float32", txt.dims, txt.data));
-  const ns = l2NormalizeRows(tensor("float32", split.dims, split.data));
+  await inline.close();
   const fi = fig(ni, G("image_embeds"));
   const ft = fig(nt, G("text_embeds"));
   const fs = fig(ns, G("text_embeds"));
@@ -87,20 +88,13 @@ for (const preset of presets) {
   lines.push(line);
   for (const dtype of (process.env["B16_DTYPES"] ?? "fp16,int8,q4").split(",").filter((d) => d.length > 0)) {
     const qOut = join(DIR, `bundle-${preset}-${dtype}`);
-    const qc = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, "convert-once.ts"), ck, qOut, dtype], { encoding: "utf8" })) as typeof conv;
-    const q = await BundleModel.load(qOut, { verify: "sizes" });
-    const qi = m.manifest.family === "fixres"
-      ? await q.embedPixels(pv.data as Float32Array, pv.dims[0] as number)
-      : await q.embedPatches({
-          pixelValues: pv.data as Float32Array,
-          pixelAttentionMask: G("pixel_attention_mask").data as Int32Array,
-          spatialShapes: Array.from({ length: pv.dims[0] as number }, (_, b) => [Number((G("spatial_shapes").data as BigInt64Array)[2 * b]), Number((G("spatial_shapes").data as BigInt64Array)[2 * b + 1])] as const),
-          numPatches: pv.dims[1] as number,
-        });
-    const qt = await q.embedTokenIds(idRows, true);
+    const qc = JSON.parse(execFileSync(process.execPath, [CONVERT, ck, qOut, dtype], { encoding: "utf8" })) as typeof conv;
+    const q = await open(qOut);
+    const qi = await images(q, G);
+    const qt = (await q.runTokenIds(idRows)).embeddings;
     await q.close();
-    const gi = fig(l2NormalizeRows(tensor("float32", qi.dims, qi.data)), G("image_embeds"));
-    const gt = fig(l2NormalizeRows(tensor("float32", qt.dims, qt.data)), G("text_embeds"));
+    const gi = fig(l2NormalizeRows(qi), G("image_embeds"));
+    const gt = fig(l2NormalizeRows(qt), G("text_embeds"));
     const ql = `| ${preset} ${dtype} | cos to reference: image ${gi.cos.toFixed(6)}, text (split table) ${gt.cos.toFixed(6)} | export ${qc.seconds.toFixed(1)} s, peak RSS ${qc.maxRssMB.toFixed(0)} MB, bundle ${(qc.bytes / 1e9).toFixed(2)} GB |`;
     console.log(ql);
     quantLines.push(ql);

@@ -1,0 +1,342 @@
+/**
+ * The tower protocol (B/16 at the edge): each tower runs in its own Worker, or in K stage Workers, so each isolate
+ * holds one graph within its 128 MB. The API Worker tokenizes and decodes; the towers get model inputs only. Binary
+ * bodies, little-endian, row-major, dims in `x-siglip-dims`, the served model id in `x-siglip-model`:
+ * - `POST /internal/embed-text`: token ids int32 `[B, T]` (`application/x-siglip-ids`);
+ * - `POST /internal/embed-pixels`: the images decoded and resized by the API, uint8 `[B, S, S, 3]`
+ *   (`application/x-siglip-rgb`);
+ * - `POST /internal/stage` (`x-siglip-tower: vision | textSplit`): a previous stage's hidden states float32
+ *   `[B, N, D]` (`application/x-siglip-hidden`).
+ * A tower answers the embeddings float32 `[B, D]` (`application/x-siglip-embeddings`) or, from a stage that is not
+ * the last, its hidden states, which the API forwards unchanged to the next stage. Errors travel as the API's error
+ * envelope (500; 503 when the tower's queue is full) and are re-raised with their code. The API sends at most
+ * `EDGE_BATCH` (4 images, 16 texts) per call, so no tower holds a whole request's activations.
+ * This module is the whole protocol: the client (`workerTowers`, the API Worker's towers for `openModel`), the server
+ * (`TowerServer`, in the tower Workers) and the codec both use; the memory benchmark drives towers through the client.
+ * @module
+ */
+import { isSiglipError, SiglipError, tensor, type ErrorCode, type Tensor } from "@siglip-edge/core";
+import { BufferPool, byobReader, EDGE_BATCH, ModelPipeline, type SiglipPipeline, type SizedImage, type StageOutput, type StagedTower, type Towers, type TowersFactory } from "@siglip-edge/runtime";
+
+export interface Fetcher {
+  fetch(request: Request): Promise<Response>;
+}
+
+export const TEXT_PATH = "/internal/embed-text";
+export const PIXELS_PATH = "/internal/embed-pixels";
+export const STAGE_PATH = "/internal/stage";
+export const TOWER_PATHS: ReadonlySet<string> = new Set([TEXT_PATH, PIXELS_PATH, STAGE_PATH]);
+
+export const IDS_TYPE = "application/x-siglip-ids";
+export const PIXELS_TYPE = "application/x-siglip-rgb";
+export const HIDDEN_TYPE = "application/x-siglip-hidden";
+export const EMBEDDINGS_TYPE = "application/x-siglip-embeddings";
+export const DIMS_HEADER = "x-siglip-dims";
+export const MODEL_HEADER = "x-siglip-model";
+export const TOWER_HEADER = "x-siglip-tower";
+
+// --- codec ------------------------------------------------------------------------------------------------------
+
+/** The body layouts: rank, bytes per element, what the header must describe. */
+const LAYOUTS = {
+  ids: { rank: 2, item: 4, shape: "[B, T] int32" },
+  pixels: { rank: 4, item: 1, shape: "[B, S, S, 3] uint8" },
+  hidden: { rank: 3, item: 4, shape: "[B, N, D] float32" },
+  embeddings: { rank: 2, item: 4, shape: "[B, D] float32" },
+} as const;
+export type BodyLayout = keyof typeof LAYOUTS;
+
+/** Largest tower body (4 images of 512 px as hidden states of a So400m/14 are ~20 MiB). */
+const MAX_TOWER_BODY = 64 * 2 ** 20;
+
+/**
+ * Parses `x-siglip-dims` (positive integers, at most 64 MiB of data), or throws `INVALID_ARGUMENT`.
+ * @returns the dims and the body size they describe
+ */
+export function parseDims(header: string | null, layout: BodyLayout): { dims: number[]; bytes: number } {
+  const { rank, item, shape } = LAYOUTS[layout];
+  const dims = (header ?? "").split(",").map(Number);
+  const bytes = dims.reduce((a, b) => a * b, item);
+  if (dims.length !== rank || dims.some((d) => !Number.isInteger(d) || d <= 0) || bytes > MAX_TOWER_BODY || (layout === "pixels" && dims[3] !== 3)) {
+    throw new SiglipError("INVALID_ARGUMENT", `${layout}: ${DIMS_HEADER} "${header ?? ""}" does not describe a ${shape} body of at most ${MAX_TOWER_BODY} bytes`);
+  }
+  return { dims, bytes };
+}
+
+/** A typed array's bytes (a view, no copy). */
+function bytesOf(data: Float32Array | Int32Array | Uint8Array): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+}
+
+/** workerd's native pass-through stream: a write completes once the reader has taken the bytes. */
+type FixedLengthStreamCtor = new (length: number) => TransformStream<Uint8Array, Uint8Array>;
+
+/**
+ * A tensor as a binary response. In workerd the body is a native `FixedLengthStream` fed with `data` itself, and
+ * `release` runs once the reader has taken it (`data` may be a pooled buffer the next run reuses); a `Response` made
+ * from the array would copy it into a new buffer per request, left as garbage (600 KiB per image at a B/16 stage
+ * boundary). Elsewhere the bytes are copied and released at once.
+ */
+export function tensorResponse(type: string, data: Float32Array, dims: readonly number[], release?: () => void): Response {
+  const headers = { "content-type": type, [DIMS_HEADER]: dims.join(",") };
+  const bytes = bytesOf(data);
+  const Fixed = (globalThis as { FixedLengthStream?: FixedLengthStreamCtor }).FixedLengthStream;
+  if (Fixed === undefined) {
+    const res = new Response(bytes.slice(), { headers });
+    release?.();
+    return res;
+  }
+  const { readable, writable } = new Fixed(bytes.byteLength);
+  const writer = writable.getWriter();
+  void writer
+    .write(bytes)
+    .then(() => writer.close())
+    .catch(() => undefined) // the reader went away: nothing to send
+    .finally(() => release?.());
+  return new Response(readable, { headers });
+}
+
+/**
+ * Reads a body of exactly `into.byteLength` bytes into `into`'s memory, with a BYOB reader where the stream offers one
+ * (workerd's request bodies do): the memory moves from view to view, so no ArrayBuffer is allocated per request.
+ * Other streams are copied chunk by chunk. Throws `INVALID_ARGUMENT` when the body is shorter or longer.
+ * @returns the bytes, a view over `into`'s memory (`into` itself may be detached: use the result from now on)
+ */
+export async function readBodyInto(body: ReadableStream<Uint8Array> | null, into: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  const want = into.byteLength;
+  const short = (got: number) => new SiglipError("INVALID_ARGUMENT", `request body: ${got} bytes, the ${DIMS_HEADER} header describes ${want}`);
+  if (body === null) {
+    if (want === 0) return into;
+    throw short(0);
+  }
+  const byob = byobReader(body);
+  if (byob === undefined) {
+    const reader = body.getReader();
+    let at = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (at + value.byteLength > want) throw short(at + value.byteLength);
+      into.set(value, at);
+      at += value.byteLength;
+    }
+    if (at !== want) throw short(at);
+    return into;
+  }
+  let buffer = into.buffer;
+  let at = 0;
+  while (at < want) {
+    const { done, value } = await byob.read(new Uint8Array(buffer, at, want - at));
+    if (value !== undefined) buffer = value.buffer as ArrayBuffer;
+    if (done) throw short(at);
+    at += value.byteLength;
+  }
+  // One more read must report the end: a longer body is refused rather than cut.
+  const tail = await byob.read(new Uint8Array(1));
+  if (!tail.done) throw short(want + 1);
+  return new Uint8Array(buffer, 0, want);
+}
+
+/** Sized images as one `[B, S, S, 3]` body. */
+export function packPixels(images: readonly SizedImage[]): { dims: number[]; body: Uint8Array<ArrayBuffer> } {
+  const [H, W] = [images[0]?.height ?? 0, images[0]?.width ?? 0];
+  const n = H * W * 3;
+  const body = new Uint8Array(images.length * n);
+  images.forEach((im, b) => {
+    if (im.width !== W || im.height !== H || im.channels !== 3 || im.data.length !== n) throw new SiglipError("INTERNAL", "sized images of one call must share one [S, S, 3] shape");
+    body.set(im.data, b * n);
+  });
+  return { dims: [images.length, H, W, 3], body };
+}
+
+/** A `[B, S, S, 3]` pixels body as B sized images (views, no copies). */
+export function unpackPixels(bytes: Uint8Array, dims: readonly number[]): SizedImage[] {
+  const [B, H, W] = dims as [number, number, number];
+  const n = H * W * 3;
+  return Array.from({ length: B }, (_, b) => ({ width: W, height: H, channels: 3, data: bytes.subarray(b * n, (b + 1) * n) }));
+}
+
+/** Token id rows as one `[B, T]` int32 body. */
+export function packIds(rows: readonly Int32Array[]): { dims: number[]; body: Uint8Array<ArrayBuffer> } {
+  const T = rows[0]?.length ?? 0;
+  const all = new Int32Array(rows.length * T);
+  rows.forEach((r, i) => {
+    if (r.length !== T) throw new SiglipError("INTERNAL", "token id rows of one call must share one length");
+    all.set(r, i * T);
+  });
+  return { dims: [rows.length, T], body: bytesOf(all) };
+}
+
+/** A `[B, T]` int32 body as B rows (views over its memory, which starts at offset 0). */
+export function unpackIds(bytes: Uint8Array<ArrayBuffer>, dims: readonly number[]): Int32Array[] {
+  const [B, T] = dims as [number, number];
+  const all = new Int32Array(bytes.buffer, bytes.byteOffset, B * T);
+  return Array.from({ length: B }, (_, b) => all.subarray(b * T, (b + 1) * T));
+}
+
+type TowerError = { error?: { code: string; message: string; siglip_code?: ErrorCode; details?: Record<string, unknown> } };
+
+/** The error envelope a tower answers with. */
+export function errorResponse(err: unknown, status: number, headers: Record<string, string> = {}): Response {
+  const e = isSiglipError(err) ? { code: err.code, siglip_code: err.code, message: err.message, details: err.details } : { code: "INTERNAL", siglip_code: "INTERNAL", message: "internal error" };
+  return Response.json({ error: e }, { status, headers });
+}
+
+async function towerError(res: Response): Promise<SiglipError> {
+  let json: TowerError = {};
+  try {
+    json = (await res.json()) as TowerError;
+  } catch {
+    // not the envelope: reported by status below
+  }
+  const e = json.error;
+  return new SiglipError(e?.siglip_code ?? "BACKEND_BAD_RESPONSE", e?.message ?? `tower answered HTTP ${res.status}`, e?.details ? { details: e.details } : {});
+}
+
+// --- client -----------------------------------------------------------------------------------------------------
+
+/** A tower's Workers: stage 0 first (one Worker for an unstaged bundle). */
+export interface TowerBindings {
+  text: readonly Fetcher[];
+  vision: readonly Fetcher[];
+}
+
+/** The API Worker's towers, for `openModel({ towers: workerTowers(bindings) })`. */
+export function workerTowers(bindings: TowerBindings): TowersFactory<WorkerTowers> {
+  return (bundle) => new WorkerTowers(bindings, bundle.id);
+}
+
+/** Towers in other Workers: each call goes to stage 0 and on along the stage chain. */
+export class WorkerTowers implements Towers {
+  readonly runsOn = "tower Workers";
+  readonly batch = EDGE_BATCH;
+  readonly #bindings: TowerBindings;
+  readonly #model: string;
+
+  /** @param model the served id the towers know the model by */
+  constructor(bindings: TowerBindings, model: string) {
+    this.#bindings = bindings;
+    this.#model = model;
+  }
+
+  text(ids: readonly Int32Array[]): Promise<Tensor<"float32">> {
+    const { dims, body } = packIds(ids);
+    return this.#chain("textSplit", TEXT_PATH, IDS_TYPE, dims, body);
+  }
+
+  fixres(images: readonly SizedImage[]): Promise<Tensor<"float32">> {
+    const { dims, body } = packPixels(images);
+    return this.#chain("vision", PIXELS_PATH, PIXELS_TYPE, dims, body);
+  }
+
+  /**
+   * Sends the first request to stage 0, then each stage's hidden states (binary, forwarded as received) to the next
+   * stage until one answers with embeddings.
+   */
+  async #chain(tower: StagedTower, path: string, type: string, dims: readonly number[], body: Uint8Array<ArrayBuffer>): Promise<Tensor<"float32">> {
+    const stages = tower === "vision" ? this.#bindings.vision : this.#bindings.text;
+    if (stages.length === 0) throw new SiglipError("INTERNAL", `no Worker bound for the ${tower} tower`);
+    let res: Response | undefined;
+    for (let k = 0; k < stages.length; k++) {
+      const headers: Record<string, string> = { [MODEL_HEADER]: this.#model };
+      let init: RequestInit & { duplex?: "half" };
+      if (k === 0) init = { method: "POST", headers: { ...headers, "content-type": type, [DIMS_HEADER]: dims.join(",") }, body };
+      else {
+        const prev = res as Response;
+        init = { method: "POST", headers: { ...headers, "content-type": HIDDEN_TYPE, [DIMS_HEADER]: prev.headers.get(DIMS_HEADER) ?? "", [TOWER_HEADER]: tower }, body: prev.body, duplex: "half" };
+      }
+      res = await (stages[k] as Fetcher).fetch(new Request(`https://tower.internal${k === 0 ? path : STAGE_PATH}`, init));
+      const got = res.headers.get("content-type");
+      if (res.ok && got === HIDDEN_TYPE) continue; // forwarded to the next stage
+      if (!res.ok || got !== EMBEDDINGS_TYPE) throw await towerError(res);
+      const out = parseDims(res.headers.get(DIMS_HEADER), "embeddings");
+      const data = new Float32Array(await res.arrayBuffer());
+      if (data.byteLength !== out.bytes || out.dims[0] !== dims[0]) throw new SiglipError("BACKEND_BAD_RESPONSE", `${tower} tower answered ${data.byteLength} bytes as [${out.dims.join(", ")}] for ${dims[0]} inputs`);
+      return tensor("float32", out.dims, data);
+    }
+    await res?.body?.cancel();
+    throw new SiglipError("BACKEND_BAD_RESPONSE", `${tower} stage ${stages.length - 1} returned hidden states but no Worker is bound for stage ${stages.length}`);
+  }
+}
+
+// --- server -----------------------------------------------------------------------------------------------------
+
+export interface TowerRequestContext {
+  /** The served model by id (the isolate's provider). */
+  model: (id: string) => Promise<SiglipPipeline>;
+  /** The stage this Worker runs (`STAGE`); undefined: whole towers. */
+  stage: number | undefined;
+}
+
+/** A model this isolate runs itself (a `ModelPipeline` over local towers). */
+function local(model: SiglipPipeline): ModelPipeline {
+  if (!(model instanceof ModelPipeline)) throw new SiglipError("INVALID_ARGUMENT", "this model does not run in this Worker");
+  return model;
+}
+
+/**
+ * The tower endpoints of a Worker (ROLE=text|vision). Request bodies are read straight into reused buffers (hidden
+ * states: 600 KiB per image at B/16), held for the request, then given back.
+ */
+export class TowerServer {
+  readonly #bodies = new BufferPool<Uint8Array<ArrayBuffer>>(16 * 2 ** 20, 2, (n) => new Uint8Array(n));
+
+  async #withBody<T>(request: Request, bytes: number, use: (body: Uint8Array<ArrayBuffer>) => Promise<T>): Promise<T> {
+    const body = await readBodyInto(request.body, this.#bodies.take(bytes));
+    try {
+      return await use(body);
+    } finally {
+      this.#bodies.give(body);
+    }
+  }
+
+  /** Answers one tower request; errors become the envelope with status 500. */
+  async handle(request: Request, ctx: TowerRequestContext): Promise<Response> {
+    const path = new URL(request.url).pathname;
+    try {
+      const type = request.headers.get("content-type");
+      const id = request.headers.get(MODEL_HEADER) ?? "";
+      if (path === STAGE_PATH) {
+        const tower = request.headers.get(TOWER_HEADER);
+        if (tower !== "vision" && tower !== "textSplit") throw new SiglipError("INVALID_ARGUMENT", `${TOWER_HEADER} must be vision or textSplit`);
+        const model = local(await ctx.model(id));
+        const { dims, bytes } = parseDims(request.headers.get(DIMS_HEADER), "hidden");
+        return await this.#withBody(request, bytes, async (body) => stageAnswer(await model.continueStage(tower, tensor("float32", dims, new Float32Array(body.buffer, 0, bytes / 4)))));
+      }
+      if (path === PIXELS_PATH) {
+        if (type !== PIXELS_TYPE) throw new SiglipError("INVALID_ARGUMENT", `${PIXELS_PATH} takes ${PIXELS_TYPE}`);
+        const model = local(await ctx.model(id));
+        const { dims, bytes } = parseDims(request.headers.get(DIMS_HEADER), "pixels");
+        return await this.#withBody(request, bytes, async (body) => {
+          const images = unpackPixels(body, dims);
+          if (ctx.stage !== undefined) return stageAnswer(await model.imagesToStage(images));
+          const t = await model.runImages(images);
+          return tensorResponse(EMBEDDINGS_TYPE, t.data, t.dims);
+        });
+      }
+      if (path === TEXT_PATH) {
+        if (type !== IDS_TYPE) throw new SiglipError("INVALID_ARGUMENT", `${TEXT_PATH} takes ${IDS_TYPE}`);
+        const model = local(await ctx.model(id));
+        const { dims, bytes } = parseDims(request.headers.get(DIMS_HEADER), "ids");
+        return await this.#withBody(request, bytes, async (body) => {
+          const ids = unpackIds(body, dims);
+          if (ctx.stage !== undefined) return stageAnswer(await model.tokenIdsToStage(ids));
+          const t = (await model.runTokenIds(ids)).embeddings;
+          return tensorResponse(EMBEDDINGS_TYPE, t.data, t.dims);
+        });
+      }
+      throw new SiglipError("NOT_FOUND", `no tower route ${path}`);
+    } catch (err) {
+      return errorResponse(err, 500);
+    }
+  }
+}
+
+/**
+ * A stage's answer: hidden states for the next stage, or the embeddings from the last one. Hidden states are sent
+ * from the towers' buffer, which goes back to its pool once the next hop has taken them.
+ */
+function stageAnswer(r: StageOutput): Response {
+  if (r.kind === "hidden") return tensorResponse(HIDDEN_TYPE, r.hidden.data, r.hidden.dims, r.release);
+  return tensorResponse(EMBEDDINGS_TYPE, r.embeddings.data, r.embeddings.dims);
+}
