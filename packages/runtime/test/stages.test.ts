@@ -94,3 +94,41 @@ describe.each([
     await expect(s5.continueStage("vision", { dtype: "float32", dims: [1, 36, 96], data: new Float32Array(36 * 96) })).rejects.toMatchObject({ code: "MODEL_LOAD_FAILED" });
   });
 });
+
+describe("engines are picked by capability flags", () => {
+  it("an engine that reads bundles itself (loads: bundle) gets each graph's name, data file, source and manifest", async () => {
+    const node = createNodeEngine();
+    const seen: string[] = [];
+    // A stand-in for an engine that runs a bundle's packed weights: here it opens the named graph with
+    // onnxruntime-node, so its answers can be compared with the real thing.
+    const reader: InferenceEngine = {
+      name: "bundle-reader",
+      loads: ["bundle"],
+      streamsExternalData: false,
+      fillsOutputs: false,
+      async createSession(model) {
+        if (model.kind !== "bundle" || model.source.localPath === undefined) throw new Error(`expected a bundle, got ${model.kind}`);
+        seen.push(`${model.graph} <- ${model.data} (${model.manifest.checkpoint.id})`);
+        return node.createSession({ kind: "path", path: model.source.localPath(model.graph) });
+      },
+      nativeMemoryBytes: () => undefined,
+    };
+    const [mine, ref] = await Promise.all([open(reader), open(node)]);
+    expect(await mine.embedImages([photo])).toEqual(await ref.embedImages([photo]));
+    const ids = [Int32Array.from({ length: 64 }, (_, i) => (i * 7) % 1000)];
+    expect((await mine.embedTokenIds(ids)).embeddings).toEqual((await ref.embedTokenIds(ids)).embeddings);
+    const s1 = await open(reader, 1);
+    const hidden = await (await open(node, 0)).imagesToStage([photo]);
+    if (hidden.kind !== "hidden") throw new Error("stage 0 of 2 must return hidden states");
+    await s1.continueStage("vision", hidden.hidden);
+    const id = (await open(node)).card.id;
+    expect(seen).toEqual([`vision.onnx <- vision.onnx.data (${id})`, `text_split.onnx <- text_split.onnx.data (${id})`, `vision.stage1.onnx <- vision.onnx.data (${id})`]);
+  });
+
+  it("an engine that takes only paths refuses a source that has none, naming both", async () => {
+    const pathsOnly: InferenceEngine = { name: "paths-only", loads: ["path"], createSession: (m) => createNodeEngine().createSession(m), streamsExternalData: false, fillsOutputs: false, nativeMemoryBytes: () => undefined };
+    const { localPath: _drop, ...noPaths } = fsBundleSource(dir);
+    const m = await openModel({ source: noPaths, towers: engineTowers(pathsOnly), initDecoders: initNodeDecoders });
+    await expect(m.embedImages([photo])).rejects.toMatchObject({ code: "MODEL_LOAD_FAILED", message: expect.stringMatching(/paths-only loads models from path; .* offers none of them/) });
+  });
+});

@@ -107,6 +107,10 @@ describe("Worker in workerd: B/16 layout with tower roles", () => {
     const viaRoles = await call("/v1/embeddings", { json: { model: MODEL, input } }, split);
     expect(viaRoles.status).toBe(200);
     expect(viaRoles.json.data).toEqual(one.json.data);
+    // One bundle, one answer: the Worker and its tower Workers give `siglip embed`'s vectors (onnxruntime-web here,
+    // onnxruntime-node there), cosine 1.0 at six decimals; apps/cli's one-factory test ties the Node paths together.
+    const want = [ref.textEmbeddings[0] as number[], ref.imageEmbedding];
+    viaRoles.json.data.forEach((d, i) => expect(Math.abs(1 - cosine(d["embedding"] as number[], want[i] as number[]))).toBeLessThan(1e-6));
     const m = await call("/v1/models", {}, split);
     expect((m.json.data[0]?.["runs_on"] as string)).toContain("towers in separate Workers");
     const bad = await call("/v1/embeddings", { json: { model: MODEL, input: [imagePart("data:image/png;base64,iVBORw0KGgoAAAAA")] } }, split);
