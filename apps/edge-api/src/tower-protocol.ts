@@ -294,44 +294,41 @@ export class TowerServer {
   async handle(request: Request, ctx: TowerRequestContext): Promise<Response> {
     const path = new URL(request.url).pathname;
     try {
-      const type = request.headers.get("content-type");
-      const id = request.headers.get(MODEL_HEADER) ?? "";
-      if (path === STAGE_PATH) {
-        const tower = request.headers.get(TOWER_HEADER);
-        if (tower !== "vision" && tower !== "textSplit") throw new SiglipError("INVALID_ARGUMENT", `${TOWER_HEADER} must be vision or textSplit`);
-        const model = local(await ctx.model(id));
-        const { dims, bytes } = parseDims(request.headers.get(DIMS_HEADER), "hidden");
-        return await this.#withBody(request, bytes, async (body) => stageAnswer(await model.continueStage(tower, tensor("float32", dims, new Float32Array(body.buffer, 0, bytes / 4)))));
-      }
-      if (path === PIXELS_PATH) {
-        if (type !== PIXELS_TYPE) throw new SiglipError("INVALID_ARGUMENT", `${PIXELS_PATH} takes ${PIXELS_TYPE}`);
-        const model = local(await ctx.model(id));
-        const { dims, bytes } = parseDims(request.headers.get(DIMS_HEADER), "pixels");
-        return await this.#withBody(request, bytes, async (body) => {
-          const images = unpackPixels(body, dims);
-          if (ctx.stage !== undefined) return stageAnswer(await model.imagesToStage(images));
-          const t = await model.runImages(images);
-          return tensorResponse(EMBEDDINGS_TYPE, t.data, t.dims);
-        });
-      }
-      if (path === TEXT_PATH) {
-        if (type !== IDS_TYPE) throw new SiglipError("INVALID_ARGUMENT", `${TEXT_PATH} takes ${IDS_TYPE}`);
-        const model = local(await ctx.model(id));
-        const { dims, bytes } = parseDims(request.headers.get(DIMS_HEADER), "ids");
-        return await this.#withBody(request, bytes, async (body) => {
-          const ids = unpackIds(body, dims);
-          if (ctx.stage !== undefined) return stageAnswer(await model.tokenIdsToStage(ids));
-          const t = (await model.runTokenIds(ids)).embeddings;
-          return tensorResponse(EMBEDDINGS_TYPE, t.data, t.dims);
-        });
-      }
-      throw new SiglipError("NOT_FOUND", `no tower route ${path}`);
+      const route = ROUTES[path];
+      if (route === undefined) throw new SiglipError("NOT_FOUND", `no tower route ${path}`);
+      if (request.headers.get("content-type") !== route.type) throw new SiglipError("INVALID_ARGUMENT", `${path} takes ${route.type}`);
+      const tower = request.headers.get(TOWER_HEADER);
+      if (path === STAGE_PATH && tower !== "vision" && tower !== "textSplit") throw new SiglipError("INVALID_ARGUMENT", `${TOWER_HEADER} must be vision or textSplit`);
+      const model = local(await ctx.model(request.headers.get(MODEL_HEADER) ?? ""));
+      const { dims, bytes } = parseDims(request.headers.get(DIMS_HEADER), route.layout);
+      return await this.#withBody(request, bytes, async (body) => {
+        const r = await route.run(model, body, dims, ctx.stage, tower as StagedTower);
+        return "kind" in r ? stageAnswer(r) : tensorResponse(EMBEDDINGS_TYPE, r.data, r.dims);
+      });
     } catch (err) {
       return errorResponse(err, 500);
     }
   }
 }
 
+/** What each endpoint takes and runs: stage 0 of a staged tower, the whole tower, or a later stage. */
+const ROUTES: Record<string, { type: string; layout: BodyLayout; run: (model: ModelPipeline, body: Uint8Array<ArrayBuffer>, dims: number[], stage: number | undefined, tower: StagedTower) => Promise<StageOutput | Tensor<"float32">> }> = {
+  [TEXT_PATH]: {
+    type: IDS_TYPE,
+    layout: "ids",
+    run: async (model, body, dims, stage) => (stage !== undefined ? model.tokenIdsToStage(unpackIds(body, dims)) : (await model.runTokenIds(unpackIds(body, dims))).embeddings),
+  },
+  [PIXELS_PATH]: {
+    type: PIXELS_TYPE,
+    layout: "pixels",
+    run: (model, body, dims, stage) => (stage !== undefined ? model.imagesToStage(unpackPixels(body, dims)) : model.runImages(unpackPixels(body, dims))),
+  },
+  [STAGE_PATH]: {
+    type: HIDDEN_TYPE,
+    layout: "hidden",
+    run: (model, body, dims, _stage, tower) => model.continueStage(tower, tensor("float32", dims, new Float32Array(body.buffer, 0, body.byteLength / 4))),
+  },
+};
 /**
  * A stage's answer: hidden states for the next stage, or the embeddings from the last one. Hidden states are sent
  * from the towers' buffer, which goes back to its pool once the next hop has taken them.

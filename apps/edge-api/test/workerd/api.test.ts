@@ -173,7 +173,7 @@ describe("Worker in workerd: B/16 layout with each tower in two stage Workers", 
     expect(broken.status).toBeGreaterThanOrEqual(500);
     // A stage Worker refuses whole-tower work and malformed hidden states with typed errors.
     const stage1 = (dims: string, bytes: number) =>
-      worker.fetch(new Request("https://t/internal/stage", { method: "POST", headers: { "x-siglip-model": MODEL, "x-siglip-tower": "vision", "x-siglip-dims": dims }, body: new Uint8Array(bytes) }), stageEnv("vision", "1"));
+      worker.fetch(new Request("https://t/internal/stage", { method: "POST", headers: { "content-type": "application/x-siglip-hidden", "x-siglip-model": MODEL, "x-siglip-tower": "vision", "x-siglip-dims": dims }, body: new Uint8Array(bytes) }), stageEnv("vision", "1"));
     for (const [dims, bytes] of [["1,2,3", 24], ["1,2,3", 20], ["1,2,3", 28], ["1,2", 8], ["a,b,c", 4], ["4096,4096,4096", 4]] as const) {
       const bad = await stage1(dims, bytes); // wrong width for this tower, or a header that does not match the body
       expect(bad.status).toBe(500);
