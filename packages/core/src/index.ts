@@ -8,3 +8,4 @@ export * from "./random.ts";
 export * from "./sha256.ts";
 export * from "./manifest.ts";
 export * from "./base64.ts";
+export * from "./embedding-types.ts";

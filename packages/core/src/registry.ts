@@ -126,6 +126,23 @@ export const CHECKPOINTS: readonly CheckpointInfo[] = [
   naflex("So400m"),
 ];
 
+/**
+ * Patch budgets (`max_num_patches`) a NaFlex model is served at: the model card's default 256 and the sequence lengths
+ * SigLIP 2 reports NaFlex results at beyond it (576, 784, 1024). A deployment may cap them (the API's
+ * `MAX_NUM_PATCHES`); a bundle's own default is always allowed.
+ */
+export const NAFLEX_PATCH_COUNTS: readonly number[] = [256, 576, 784, 1024];
+
+/**
+ * The patch budgets one NaFlex model takes: `NAFLEX_PATCH_COUNTS` up to `cap`, plus the model's default (a custom
+ * bundle may default to another budget), ascending.
+ */
+export function allowedPatchCounts(defaultPatches: number, cap = Number.POSITIVE_INFINITY): number[] {
+  const set = new Set(NAFLEX_PATCH_COUNTS.filter((n) => n <= cap));
+  set.add(defaultPatches);
+  return [...set].sort((a, b) => a - b);
+}
+
 const BY_ID = new Map(CHECKPOINTS.map((c) => [c.id, c]));
 
 /** Look up a released checkpoint by its Hugging Face id (case-sensitive, as on the hub). */
