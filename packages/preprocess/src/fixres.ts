@@ -4,7 +4,7 @@
  * @module
  */
 import { SiglipError, tensor, type Tensor } from "@siglip-edge/core";
-import type { RgbImage } from "./image.ts";
+import { toRgb3, type RgbImage } from "./image.ts";
 import { PIXEL_LUT } from "./normalize.ts";
 import { resizeImage, type ResampleFilter } from "./resize.ts";
 
@@ -43,16 +43,7 @@ export function fixresPixels(img: RgbImage, opts: FixResOptions, out?: Float32Ar
 export function fixresResize(img: RgbImage, opts: FixResOptions): RgbImage {
   const S = fixresSize(opts);
   checkChannels(img);
-  const r = img.width === S && img.height === S ? img : resizeImage(img, S, S, opts.resample ?? "bilinear");
-  if (r.channels === 3) return r;
-  const plane = S * S;
-  const rgb = new Uint8Array(plane * 3);
-  for (let i = 0, s = 0, d = 0; i < plane; i++, s += r.channels, d += 3) {
-    rgb[d] = r.data[s]!;
-    rgb[d + 1] = r.data[s + 1]!;
-    rgb[d + 2] = r.data[s + 2]!;
-  }
-  return { width: S, height: S, channels: 3, data: rgb };
+  return toRgb3(img.width === S && img.height === S ? img : resizeImage(img, S, S, opts.resample ?? "bilinear"));
 }
 
 /**

@@ -55,3 +55,16 @@ export const WORKER_LIMITS: Readonly<DecodeLimits> = {
   // Streamed baseline JPEGs: 24 MP measured at +6 MiB; 40 MP is the default cap of the other routes.
   maxStreamedJpegPixels: 40_000_000,
 };
+
+/** Drops a fourth (ignored) channel. */
+export function toRgb3(r: RgbImage): RgbImage {
+  if (r.channels === 3) return r;
+  const plane = r.width * r.height;
+  const rgb = new Uint8Array(plane * 3);
+  for (let i = 0, s = 0, d = 0; i < plane; i++, s += r.channels, d += 3) {
+    rgb[d] = r.data[s]!;
+    rgb[d + 1] = r.data[s + 1]!;
+    rgb[d + 2] = r.data[s + 2]!;
+  }
+  return { width: r.width, height: r.height, channels: 3, data: rgb };
+}

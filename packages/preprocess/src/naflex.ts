@@ -4,7 +4,7 @@
  * @module
  */
 import { SiglipError, tensor, type Tensor } from "@siglip-edge/core";
-import type { RgbImage } from "./image.ts";
+import { toRgb3, type RgbImage } from "./image.ts";
 import { PIXEL_LUT } from "./normalize.ts";
 import { resizeImage, type ResampleFilter } from "./resize.ts";
 
@@ -54,6 +54,18 @@ export function naflexPatches(img: RgbImage, opts: NaFlexOptions = {}): NaFlexIm
   return naflexPatchify(resizeImage(img, w, h, opts.resample ?? "bilinear"), N, P);
 }
 
+/**
+ * The resize step of NaFlex alone: the image at its NaFlex size (both sides multiples of P, at most N patches), RGB.
+ * What the edge API Worker sends a vision Worker; `naflexPatchify` on it equals `naflexPatches` on the original.
+ * @returns [h, w, 3] uint8
+ */
+export function naflexResize(img: RgbImage, opts: NaFlexOptions = {}): RgbImage {
+  const { P, N } = naflexParams(opts);
+  if (img.channels !== 3 && img.channels !== 4) throw new SiglipError("INVALID_ARGUMENT", `expected RGB or RGBX pixels, got ${img.channels} channels`);
+  const [h, w] = naflexTargetSize(img.height, img.width, P, N);
+  return toRgb3(img.width === w && img.height === h ? img : resizeImage(img, w, h, opts.resample ?? "bilinear"));
+}
+
 /** Validated patch size P and budget N. */
 export function naflexParams(opts: NaFlexOptions): { P: number; N: number } {
   const P = opts.patchSize ?? 16;
@@ -67,13 +79,18 @@ export function naflexParams(opts: NaFlexOptions): { P: number; N: number } {
  * Patches of an image already resized to the NaFlex grid (both sides multiples of P).
  * @param r [h, w, 3 or 4] uint8
  */
-export function naflexPatchify(r: RgbImage, N: number, P: number): NaFlexImage {
+export function naflexPatchify(r: RgbImage, N: number, P: number, into?: Float32Array): NaFlexImage {
   const h = r.height;
   const w = r.width;
   const nh = h / P;
   const nw = w / P;
   const D = P * P * 3;
-  const out = new Float32Array(N * D); // [N, P*P*3]
+  if (!Number.isInteger(nh) || !Number.isInteger(nw) || nh < 1 || nw < 1 || nh * nw > N) {
+    throw new SiglipError("INVALID_ARGUMENT", `a NaFlex image must be resized to a grid of at most ${N} patches of ${P} px, got ${w}x${h}`);
+  }
+  if (into !== undefined && into.length !== N * D) throw new SiglipError("INVALID_ARGUMENT", `patch buffer holds ${into.length} values, [${N}, ${D}] needs ${N * D}`);
+  const out = into ?? new Float32Array(N * D); // [N, P*P*3]
+  if (into !== undefined) out.fill(0, nh * nw * D); // padded rows are zero (a reused buffer holds a previous image)
   const src = r.data;
   const C = r.channels;
   for (let py = 0; py < nh; py++) {

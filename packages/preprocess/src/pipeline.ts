@@ -5,9 +5,9 @@
 import { tensor, type Tensor } from "@siglip-edge/core";
 import { decodeRaster, type DecodeOptions } from "./decode/index.ts";
 import { fixresPixels, fixresResize, fixresSize, type FixResOptions } from "./fixres.ts";
-import type { RgbImage } from "./image.ts";
+import { toRgb3, type RgbImage } from "./image.ts";
 import { resizedJpeg } from "./jpeg-stream.ts";
-import { naflexBatchOf, naflexParams, naflexPatches, naflexPatchify, naflexTargetSize, type NaFlexBatch, type NaFlexImage, type NaFlexOptions } from "./naflex.ts";
+import { naflexBatchOf, naflexParams, naflexPatches, naflexPatchify, naflexResize, naflexTargetSize, type NaFlexBatch, type NaFlexImage, type NaFlexOptions } from "./naflex.ts";
 
 /**
  * Encoded image to FixRes `pixel_values`.
@@ -49,4 +49,19 @@ export async function preprocessNaFlexImage(bytes: Uint8Array, opts: NaFlexOptio
   }, opts.resample ?? "bilinear");
   if (small !== undefined) return naflexPatchify(small, N, P);
   return naflexPatches(await decodeRaster(bytes, opts), opts);
+}
+
+/**
+ * Encoded image to the uint8 image behind its NaFlex patches (decode + resize to the NaFlex grid, no pixel table):
+ * what the API Worker sends a vision Worker. `naflexPatchify` on it equals `preprocessNaFlexImage`.
+ * @returns [h, w, 3] uint8, h and w multiples of the patch size
+ */
+export async function preprocessNaFlexRgb(bytes: Uint8Array, opts: NaFlexOptions & DecodeOptions = {}): Promise<RgbImage> {
+  const { P, N } = naflexParams(opts);
+  const small = resizedJpeg(bytes, opts, (h, w) => {
+    const [th, tw] = naflexTargetSize(h, w, P, N);
+    return [tw, th];
+  }, opts.resample ?? "bilinear");
+  if (small !== undefined) return toRgb3(small);
+  return naflexResize(await decodeRaster(bytes, opts), opts);
 }

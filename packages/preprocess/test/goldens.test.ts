@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hasErrorCode, maxAbsDiff } from "@siglip-edge/core";
-import { decodeImage, decodeRaster, fixresPixels, fixresResize, naflexPatches, PIXEL_LUT, toRgb, type DecodedImage } from "../src/index.ts";
+import { decodeImage, decodeRaster, fixresPixels, fixresResize, naflexPatches, naflexPatchify, naflexResize, PIXEL_LUT, toRgb, type DecodedImage } from "../src/index.ts";
 import { initNodeDecoders } from "../src/node/index.ts";
 import { goldens, readFixture, readGoldenNpy } from "./golden-data.ts";
 
@@ -88,6 +88,8 @@ describe("fixtures against the Hugging Face reference", () => {
         const out = naflexPatches(raster, { maxNumPatches: n });
         const want = g.naflex[String(n)];
         check(`naflex-${n}`, sha(out.pixelValues), want?.sha256);
+        // The API Worker's NaFlex wire format: the resized uint8 image, patched by the vision Worker.
+        if (n === goldens.meta.naflexBudgets[0]) check(`naflex-${n} (uint8 wire)`, sha(naflexPatchify(naflexResize(raster, { maxNumPatches: n }), n, 16).pixelValues), want?.sha256);
         if (want !== undefined && (out.spatialShape[0] !== want.spatialShape[0] || out.spatialShape[1] !== want.spatialShape[1])) {
           failures.push(`${rel}: naflex-${n} grid ${out.spatialShape.join("x")}, reference ${want.spatialShape.join("x")}`);
         }

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hasErrorCode, maxAbsDiff } from "@siglip-edge/core";
-import { decodeImage, decoderMemoryBytes, fixresPixels, preprocessFixRes, preprocessFixResRgb, preprocessNaFlex } from "../src/index.ts";
+import { decodeImage, decoderMemoryBytes, fixresPixels, preprocessFixRes, preprocessFixResRgb, naflexPatchify, preprocessNaFlex, preprocessNaFlexRgb } from "../src/index.ts";
 import { decodeJpegFullTs, readJpegHeader } from "../src/decode/jpeg.ts";
 import { initNodeDecoders } from "../src/node/index.ts";
 import { readFileSync } from "node:fs";
@@ -60,6 +60,7 @@ describe("pure-TS JPEG decoder", () => {
         const out = await preprocessNaFlex(bytes, { maxNumPatches: n, jpegDecoder: "ts" });
         const want = g.naflex[String(n)];
         check(`naflex-${n}`, out.pixelValues.data, want?.sha256);
+        check(`naflex-${n} (uint8 wire)`, naflexPatchify(await preprocessNaFlexRgb(bytes, { maxNumPatches: n, jpegDecoder: "ts" }), n, 16).pixelValues, want?.sha256);
         const shape = Array.from(out.spatialShapes.data, Number);
         if (want !== undefined && (shape[0] !== want.spatialShape[0] || shape[1] !== want.spatialShape[1])) failures.push(`${rel}: naflex-${n} grid ${shape.join("x")}`);
       }
