@@ -17,7 +17,7 @@ for (const preset of ["b16-fixres", "b16-naflex"]) {
   const t0 = performance.now();
   const img = m.manifest.family === "fixres"
     ? await m.towers.pixelValues(pv)
-    : await m.towers.naflex({ pixelValues: pv, pixelAttentionMask: G("pixel_attention_mask") as Tensor<"int32">, spatialShapes: G("spatial_shapes") as Tensor<"int64"> });
+    : await m.towers.naflexBatch({ pixelValues: pv, pixelAttentionMask: G("pixel_attention_mask") as Tensor<"int32">, spatialShapes: G("spatial_shapes") as Tensor<"int64"> });
   const ids = G("input_ids");
   const T = ids.dims[1] as number;
   const txt = (await m.runTokenIds(Array.from({ length: ids.dims[0] as number }, (_, b) => Int32Array.from((ids.data as BigInt64Array).subarray(b * T, (b + 1) * T), Number)))).embeddings;

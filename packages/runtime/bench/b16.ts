@@ -27,7 +27,7 @@ const open = (dir: string, textGraph?: "text") =>
 function images(m: ModelPipeline<EngineTowers>, G: (n: string) => Tensor): Promise<Tensor<"float32">> {
   const pv = G("pixel_values") as Tensor<"float32">;
   if (m.manifest.family === "fixres") return m.towers.pixelValues(pv);
-  return m.towers.naflex({ pixelValues: pv, pixelAttentionMask: G("pixel_attention_mask") as Tensor<"int32">, spatialShapes: G("spatial_shapes") as Tensor<"int64"> });
+  return m.towers.naflexBatch({ pixelValues: pv, pixelAttentionMask: G("pixel_attention_mask") as Tensor<"int32">, spatialShapes: G("spatial_shapes") as Tensor<"int64"> });
 }
 
 function rows(t: Tensor): Float32Array[] {

@@ -13,10 +13,10 @@ import { fixresPixels, type NaFlexBatch } from "@siglip-edge/preprocess";
 import { BufferPool } from "./buffer-pool.ts";
 import { verifiedRead, verifyStreamed } from "./bundle-source.ts";
 import type { EngineSession, InferenceEngine, ModelSource } from "./engine.ts";
-import { naflexPositionEmbeddings } from "./naflex.ts";
+import { naflexInputs, naflexPositionEmbeddings, readPositionGrid } from "./naflex.ts";
 import type { SizedImage } from "./pipeline.ts";
 import { TokenRowReader } from "./token-rows.ts";
-import { EDGE_BATCH, type StagedTower, type StagedTowers, type StageOutput, type TowerContext, type Towers, type TowersFactory } from "./towers.ts";
+import { EDGE_BATCH, patchMask, type PatchGrid, type StagedTower, type StagedTowers, type StageOutput, type TowerContext, type Towers, type TowersFactory } from "./towers.ts";
 
 export interface EngineTowerOptions {
   /** Check size and sha256 of each graph file (and the NaFlex position grid) before loading (default true). */
@@ -162,11 +162,19 @@ export class EngineTowers implements Towers, StagedTowers {
     return (await this.#run(await this.session(graph), { pixel_values: pixelValues }, out, [B, (S / P) ** 2, D])).t;
   }
 
-  /** NaFlex patches (`naflexBatchOf`), with position embeddings resized from the bundle's grid per image. */
-  async naflex(batch: NaFlexBatch): Promise<Tensor<"float32">> {
+  /** NaFlex images resized to their grids (`preprocessNaFlexRgb`): patches, mask and position embeddings, then the tower. */
+  async naflex(images: readonly SizedImage[], maxNumPatches: number): Promise<Tensor<"float32">> {
     this.#wholeTowers();
-    const pg = this.#bundle.manifest.positionGrid;
-    if (this.#bundle.manifest.preprocessing.kind !== "naflex" || pg === null) throw new SiglipError("INVALID_ARGUMENT", "this bundle is FixRes: its vision tower takes pixel values, not NaFlex patches");
+    return (await this.#runNaFlex(images, maxNumPatches, this.#graphFor("vision", 0))).t;
+  }
+
+  /**
+   * NaFlex model inputs as they are (`naflexBatchOf`: the reference's own patches in parity checks), with position
+   * embeddings resized from the bundle's grid per image.
+   */
+  async naflexBatch(batch: NaFlexBatch): Promise<Tensor<"float32">> {
+    this.#wholeTowers();
+    const pg = this.#naflexGrid();
     const [B, N, K] = batch.pixelValues.dims as [number, number, number];
     const sd = batch.spatialShapes.data;
     const shapes = Array.from({ length: B }, (_, b) => [Number(sd[2 * b]), Number(sd[2 * b + 1])] as const);
@@ -185,13 +193,20 @@ export class EngineTowers implements Towers, StagedTowers {
     return this.#stageOutput(g.out, await this.#runText(ids, g));
   }
 
-  async imagesToStage(images: readonly SizedImage[]): Promise<StageOutput> {
+  async imagesToStage(images: readonly SizedImage[], maxNumPatches?: number): Promise<StageOutput> {
     const g = this.#graphFor("vision", this.#stageIndex(0));
+    if (this.#bundle.manifest.preprocessing.kind === "naflex") {
+      if (maxNumPatches === undefined) throw new SiglipError("INVALID_ARGUMENT", "NaFlex images need their patch budget (maxNumPatches)");
+      return this.#stageOutput(g.out, await this.#runNaFlex(images, maxNumPatches, g));
+    }
     return this.#stageOutput(g.out, await this.#runSized(images, g));
   }
 
-  /** @param hidden [B, N, D] float32 */
-  async continueStage(tower: StagedTower, hidden: Tensor): Promise<StageOutput> {
+  /**
+   * @param hidden [B, N, D] float32
+   * @param patchGrid NaFlex vision stages: each image's (h, w), for the key mask
+   */
+  async continueStage(tower: StagedTower, hidden: Tensor, patchGrid?: readonly PatchGrid[]): Promise<StageOutput> {
     const k = this.stage;
     if (k === undefined || k < 1) throw new SiglipError("INVALID_ARGUMENT", "this Worker does not run a later stage (STAGE must be >= 1)");
     const { graph, out, data } = this.#graphFor(tower, k);
@@ -200,7 +215,15 @@ export class EngineTowers implements Towers, StagedTowers {
       throw new SiglipError("INVALID_ARGUMENT", `stage input must be float32 [B, N, ${D}], got ${hidden.dtype} [${hidden.dims.join(", ")}]`);
     }
     const session = await this.session(graph, data);
-    return this.#stageOutput(out, await this.#run(session, { [STAGE_IN]: hidden }, out, hidden.dims));
+    const feeds: Record<string, Tensor> = { [STAGE_IN]: hidden };
+    if (tower === "vision" && this.#bundle.manifest.preprocessing.kind === "naflex") {
+      const [B, N] = hidden.dims as [number, number];
+      if (patchGrid === undefined || patchGrid.length !== B || patchGrid.some(([h, w]) => !(Number.isInteger(h) && Number.isInteger(w) && h >= 1 && w >= 1 && h * w <= N))) {
+        throw new SiglipError("INVALID_ARGUMENT", `a NaFlex vision stage needs one patch grid (h, w) with h·w <= ${N} per image (${B})`);
+      }
+      feeds["pixel_attention_mask"] = tensor("int64", [B, N], patchMask(patchGrid, N));
+    }
+    return this.#stageOutput(out, await this.#run(session, feeds, out, hidden.dims));
   }
 
   /**
@@ -295,6 +318,36 @@ export class EngineTowers implements Towers, StagedTowers {
     }
   }
 
+  /** Sized NaFlex images through the vision graph (whole or stage 0): patches and positions into pooled buffers. */
+  async #runNaFlex(images: readonly SizedImage[], N: number, g: GraphChoice): Promise<RunPart> {
+    const pg = this.#naflexGrid();
+    const m = this.#bundle.manifest;
+    const K = m.sizes.vision.patchSize ** 2 * 3;
+    const B = images.length;
+    const session = await this.session(g.graph, g.data);
+    const grid = await this.#positionGrid();
+    const pixels = this.#pool.take(B * N * K);
+    const positions = this.#pool.take(B * N * pg.dim);
+    try {
+      const x = naflexInputs(images, N, m, grid, { pixels, positions });
+      const feeds = {
+        pixel_values: tensor("float32", [B, N, K], x.pixelValues),
+        pixel_attention_mask: tensor("int64", [B, N], x.mask),
+        position_embeddings: tensor("float32", [B, N, pg.dim], x.positions),
+      };
+      return await this.#run(session, feeds, g.out, [B, N, pg.dim]);
+    } finally {
+      this.#pool.give(pixels);
+      this.#pool.give(positions);
+    }
+  }
+
+  #naflexGrid(): { side: number; dim: number } {
+    const pg = this.#bundle.manifest.positionGrid;
+    if (this.#bundle.manifest.preprocessing.kind !== "naflex" || pg === null) throw new SiglipError("INVALID_ARGUMENT", "this bundle is FixRes: its vision tower takes pixel values, not NaFlex patches");
+    return pg;
+  }
+
   #fixresSize(): number {
     const pp = this.#bundle.manifest.preprocessing;
     if (pp.kind !== "fixres") throw new SiglipError("INVALID_ARGUMENT", "this bundle is NaFlex: its vision tower takes patches, not S x S pixels");
@@ -303,13 +356,7 @@ export class EngineTowers implements Towers, StagedTowers {
 
   /** The bundle's NaFlex position grid, read (and checked) once. */
   #positionGrid(): Promise<Float32Array> {
-    const pg = this.#bundle.manifest.positionGrid;
-    if (pg === null) return Promise.reject(new SiglipError("INVALID_ARGUMENT", "this bundle has no position grid"));
-    this.#grid ??= (async () => {
-      const { source, manifest } = this.#bundle;
-      const raw = this.#o.verify === false ? await source.read(pg.file) : await verifiedRead(source, pg.file, fileDigest(manifest, pg.file));
-      return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-    })();
+    this.#grid ??= readPositionGrid(this.#bundle.source, this.#bundle.manifest, this.#o.verify !== false);
     this.#grid.catch(() => (this.#grid = undefined));
     return this.#grid;
   }

@@ -5,12 +5,12 @@
  * Worker, its tower roles, the API Worker of a split deployment and the KServe path all run through it.
  * @module
  */
-import { findCheckpoint, SiglipError, tensor, type BundleManifest, type Tensor } from "@siglip-edge/core";
-import { naflexBatchOf, preprocessFixResRgb, preprocessNaFlexImage, type DecodeLimits, type NaFlexImage } from "@siglip-edge/preprocess";
+import { allowedPatchCounts, findCheckpoint, SiglipError, tensor, type BundleManifest, type Tensor } from "@siglip-edge/core";
+import { preprocessFixResRgb, preprocessNaFlexRgb, type DecodeLimits } from "@siglip-edge/preprocess";
 import type { Tokenizer } from "@siglip-edge/tokenizer";
 import type { BundleSource } from "./bundle-source.ts";
-import { atImageIndex, type EmbedTextOptions, type ImageInput, type LowercaseMode, type ModelCard, type SiglipPipeline, type SizedImage, type TextEmbeddings } from "./pipeline.ts";
-import { isStaged, type StagedTower, type StagedTowers, type StageOutput, type Towers } from "./towers.ts";
+import { atImageIndex, type EmbedTextOptions, type ImageInput, type ImageOptions, type LowercaseMode, type ModelCard, type SiglipPipeline, type SizedImage, type TextEmbeddings } from "./pipeline.ts";
+import { isStaged, patchGridOf, type PatchGrid, type StagedTower, type StagedTowers, type StageOutput, type Towers } from "./towers.ts";
 
 function sizeLabel(m: BundleManifest): string {
   const known = findCheckpoint(m.checkpoint.id);
@@ -36,6 +36,9 @@ export function modelCard(m: BundleManifest, runsOn: string, id?: string, backen
     runsOn,
     quantization: m.dtype,
     ...(backend === undefined ? {} : { backend }),
+    ...(m.preprocessing.kind === "fixres"
+      ? { imageSize: m.preprocessing.imageSize }
+      : { naflex: { patchSize: m.preprocessing.patchSize, defaultPatches: m.preprocessing.maxNumPatches, allowedPatches: allowedPatchCounts(m.preprocessing.maxNumPatches) } }),
   };
 }
 
@@ -61,15 +64,10 @@ export interface ModelPipelineOptions<T extends Towers> {
   initDecoders?: () => Promise<void>;
   /** Decoding caps (Workers: `WORKER_LIMITS`, sized for a 128 MB isolate); default `DEFAULT_LIMITS`. */
   decodeLimits?: Partial<DecodeLimits>;
-  /**
-   * Embed images of NaFlex bundles (towers with `naflex`: the local engines). Off by default: the HTTP API serves
-   * FixRes bundles only for now; the CLI turns it on.
-   */
-  naflex?: boolean;
 }
 
-/** A request's images prepared for the towers: FixRes images at the model's size, or NaFlex patches. */
-type Prepared = { kind: "fixres"; images: SizedImage[] } | { kind: "naflex"; images: NaFlexImage[] };
+/** A request's images prepared for the towers: resized to the model's S x S, or to their NaFlex grids for N patches. */
+type Prepared = { kind: "fixres"; images: SizedImage[] } | { kind: "naflex"; images: SizedImage[]; maxNumPatches: number; grids: PatchGrid[] };
 
 /** [B, D] row-major -> B separate vectors (copies, so the batch buffer can be freed). */
 function splitRows(t: Tensor<"float32">): Float32Array[] {
@@ -145,8 +143,26 @@ export class ModelPipeline<T extends Towers = Towers> implements SiglipPipeline 
   }
 
   /** Encoded image files or images already at the model's size, to raw embeddings ([D] float32 each). */
-  async embedImages(images: readonly ImageInput[]): Promise<Float32Array[]> {
-    return splitRows(await this.runImages(images));
+  async embedImages(images: readonly ImageInput[], options: ImageOptions = {}): Promise<Float32Array[]> {
+    return splitRows(await this.runImages(images, options));
+  }
+
+  /**
+   * The patch budget of a request: NaFlex, `maxNumPatches` if given (one of the card's `naflex.allowedPatches`) or
+   * the bundle's default; FixRes: undefined (and `maxNumPatches` refused).
+   * @throws `INVALID_ARGUMENT` with `details.param` "max_num_patches"
+   */
+  patchBudget(options: ImageOptions = {}): number | undefined {
+    const n = options.maxNumPatches;
+    const nf = this.card.naflex;
+    const param = { details: { param: "max_num_patches" } };
+    if (nf === undefined) {
+      if (n !== undefined) throw new SiglipError("INVALID_ARGUMENT", `${this.card.id} is a FixRes model (${this.card.imageSize ?? "?"} px): max_num_patches applies to NaFlex models only`, param);
+      return undefined;
+    }
+    if (n === undefined) return nf.defaultPatches;
+    if (!nf.allowedPatches.includes(n)) throw new SiglipError("INVALID_ARGUMENT", `max_num_patches must be one of ${nf.allowedPatches.join(", ")} for ${this.card.id}, got ${n}`, param);
+    return n;
   }
 
   /** Text embeddings as one [B, D] tensor (what a tower Worker sends back), batch by batch through the towers. */
@@ -159,61 +175,48 @@ export class ModelPipeline<T extends Towers = Towers> implements SiglipPipeline 
   }
 
   /** Image embeddings as one [B, D] tensor, batch by batch: each batch prepared (decoded one image at a time), then run. */
-  async runImages(images: readonly ImageInput[]): Promise<Tensor<"float32">> {
+  async runImages(images: readonly ImageInput[], options: ImageOptions = {}): Promise<Tensor<"float32">> {
     const parts: Tensor<"float32">[] = [];
     const step = this.#o.maxImageBatch ?? this.towers.batch.image;
+    const budget = this.patchBudget(options); // checked before any image is decoded
     for (let i = 0; i < images.length; i += step) {
-      const p = await this.prepareImages(images.slice(i, i + step), i);
-      if (p.kind === "fixres") parts.push(await this.towers.fixres(p.images));
-      else {
-        const pp = this.manifest.preprocessing;
-        const naflex = this.towers.naflex?.bind(this.towers);
-        if (naflex === undefined || pp.kind !== "naflex") throw new SiglipError("INVALID_ARGUMENT", `NaFlex bundles are not served by ${this.card.runsOn} yet (FixRes only)`);
-        parts.push(await naflex(naflexBatchOf(p.images, { patchSize: pp.patchSize, maxNumPatches: pp.maxNumPatches })));
-      }
+      const p = await this.prepareImages(images.slice(i, i + step), i, budget === undefined ? {} : { maxNumPatches: budget });
+      parts.push(p.kind === "fixres" ? await this.towers.fixres(p.images) : await this.towers.naflex(p.images, p.maxNumPatches));
     }
     return concatRows(parts, this.manifest.sizes.embedDim);
   }
 
   /**
-   * Images to tower inputs, in order; an image that fails carries its position in the request
+   * Images to tower inputs, in order: decoded and resized to the model's S x S (FixRes) or to their NaFlex grids for
+   * the request's patch budget; sized images are checked. An image that fails carries its position in the request
    * (`details.imageIndex`, counted from `first`).
    */
-  async prepareImages(images: readonly ImageInput[], first = 0): Promise<Prepared> {
+  async prepareImages(images: readonly ImageInput[], first = 0, options: ImageOptions = {}): Promise<Prepared> {
     const pp = this.manifest.preprocessing;
     const limits = this.#o.decodeLimits ? { limits: this.#o.decodeLimits } : {};
-    if (pp.kind === "naflex") {
-      if (this.#o.naflex !== true) throw new SiglipError("INVALID_ARGUMENT", "NaFlex bundles are not served yet (FixRes only)");
-      const out: NaFlexImage[] = [];
-      for (const [b, image] of images.entries()) {
-        try {
-          if (!(image instanceof Uint8Array)) throw new SiglipError("INVALID_ARGUMENT", "NaFlex bundles take encoded images, not sized pixels");
-          await this.#o.initDecoders?.();
-          out.push(await preprocessNaFlexImage(image, { patchSize: pp.patchSize, maxNumPatches: pp.maxNumPatches, resample: pp.resample, ...limits }));
-        } catch (err) {
-          throw atImageIndex(err, first + b); // the API reports which input could not be decoded
-        }
-      }
-      return { kind: "naflex", images: out };
-    }
-    const S = pp.imageSize;
+    const budget = this.patchBudget(options);
     const out: SizedImage[] = [];
+    const grids: PatchGrid[] = [];
     for (const [b, image] of images.entries()) {
       try {
         if (image instanceof Uint8Array) {
           await this.#o.initDecoders?.();
-          out.push(await preprocessFixResRgb(image, { size: S, resample: pp.resample, ...limits }));
+          out.push(pp.kind === "naflex" ? await preprocessNaFlexRgb(image, { patchSize: pp.patchSize, maxNumPatches: budget as number, resample: pp.resample, ...limits }) : await preprocessFixResRgb(image, { size: pp.imageSize, resample: pp.resample, ...limits }));
         } else {
-          if (image.width !== S || image.height !== S || image.channels !== 3 || image.data.length !== S * S * 3) {
-            throw new SiglipError("INVALID_ARGUMENT", `a sized image must be ${S}x${S}x3 uint8 for this model, got ${image.width}x${image.height}x${image.channels} (${image.data.length} bytes)`);
+          if (pp.kind === "fixres") {
+            const S = pp.imageSize;
+            if (image.width !== S || image.height !== S || image.channels !== 3 || image.data.length !== S * S * 3) {
+              throw new SiglipError("INVALID_ARGUMENT", `a sized image must be ${S}x${S}x3 uint8 for this model, got ${image.width}x${image.height}x${image.channels} (${image.data.length} bytes)`);
+            }
           }
           out.push(image);
         }
+        if (pp.kind === "naflex") grids.push(patchGridOf(out[b] as SizedImage, pp.patchSize, budget as number));
       } catch (err) {
-        throw atImageIndex(err, first + b);
+        throw atImageIndex(err, first + b); // the API reports which input could not be decoded
       }
     }
-    return { kind: "fixres", images: out };
+    return pp.kind === "naflex" ? { kind: "naflex", images: out, maxNumPatches: budget as number, grids } : { kind: "fixres", images: out };
   }
 
   /** Frees what the towers hold (engine sessions). */
@@ -227,16 +230,15 @@ export class ModelPipeline<T extends Towers = Towers> implements SiglipPipeline 
   }
 
   /** Stage 0 of the vision tower: images (encoded or sized) in, hidden states or embeddings out. */
-  async imagesToStage(images: readonly ImageInput[]): Promise<StageOutput> {
+  async imagesToStage(images: readonly ImageInput[], options: ImageOptions = {}): Promise<StageOutput> {
     const staged = this.#staged();
-    const p = await this.prepareImages(images);
-    if (p.kind !== "fixres") throw new SiglipError("INVALID_ARGUMENT", "NaFlex bundles are not served in stages yet");
-    return staged.imagesToStage(p.images);
+    const p = await this.prepareImages(images, 0, options);
+    return p.kind === "fixres" ? staged.imagesToStage(p.images) : staged.imagesToStage(p.images, p.maxNumPatches);
   }
 
-  /** A later stage: the previous stage's hidden states [B, N, D] in. */
-  continueStage(tower: StagedTower, hidden: Tensor): Promise<StageOutput> {
-    return this.#staged().continueStage(tower, hidden);
+  /** A later stage: the previous stage's hidden states [B, N, D] in (NaFlex vision: with each image's patch grid). */
+  continueStage(tower: StagedTower, hidden: Tensor, patchGrid?: readonly PatchGrid[]): Promise<StageOutput> {
+    return this.#staged().continueStage(tower, hidden, patchGrid);
   }
 
   #staged(): StagedTowers {

@@ -23,6 +23,22 @@ export interface ModelCard {
   quantization: string;
   /** The KServe backend that runs the towers (routing table name); absent when they run at the edge. */
   backend?: string;
+  /** FixRes: the square input side. */
+  imageSize?: number;
+  /**
+   * NaFlex: patch size, the bundle's default patch budget and the budgets the model takes per request
+   * (`max_num_patches`: `allowedPatchCounts` of @siglip-edge/core, before any deployment cap).
+   */
+  naflex?: { patchSize: number; defaultPatches: number; allowedPatches: number[] };
+}
+
+/** Per-request image options. */
+export interface ImageOptions {
+  /**
+   * NaFlex models: the patch budget N (Hugging Face's `max_num_patches`), one of the card's `naflex.allowedPatches`;
+   * default the bundle's. FixRes models refuse it (`INVALID_ARGUMENT`, `details.param` = "max_num_patches").
+   */
+  maxNumPatches?: number;
 }
 
 export interface TextEmbeddings {
@@ -41,8 +57,9 @@ export interface EmbedTextOptions {
 }
 
 /**
- * An image already decoded and resized to a FixRes model's S x S (`preprocessFixResRgb`): [S, S, 3] uint8. The API
- * Worker of a split deployment sends these to the vision Worker (150 KiB at 224 px, no decoding there).
+ * An image already decoded and resized for the model: [H, W, 3] uint8. FixRes: S x S (`preprocessFixResRgb`); NaFlex:
+ * its NaFlex grid, both sides multiples of the patch size (`preprocessNaFlexRgb`). The API Worker of a split
+ * deployment sends these to the vision Worker (150 KiB at 224 px, no decoding there).
  */
 export interface SizedImage {
   readonly width: number;
@@ -66,7 +83,7 @@ export interface SiglipPipeline {
   /** Token id rows ([T] int32 each) to raw embeddings; pipelines that run the text tower locally have it. */
   embedTokenIds?(idRows: readonly Int32Array[]): Promise<TextEmbeddings>;
   /** Encoded image files (PNG, JPEG, ...) to raw embeddings, [D] float32 each. */
-  embedImages(images: readonly Uint8Array[]): Promise<Float32Array[]>;
+  embedImages(images: readonly Uint8Array[], options?: ImageOptions): Promise<Float32Array[]>;
 }
 
 /** The models one deployment serves. */

@@ -8,8 +8,7 @@
  * A bundle is opened with `openModel({ source, towers: engineTowers(engine) | kserveTowers(...) | ... })`.
  * @module
  */
-import type { BundleManifest, Tensor } from "@siglip-edge/core";
-import type { NaFlexBatch } from "@siglip-edge/preprocess";
+import { SiglipError, type BundleManifest, type Tensor } from "@siglip-edge/core";
 import type { BundleSource } from "./bundle-source.ts";
 import type { SizedImage } from "./pipeline.ts";
 
@@ -44,14 +43,38 @@ export interface Towers {
    * @returns [B, D] float32 raw pooler_output
    */
   fixres(images: readonly SizedImage[]): Promise<Tensor<"float32">>;
-  /** One batch of NaFlex images (`naflexBatchOf`); absent where the towers take none. */
-  naflex?(batch: NaFlexBatch): Promise<Tensor<"float32">>;
+  /**
+   * One batch of NaFlex images, each resized to its NaFlex grid for `maxNumPatches` (`preprocessNaFlexRgb`): the
+   * towers cut the patches, pad them to `maxNumPatches` rows and add the position embeddings resized per image.
+   * @returns [B, D] float32 raw pooler_output
+   */
+  naflex(images: readonly SizedImage[], maxNumPatches: number): Promise<Tensor<"float32">>;
   /** Frees what the towers hold (engine sessions); later calls load again. */
   close?(): Promise<void>;
 }
 
 /** Builds towers once the bundle's manifest is read (`openModel` calls it). */
 export type TowersFactory<T extends Towers = Towers> = (bundle: TowerContext) => T | Promise<T>;
+
+/** A NaFlex image's patch grid: (h, w) patches, `spatial_shapes` in Hugging Face's names. */
+export type PatchGrid = readonly [number, number];
+
+/** The patch grid of a NaFlex-sized image, checked (multiples of P, at most N patches). */
+export function patchGridOf(img: SizedImage, P: number, N: number): PatchGrid {
+  const h = img.height / P;
+  const w = img.width / P;
+  if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1 || h * w > N || img.channels !== 3 || img.data.length !== img.width * img.height * 3) {
+    throw new SiglipError("INVALID_ARGUMENT", `a NaFlex image must be [h·${P}, w·${P}, 3] uint8 with h·w <= ${N} patches, got ${img.width}x${img.height}x${img.channels} (${img.data.length} bytes)`);
+  }
+  return [h, w];
+}
+
+/** The key mask of a NaFlex batch: row b has ones for its first h·w patches of N. @returns [B, N] int64 */
+export function patchMask(grids: readonly PatchGrid[], N: number): BigInt64Array {
+  const mask = new BigInt64Array(grids.length * N);
+  grids.forEach(([h, w], b) => mask.fill(1n, b * N, b * N + h * w));
+  return mask;
+}
 
 /** The towers a bundle can split into stages (manifest `stages` keys). */
 export type StagedTower = "vision" | "textSplit";
@@ -69,10 +92,13 @@ export interface StagedTowers {
   readonly stage: number | undefined;
   /** Stage 0 of the text tower: checked token ids in. */
   tokenIdsToStage(ids: readonly Int32Array[]): Promise<StageOutput>;
-  /** Stage 0 of the vision tower: sized FixRes images in. */
-  imagesToStage(images: readonly SizedImage[]): Promise<StageOutput>;
-  /** A later stage: the previous stage's hidden states [B, N, D] in. */
-  continueStage(tower: StagedTower, hidden: Tensor): Promise<StageOutput>;
+  /** Stage 0 of the vision tower: sized images in (NaFlex: resized to their grids for `maxNumPatches`). */
+  imagesToStage(images: readonly SizedImage[], maxNumPatches?: number): Promise<StageOutput>;
+  /**
+   * A later stage: the previous stage's hidden states [B, N, D] in; for a NaFlex vision tower also each image's patch
+   * grid (h, w), from which the key mask (the first h * w of N patches) is rebuilt.
+   */
+  continueStage(tower: StagedTower, hidden: Tensor, patchGrid?: readonly PatchGrid[]): Promise<StageOutput>;
 }
 
 export function isStaged(t: Towers): t is Towers & StagedTowers {

@@ -86,7 +86,7 @@ export function idRows(t: Tensor): Int32Array[] {
 export async function embedGoldenImages(m: ModelPipeline<EngineTowers>, preset: string): Promise<Tensor<"float32">> {
   const pv = golden(preset, "pixel_values") as Tensor<"float32">;
   if (m.manifest.family === "fixres") return m.towers.pixelValues(pv);
-  return m.towers.naflex({
+  return m.towers.naflexBatch({
     pixelValues: pv,
     pixelAttentionMask: golden(preset, "pixel_attention_mask") as Tensor<"int32">,
     spatialShapes: golden(preset, "spatial_shapes") as Tensor<"int64">,

@@ -57,7 +57,6 @@ export async function openModel(model: string, io: CommandIO, flags: OpenModelFl
     runsOn: "node: onnxruntime-node (native CPU, 1 thread)",
     tokenizer,
     initDecoders: initNodeDecoders,
-    naflex: true,
   });
 }
 

@@ -3,17 +3,24 @@
  * kserveTowers(...) })`. Tokenising and preprocessing stay in `ModelPipeline`, exactly as for local towers; only
  * tensors cross the wire:
  * - text: `<name>-text`, input `input_ids` INT64 [B, T] -> output `pooler_output` FP32 [B, D];
- * - vision: `<name>-vision`, input `pixel_values` FP32 [B, 3, S, S] -> output `pooler_output` FP32 [B, D]; or
+ * - FixRes vision: `<name>-vision`, input `pixel_values` FP32 [B, 3, S, S] -> output `pooler_output` FP32 [B, D]; or
  *   `<name>-vision-u8`, input `pixels` UINT8 [B, 3, S, S]: the resized image's own bytes in channel-first order
  *   (`fixresSamples`), with the pixel table applied inside the backend's graph (bit-identical `pixel_values`, 4x fewer
- *   bytes).
+ *   bytes);
+ * - NaFlex vision: `<name>-vision`, inputs `pixel_values` FP32 [B, N, P·P·3], `pixel_attention_mask` INT64 [B, N] and
+ *   `position_embeddings` FP32 [B, N, D], N (the request's `max_num_patches`) a dynamic dimension. The position
+ *   embeddings are resized here, on the client, from the bundle's grid (`naflexInputs`, the same code as the edge's
+ *   towers), so the backend serves the bundle's own graph unchanged; the cost is D floats per patch on the wire (at
+ *   B/16 as many bytes as the patches). NaFlex always sends float32 (no uint8 path yet).
  * Both towers are the bundle's own graphs (`text.onnx`, `vision.onnx`), so a backend serves bit-for-bit the same
- * model. The edge needs only the bundle's manifest and tokenizer (no weights). Every answer is checked: a missing
- * output, a wrong dtype or shape is `BACKEND_BAD_RESPONSE`, never a vector passed on.
+ * model. The edge needs only the bundle's manifest and tokenizer (and, for NaFlex, its position grid; no weights).
+ * Every answer is checked: a missing output, a wrong dtype or shape is `BACKEND_BAD_RESPONSE`, never a vector passed
+ * on.
  * @module
  */
 import { SiglipError, tensor, type BundleManifest, type Tensor } from "@siglip-edge/core";
 import { fixresPixels, fixresSamples } from "@siglip-edge/preprocess";
+import { naflexInputs, readPositionGrid } from "../naflex.ts";
 import type { SizedImage } from "../pipeline.ts";
 import type { TowerContext, Towers, TowersFactory } from "../towers.ts";
 import type { KServeClient } from "./client.ts";
@@ -62,7 +69,43 @@ export interface WireStats {
   bytesReceived: number;
 }
 
-type TensorContract = { name: string; datatype: string; shape: number[] };
+/** One tensor of a tower's contract; -1 marks a dynamic dimension (the batch; NaFlex: also the patch count). */
+export type TensorContract = { name: string; datatype: "FP32" | "INT64" | "UINT8"; shape: number[] };
+
+/** What a backend model takes and answers. */
+export interface TowerContract {
+  model: string;
+  inputs: TensorContract[];
+  output: TensorContract;
+}
+
+/**
+ * The contract of a bundle's tower models on a KServe backend: what `KServeTowers` checks against the backend's
+ * metadata and what `siglip backend` / `siglip triton-repo` serve (packages/backend). `visionU8` exists for FixRes
+ * bundles only.
+ */
+export function towerContracts(m: BundleManifest, remoteName: string): { text: TowerContract; vision: TowerContract; visionU8?: TowerContract } {
+  const names = towerModelNames(remoteName);
+  const output: TensorContract = { name: TOWER_OUTPUT, datatype: "FP32", shape: [-1, m.sizes.embedDim] };
+  const text: TowerContract = { model: names.text, inputs: [{ name: "input_ids", datatype: "INT64", shape: [-1, m.text.maxLength] }], output };
+  const pp = m.preprocessing;
+  if (pp.kind === "naflex") {
+    const K = pp.patchSize * pp.patchSize * 3;
+    const D = m.sizes.vision.hiddenSize;
+    const inputs: TensorContract[] = [
+      { name: "pixel_values", datatype: "FP32", shape: [-1, -1, K] },
+      { name: "pixel_attention_mask", datatype: "INT64", shape: [-1, -1] },
+      { name: "position_embeddings", datatype: "FP32", shape: [-1, -1, D] },
+    ];
+    return { text, vision: { model: names.vision, inputs, output } };
+  }
+  const S = pp.imageSize;
+  return {
+    text,
+    vision: { model: names.vision, inputs: [{ name: "pixel_values", datatype: "FP32", shape: [-1, 3, S, S] }], output },
+    visionU8: { model: names.visionU8, inputs: [{ name: PIXELS_U8_INPUT, datatype: "UINT8", shape: [-1, 3, S, S] }], output },
+  };
+}
 
 export class KServeTowers implements Towers {
   readonly runsOn: string;
@@ -70,29 +113,24 @@ export class KServeTowers implements Towers {
   readonly batch = KSERVE_BATCH;
   readonly wire: WireStats = { calls: 0, bytesSent: 0, bytesReceived: 0 };
   readonly #o: KServeTowerOptions;
+  readonly #source: TowerContext["source"] | undefined;
   readonly #manifest: BundleManifest;
   readonly #checked = new Map<string, Promise<void>>();
+  #grid: Promise<Float32Array> | undefined;
 
-  constructor(o: KServeTowerOptions, bundle: Pick<TowerContext, "manifest">) {
+  /** @param bundle the manifest, and the source NaFlex bundles read their position grid from */
+  constructor(o: KServeTowerOptions, bundle: Pick<TowerContext, "manifest"> & Partial<Pick<TowerContext, "source">>) {
     this.#o = o;
+    this.#source = bundle.source;
     this.#manifest = bundle.manifest;
     this.backend = o.client.label;
     this.runsOn = `backend: KServe v2 at ${o.client.label} (${o.remoteName})`;
   }
 
-  /** The contract of both towers: input and output as the backend's model metadata must list them (-1 = batch). */
-  contract(): Record<"text" | "vision", { model: string; input: TensorContract; output: TensorContract }> {
-    const m = this.#manifest;
-    const names = towerModelNames(this.#o.remoteName);
-    const S = m.preprocessing.kind === "fixres" ? m.preprocessing.imageSize : -1;
-    const output = { name: TOWER_OUTPUT, datatype: "FP32", shape: [-1, m.sizes.embedDim] };
-    const u8 = this.#o.pixelFormat === "uint8";
-    return {
-      text: { model: names.text, input: { name: "input_ids", datatype: "INT64", shape: [-1, m.text.maxLength] }, output },
-      vision: u8
-        ? { model: names.visionU8, input: { name: PIXELS_U8_INPUT, datatype: "UINT8", shape: [-1, 3, S, S] }, output }
-        : { model: names.vision, input: { name: "pixel_values", datatype: "FP32", shape: [-1, 3, S, S] }, output },
-    };
+  /** The contract of both towers as this client calls them (the uint8 vision model with `pixelFormat: "uint8"`). */
+  contract(): Record<"text" | "vision", TowerContract> {
+    const c = towerContracts(this.#manifest, this.#o.remoteName);
+    return { text: c.text, vision: this.#o.pixelFormat === "uint8" && c.visionU8 !== undefined ? c.visionU8 : c.vision };
   }
 
   /**
@@ -106,10 +144,10 @@ export class KServeTowers implements Towers {
       throw new SiglipError("BACKEND_UNAVAILABLE", `backend ${client.label}: model ${c.model} is not ready`, { details: { backend: client.label, model: c.model, retryAfterSeconds: 1 } });
     }
     const meta = await client.modelMetadata(c.model);
-    const same = (a: TensorContract, list: readonly TensorContract[]) =>
+    const same = (a: TensorContract, list: readonly { name: string; datatype: string; shape: number[] }[]) =>
       list.some((t) => t.name === a.name && t.datatype === a.datatype && t.shape.length === a.shape.length && t.shape.every((d, i) => d === a.shape[i]));
-    const show = (t: TensorContract) => `${t.name} ${t.datatype} [${t.shape.join(", ")}]`;
-    for (const [what, want, list] of [["input", c.input, meta.inputs], ["output", c.output, meta.outputs]] as const) {
+    const show = (t: { name: string; datatype: string; shape: number[] }) => `${t.name} ${t.datatype} [${t.shape.join(", ")}]`;
+    for (const [what, want, list] of [...c.inputs.map((i) => ["input", i, meta.inputs] as const), ["output", c.output, meta.outputs] as const]) {
       if (!same(want, list)) {
         throw new SiglipError("BACKEND_BAD_RESPONSE", `backend ${client.label}: model ${c.model} does not take the contract's ${what} ${show(want)} (it lists ${list.map(show).join(", ") || "none"})`, {
           details: { backend: client.label, model: c.model },
@@ -157,9 +195,26 @@ export class KServeTowers implements Towers {
     return this.#run("text", { input_ids: tensor("int64", [B, T], ids) }, B);
   }
 
+  /** NaFlex images resized to their grids: patches, mask and position embeddings (resized here) to `<name>-vision`. */
+  async naflex(images: readonly SizedImage[], maxNumPatches: number): Promise<Tensor<"float32">> {
+    const m = this.#manifest;
+    const pp = m.preprocessing;
+    if (pp.kind !== "naflex") throw new SiglipError("INVALID_ARGUMENT", "this bundle is FixRes: its vision tower takes S x S pixels, not NaFlex patches");
+    const source = this.#source;
+    if (source === undefined) throw new SiglipError("INVALID_ARGUMENT", "NaFlex towers on a backend need the bundle's source (its position grid)");
+    this.#grid ??= readPositionGrid(source, m);
+    this.#grid.catch(() => (this.#grid = undefined));
+    const x = naflexInputs(images, maxNumPatches, m, await this.#grid);
+    const B = images.length;
+    const N = maxNumPatches;
+    const K = pp.patchSize ** 2 * 3;
+    const D = m.sizes.vision.hiddenSize;
+    return this.#run("vision", { pixel_values: tensor("float32", [B, N, K], x.pixelValues), pixel_attention_mask: tensor("int64", [B, N], x.mask), position_embeddings: tensor("float32", [B, N, D], x.positions) }, B);
+  }
+
   async fixres(images: readonly SizedImage[]): Promise<Tensor<"float32">> {
     const pp = this.#manifest.preprocessing;
-    if (pp.kind !== "fixres") throw new SiglipError("INVALID_ARGUMENT", "NaFlex bundles are not served by KServe backends yet (FixRes only)");
+    if (pp.kind !== "fixres") throw new SiglipError("INVALID_ARGUMENT", "this bundle is NaFlex: its vision tower takes patches, not S x S pixels");
     const S = pp.imageSize;
     const B = images.length;
     const n = 3 * S * S;
