@@ -67,19 +67,38 @@ async function readBody(req: IncomingMessage, max: number): Promise<Uint8Array> 
 
 function metadata(m: TowerModel): unknown {
   // vision-u8 is two graphs in a row, as Triton serves it (an ensemble).
-  return { name: m.name, versions: [VERSION], platform: m.tower === "vision-u8" ? "ensemble" : "onnxruntime_onnx", inputs: [m.input], outputs: [m.output] };
+  return { name: m.name, versions: [VERSION], platform: m.tower === "vision-u8" ? "ensemble" : "onnxruntime_onnx", inputs: m.inputs, outputs: [m.output] };
 }
 
-/** Checks an input tensor against the model contract (batch dimension free, the rest exact). */
-function checkInput(m: TowerModel, inputs: Record<string, Tensor>): Tensor {
+const DTYPE = { FP32: "float32", INT64: "int64", UINT8: "uint8" } as const;
+
+/**
+ * Checks the request's tensors against the model contract (the names exactly; datatypes; shapes with -1 free): the
+ * batch dimension, and a NaFlex patch count, shared by every input where more than one input has it.
+ */
+function checkInputs(m: TowerModel, inputs: Record<string, Tensor>): Record<string, Tensor> {
   const names = Object.keys(inputs);
-  if (names.length !== 1 || names[0] !== m.input.name) throw new HttpError(400, `model ${m.name} takes one input "${m.input.name}", got ${names.map((n) => `"${n}"`).join(", ") || "none"}`);
-  const t = inputs[m.input.name] as Tensor;
-  const want = ({ FP32: "float32", INT64: "int64", UINT8: "uint8" } as const)[m.input.datatype as "FP32" | "INT64" | "UINT8"];
-  if (t.dtype !== want) throw new HttpError(400, `input ${m.input.name}: datatype must be ${m.input.datatype}`);
-  const okShape = t.dims.length === m.input.shape.length && m.input.shape.every((d, i) => (d === -1 ? (t.dims[i] ?? 0) >= 1 : t.dims[i] === d));
-  if (!okShape) throw new HttpError(400, `input ${m.input.name}: shape [${t.dims.join(",")}] does not match [${m.input.shape.join(",")}]`);
-  return t;
+  const want = m.inputs.map((i) => i.name);
+  if (names.length !== want.length || !want.every((n) => names.includes(n))) {
+    throw new HttpError(400, `model ${m.name} takes ${want.length === 1 ? "one input" : `inputs`} ${want.map((n) => `"${n}"`).join(", ")}, got ${names.map((n) => `"${n}"`).join(", ") || "none"}`);
+  }
+  const free: number[] = []; // the value of each -1 position, first seen (batch, then NaFlex N)
+  for (const spec of m.inputs) {
+    const t = inputs[spec.name] as Tensor;
+    if (t.dtype !== DTYPE[spec.datatype as keyof typeof DTYPE]) throw new HttpError(400, `input ${spec.name}: datatype must be ${spec.datatype}`);
+    let k = 0;
+    const ok =
+      t.dims.length === spec.shape.length &&
+      spec.shape.every((d, i) => {
+        const got = t.dims[i] ?? 0;
+        if (d !== -1) return got === d;
+        const seen = free[k];
+        free[k++] = got;
+        return got >= 1 && (seen === undefined || seen === got);
+      });
+    if (!ok) throw new HttpError(400, `input ${spec.name}: shape [${t.dims.join(",")}] does not match [${spec.shape.join(",")}]${m.inputs.length > 1 ? " (dynamic dimensions shared by every input)" : ""}`);
+  }
+  return inputs;
 }
 
 /** Starts the dev backend; resolves once every session is loaded and the server listens. */
@@ -103,7 +122,7 @@ export async function startDevBackend(o: DevBackendOptions, listen: { port?: num
       byPath.set(path, s);
     }
     sessions.set(m.name, s);
-    if (m.tower === "vision-u8") pixelSessions.set(m.name, await engine.createSession({ kind: "bytes", graph: pixelGraph(m.input.shape[2] as number) }, { threads: 1 }));
+    if (m.tower === "vision-u8") pixelSessions.set(m.name, await engine.createSession({ kind: "bytes", graph: pixelGraph(m.inputs[0]?.shape[2] as number) }, { threads: 1 }));
   }
   const byName = new Map(models.map((m) => [m.name, m]));
   const maxBody = o.maxBodyBytes ?? 256 * 1024 * 1024;
@@ -125,11 +144,11 @@ export async function startDevBackend(o: DevBackendOptions, listen: { port?: num
     } catch (err) {
       throw new HttpError(400, isSiglipError(err) ? err.message : "malformed infer request");
     }
-    const input = checkInput(m, decoded.inputs);
+    const inputs = checkInputs(m, decoded.inputs);
     for (const o of decoded.outputs ?? []) if (o !== m.output.name) throw new HttpError(400, `unexpected inference output '${o}' for model '${m.name}'`);
     const session = sessions.get(m.name) as EngineSession;
     const pre = pixelSessions.get(m.name);
-    const feeds = pre === undefined ? { [m.input.name]: input } : { pixel_values: (await pre.run({ [m.input.name]: input }, [PIXELS_OUTPUT]))[PIXELS_OUTPUT] as Tensor };
+    const feeds = pre === undefined ? inputs : { pixel_values: (await pre.run(inputs, [PIXELS_OUTPUT]))[PIXELS_OUTPUT] as Tensor };
     const out = await session.run(feeds, [m.output.name]);
     const t = out[m.output.name];
     if (t === undefined) throw new Error(`${m.graph} returned no ${m.output.name}`);

@@ -38,6 +38,8 @@ function tensorBlock(t: TensorSpec): string {
   return `  {\n    name: "${t.name}"\n    data_type: ${TYPE[t.datatype]}\n    dims: [ ${t.shape.slice(1).join(", ")} ]\n  }`;
 }
 
+const show = (t: TensorSpec): string => `${t.name} ${t.datatype} [${t.shape.join(", ")}]`;
+
 /** The `config.pbtxt` of one tower model (protobuf text format of Triton's ModelConfig). */
 export function modelConfig(m: TowerModel, o: TritonRepoOptions = {}): string {
   const max = o.maxBatchSize ?? 64;
@@ -47,11 +49,12 @@ export function modelConfig(m: TowerModel, o: TritonRepoOptions = {}): string {
   for (const b of preferred) if (!Number.isInteger(b) || b < 1 || b > max) throw new SiglipError("INVALID_ARGUMENT", `preferred batch size ${b} is not in 1..${max}`);
   const lines = [
     `# ${m.tower} tower of ${m.manifest.checkpoint.id} (${m.manifest.dtype}), written by siglip triton-repo.`,
-    `# Contract: ${m.input.name} ${m.input.datatype} [${m.input.shape.join(", ")}] -> ${m.output.name} ${m.output.datatype} [${m.output.shape.join(", ")}]`,
+    `# Contract: ${m.inputs.map(show).join(", ")} -> ${show(m.output)}`,
+    ...(m.inputs.length > 1 ? ["# NaFlex: the patch count N (the request's max_num_patches) is a dynamic dimension (-1); the dynamic batcher batches requests of the same N."] : []),
     `name: "${m.name}"`,
     `backend: "onnxruntime"`,
     `max_batch_size: ${max}`,
-    `input [\n${tensorBlock(m.input)}\n]`,
+    `input [\n${m.inputs.map(tensorBlock).join(",\n")}\n]`,
     `output [\n${tensorBlock(m.output)}\n]`,
     `dynamic_batching {\n${preferred.length > 0 ? `  preferred_batch_size: [ ${preferred.join(", ")} ]\n` : ""}  max_queue_delay_microseconds: ${o.maxQueueDelayUs ?? 2000}\n}`,
     `instance_group [\n  {\n    count: ${o.instances ?? 1}\n    kind: ${kind}\n  }\n]`,
@@ -77,16 +80,17 @@ export function modelConfig(m: TowerModel, o: TritonRepoOptions = {}): string {
 /** The ensemble `<name>-vision-u8`: `<name>-pixels` (uint8 -> pixel_values) then `<name>-vision`. */
 export function ensembleConfig(m: TowerModel, o: TritonRepoOptions = {}): string {
   const prefix = m.name.replace(/-vision-u8$/, "");
-  const S = m.input.shape[2] as number;
+  const input = m.inputs[0] as TensorSpec;
+  const S = input.shape[2] as number;
   return [
     `# ${m.manifest.checkpoint.id}: UINT8 pixels through the pixel table (in-graph) into the vision tower. Written by siglip triton-repo.`,
     `name: "${m.name}"`,
     `platform: "ensemble"`,
     `max_batch_size: ${o.maxBatchSize ?? 64}`,
-    `input [\n${tensorBlock(m.input)}\n]`,
+    `input [\n${tensorBlock(input)}\n]`,
     `output [\n${tensorBlock(m.output)}\n]`,
     "ensemble_scheduling {\n  step [",
-    `    {\n      model_name: "${prefix}-pixels"\n      model_version: -1\n      input_map { key: "${m.input.name}" value: "${m.input.name}" }\n      output_map { key: "${PIXELS_OUTPUT}" value: "pixel_values_${S}" }\n    },`,
+    `    {\n      model_name: "${prefix}-pixels"\n      model_version: -1\n      input_map { key: "${input.name}" value: "${input.name}" }\n      output_map { key: "${PIXELS_OUTPUT}" value: "pixel_values_${S}" }\n    },`,
     `    {\n      model_name: "${prefix}-vision"\n      model_version: -1\n      input_map { key: "pixel_values" value: "pixel_values_${S}" }\n      output_map { key: "${m.output.name}" value: "${m.output.name}" }\n    }`,
     "  ]\n}",
   ].join("\n") + "\n";
@@ -94,7 +98,7 @@ export function ensembleConfig(m: TowerModel, o: TritonRepoOptions = {}): string
 
 /** The pixel-table model `<name>-pixels` (onnxruntime): `pixels` UINT8 [-1, 3, S, S] -> `pixel_values` FP32. */
 function pixelsModel(m: TowerModel): TowerModel {
-  return { ...m, name: m.name.replace(/-vision-u8$/, "-pixels"), tower: "vision-u8", input: m.input, output: { name: PIXELS_OUTPUT, datatype: "FP32", shape: m.input.shape } };
+  return { ...m, name: m.name.replace(/-vision-u8$/, "-pixels"), tower: "vision-u8", inputs: m.inputs, output: { name: PIXELS_OUTPUT, datatype: "FP32", shape: (m.inputs[0] as TensorSpec).shape } };
 }
 
 /** Writes `<out>/<model>/config.pbtxt` and `<out>/<model>/1/model.onnx` (+ external data) for every bundle. */
@@ -116,7 +120,7 @@ export async function writeTritonRepo(bundles: readonly BundleSpec[], out: strin
       const p = pixelsModel(m);
       await mkdir(join(out, p.name, "1"), { recursive: true });
       await writeFile(join(out, p.name, "config.pbtxt"), modelConfig(p, o).replace(/^# .*\n# .*\n/, `# uint8 pixels -> pixel_values by the edge's own pixel table (bit-identical to its float pixels). Written by siglip triton-repo.\n`));
-      await writeFile(join(out, p.name, "1", "model.onnx"), pixelGraph(m.input.shape[2] as number));
+      await writeFile(join(out, p.name, "1", "model.onnx"), pixelGraph(m.inputs[0]?.shape[2] as number));
       result.models.push({ name: p.name, files: ["config.pbtxt", "1/model.onnx"] });
       continue;
     }
@@ -144,7 +148,10 @@ export async function writeTritonRepo(bundles: readonly BundleSpec[], out: strin
     "",
     "Models:",
     "",
-    ...models.map((m) => `- \`${m.name}\`: \`${m.input.name}\` ${m.input.datatype} [${m.input.shape.join(", ")}] -> \`${m.output.name}\` ${m.output.datatype} [${m.output.shape.join(", ")}]`),
+    ...models.map((m) => `- \`${m.name}\`: ${m.inputs.map((i) => `\`${show(i)}\``).join(", ")} -> \`${show(m.output)}\``),
+    "",
+    "-1 is a dynamic dimension: the batch, and for NaFlex vision models the patch count N (a request's `max_num_patches`;",
+    "the client resizes the position embeddings and sends them as `position_embeddings`).",
     "",
   ].join("\n");
   await writeFile(join(out, "README.md"), readme);

@@ -280,7 +280,7 @@ describe("contract checks before the first call", () => {
   it("both towers of the dev backend match the bundle's contract", async () => {
     await remote.towers.checkTower("text");
     await remote.towers.checkTower("vision");
-    expect(remote.towers.contract().vision.input).toEqual({ name: "pixel_values", datatype: "FP32", shape: [-1, 3, 48, 48] });
+    expect(remote.towers.contract().vision.inputs).toEqual([{ name: "pixel_values", datatype: "FP32", shape: [-1, 3, 48, 48] }]);
   });
 
   it("a backend model whose metadata differs from the bundle is refused with what differs, before any infer", async () => {
