@@ -63,6 +63,14 @@ export class BitReader {
     return (this.acc >>> this.bits) & ((1 << n) - 1);
   }
 
+  /** An AC run and value from `h.acFast` when they fit in the next 9 bits (consumed), else 0 (nothing consumed). */
+  acFast(h: Huffman): number {
+    if (this.bits < 16) this.fill();
+    const f = h.acFast[(this.acc >>> (this.bits - 9)) & 511] as number;
+    this.bits -= f & 15;
+    return f;
+  }
+
   decode(h: Huffman): number {
     if (this.bits < 16) this.fill();
     const peek = (this.acc >>> (this.bits - 9)) & 511;
@@ -138,16 +146,22 @@ class SequentialBlocks implements BlockDecoder {
     c.pred = (c.pred + dcDiff(r, s.dc as Huffman)) | 0;
     co[off] = c.pred;
     for (let k = 1; k < 64; k++) {
-      const rs = r.decode(ac);
-      const size = rs & 15;
-      if (size === 0) {
-        if (rs !== 0xf0) break; // EOB; ZRL skips 16 zeros
-        k += 15;
-        continue;
+      const f = r.acFast(ac);
+      let v = f >> 8;
+      if (f !== 0) k += (f >> 4) & 15;
+      else {
+        const rs = r.decode(ac);
+        const size = rs & 15;
+        if (size === 0) {
+          if (rs !== 0xf0) break; // EOB; ZRL skips 16 zeros
+          k += 15;
+          continue;
+        }
+        k += rs >> 4;
+        v = extend(r.receive(size), size);
       }
-      k += rs >> 4;
       if (k > 63) corrupt(F, "coefficient index out of range");
-      co[off + (ZIGZAG[k] as number)] = extend(r.receive(size), size);
+      co[off + (ZIGZAG[k] as number)] = v;
     }
   }
 

@@ -40,6 +40,12 @@ export interface Huffman {
   maxLen: number;
   /** [512] for the next 9 bits: (length << 8) | value of a code of <= 9 bits, 0 when the code is longer (jdhuff.c's lookahead). */
   look: Uint16Array;
+  /**
+   * [512] for the next 9 bits, AC tables' run-length fast path (what libjpeg-turbo's jdhuff.c does with its
+   * lookahead, a step further): when a code and its value bits fit in 9 bits, (value << 8) | (run << 4) | bits used;
+   * 0 otherwise (longer codes, EOB, ZRL).
+   */
+  acFast: Int32Array;
 }
 
 /** Sign extension of a `t`-bit value (jdhuff.c HUFF_EXTEND). */
@@ -74,7 +80,20 @@ export function buildHuffman(counts: Uint8Array, symbols: Uint8Array): Huffman {
       }
     }
   }
-  return { maxcode, valoff, values: symbols, maxLen, look };
+  return { maxcode, valoff, values: symbols, maxLen, look, acFast: acFastTable(look) };
+}
+
+function acFastTable(look: Uint16Array): Int32Array {
+  const fast = new Int32Array(512);
+  for (let bits = 0; bits < 512; bits++) {
+    const e = look[bits] as number;
+    const len = e >> 8;
+    const size = e & 15;
+    if (e === 0 || size === 0 || len + size > 9) continue;
+    const v = extend((bits >> (9 - len - size)) & ((1 << size) - 1), size);
+    fast[bits] = (v << 8) | (e & 0xf0) | (len + size);
+  }
+  return fast;
 }
 
 export interface Segment {
