@@ -36,7 +36,7 @@ def pattern(w: int, h: int, rng: np.random.RandomState) -> np.ndarray:
 
 
 def ycck_samples(cmyk: np.ndarray) -> np.ndarray:
-    """jccolor.c cmyk_ycck_convert: YCbCr of (255 - C, 255 - M, 255 - Y), K as it is; [H, W, 4] uint8."""
+    """jccolor.c cmyk_ycck_convert on the stored samples: YCbCr of (255 - C, 255 - M, 255 - Y), K as it is; [H, W, 4] uint8."""
     r, g, b = (255.0 - cmyk[..., i].astype(np.float64) for i in range(3))
     y = 0.299 * r + 0.587 * g + 0.114 * b
     cb = -0.16874 * r - 0.33126 * g + 0.5 * b + 128
@@ -56,6 +56,14 @@ def with_adobe(data: bytes, transform: int | None) -> bytes:
     return bytes(out)
 
 
+def cmyk_pattern(w: int, h: int, rng: np.random.RandomState) -> np.ndarray:
+    """CMYK with a varying black channel (Pillow's own RGB -> CMYK leaves K at 0): grey component replacement of the
+    RGB pattern plus noise on K; [H, W, 4] uint8 in Pillow's convention (0 = no ink)."""
+    cmy = 255 - pattern(w, h, rng).astype(np.int32)
+    k = np.clip(cmy.min(-1) + rng.randint(-40, 41, (h, w)), 0, 255)
+    return np.concatenate([np.clip(cmy - k[..., None], 0, 255), k[..., None]], -1).astype(np.uint8)
+
+
 def four_component_variants() -> dict[str, dict[str, object]]:
     rnd = random.Random(4)
     rng = np.random.RandomState(4)
@@ -65,15 +73,15 @@ def four_component_variants() -> dict[str, dict[str, object]]:
     for w, h in [(1, 1), (3, 5), (17, 9), (33, 31), (97, 61), (8, 40)]:
         for kind, transform in kinds.items():
             for prog in (False, True):
-                cmyk = np.asarray(Image.fromarray(pattern(w, h, rng), "RGB").convert("CMYK"))
-                samples = ycck_samples(cmyk) if kind == "ycck" else cmyk
+                # Pillow writes CMYK inverted (raw mode CMYK;I), as Adobe does: these are the samples in the file.
+                stored = 255 - cmyk_pattern(w, h, rng)
+                samples = ycck_samples(stored) if kind == "ycck" else stored
                 sub = rnd.choice([0, 1, 2])
                 rst = rnd.choice([None, 1, 3])
                 kw: dict[str, object] = {"quality": rnd.choice([50, 75, 90, 100]), "progressive": prog, "optimize": rnd.random() < 0.4, "subsampling": sub}
                 if rst is not None:
                     kw["restart_marker_blocks"] = rst
                 buf = io.BytesIO()
-                # Pillow stores CMYK inverted (raw mode CMYK;I): pass 255 - samples so the file holds `samples`.
                 Image.fromarray(255 - samples, "CMYK").save(buf, "JPEG", **kw)
                 data = with_adobe(buf.getvalue(), transform)
                 name = f"{w}x{h}-{kind}{['444', '422', '420'][sub]}-{'prog' if prog else 'base'}-rst{rst or 0}.jpg"
