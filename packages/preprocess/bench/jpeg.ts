@@ -2,10 +2,11 @@
  * `node packages/preprocess/bench/jpeg.ts`: the JPEG decoders alone, for before/after comparisons of decoder work.
  * Per route, milliseconds per image (median of 7 runs after 2 warm-ups) on the 5 JPEG fixture photos and on a
  * 3 MP CMYK file; then peak memory in fresh processes (`mem-24mp.ts`) for 24 MP baseline, progressive and CMYK files.
- * The CMYK and 24 MP files are written once to a temp folder with sharp (CMYK: Adobe marker, transform 0, 4:4:4).
+ * The CMYK and 24 MP files are written to a temp folder (removed at the end) with sharp (CMYK: Adobe marker,
+ * transform 0, 4:4:4).
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -77,3 +78,4 @@ for (const [name, file] of big) {
   const line = r.status !== 0 ? `failed: ${r.stderr.trim().split("\n").pop()}` : `peak RSS ${m["peakRssMiB"]?.toFixed(0)} MiB (+${((m["peakRssMiB"] ?? 0) - (m["rssBeforeMiB"] ?? 0)).toFixed(0)} over baseline), ${m["ms"]?.toFixed(0)} ms`;
   console.log(`  ${name.padEnd(18)} ${line}`);
 }
+rmSync(dir, { recursive: true });

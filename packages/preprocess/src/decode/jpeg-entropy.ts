@@ -5,7 +5,7 @@
  * @module
  */
 import { corrupt } from "./bytes.ts";
-import { EOI, extend, isRst, ZIGZAG, type Huffman, type JpegScan, type ScanComp } from "./jpeg-markers.ts";
+import { EOI, extend, isRst, ZIGZAG, type Huffman, type JpegFrame, type JpegScan, type ScanComp } from "./jpeg-markers.ts";
 
 const F = "JPEG";
 
@@ -285,7 +285,8 @@ function startProgressive(scan: JpegScan): void {
  * row; with `streaming`, coefficients hold one MCU row (cleared before each) instead of the whole component.
  * @returns the reader, positioned after the scan's last MCU
  */
-export function decodeScan(bytes: Uint8Array, pos: number, scan: JpegScan, progressive: boolean, restart: number, mcusX: number, mcusY: number, streaming: boolean, rowDone?: (my: number) => void): BitReader {
+export function decodeScan(bytes: Uint8Array, pos: number, frame: JpegFrame, scan: JpegScan, restart: number, streaming: boolean, rowDone?: (my: number) => void): BitReader {
+  const { progressive, mcusX, mcusY } = frame;
   const r = new BitReader(bytes, pos);
   if (progressive) startProgressive(scan);
   else if (scan.comps.some((s) => s.dc === undefined || s.ac === undefined)) corrupt(F, "scan references a missing Huffman table");

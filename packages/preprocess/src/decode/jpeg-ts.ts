@@ -53,8 +53,8 @@ export function decodeJpegRows(bytes: Uint8Array, sink: JpegRowSink, maxBuffered
       const scan = readScan(data, frame, tables);
       const d = (dec ??= startDecoding(frame, tables, scan.comps.length, sink, maxBufferedPixels));
       const rowDone = d.streaming ? (my: number) => d.emitter.mcuRow(my) : undefined;
-      pos = decodeScan(bytes, next, scan, frame.progressive, tables.restart, frame.mcusX, frame.mcusY, d.streaming, rowDone).scanEnd();
-      if (d.streaming) break; // every row is out; libjpeg does not read past the last MCU either
+      pos = decodeScan(bytes, next, frame, scan, tables.restart, d.streaming, rowDone).scanEnd();
+      if (d.streaming) break; // every row is out; what follows is not read (libjpeg would read on to EOI)
     } else readTables(tables, marker, data);
   }
   if (dec === undefined) corrupt(F, "no image data");
