@@ -4,6 +4,7 @@
  * is 64-bit, so hostile coefficients must not wrap at 32 bits, and every intermediate stays below 2^53 (exact).
  * @module
  */
+import { ZIGZAG } from "./jpeg-markers.ts";
 
 // FIX(x) = round(x * 2^CONST_BITS), the constants of jidctint.c.
 const FIX_0_298631336 = 2446, FIX_0_390180644 = 3196, FIX_0_541196100 = 4433, FIX_0_765366865 = 6270;
@@ -69,6 +70,12 @@ function idct8(x0: number, x1: number, x2: number, x3: number, x4: number, x5: n
  * @param out receives [8, 8] uint8 at `outOff`, rows `stride` apart; @param ws [64] float64 scratch
  */
 export function idctIslow(coef: Int16Array, off: number, q: Uint16Array, out: Uint8Array, outOff: number, stride: number, ws: Float64Array): void {
+  if (dcOnly(coef, off)) {
+    // Both passes take their shortcuts on every line: all 64 samples are one value.
+    const v = RANGE[Math.floor(((coef[off] as number) * (q[0] as number) * 4 + 16) / 32) & 1023] as number;
+    for (let r = 0, o = outOff; r < 8; r++, o += stride) out.fill(v, o, o + 8);
+    return;
+  }
   for (let c = 0; c < 8; c++) {
     const i = off + c;
     if (((coef[i + 8] as number) | (coef[i + 16] as number) | (coef[i + 24] as number) | (coef[i + 32] as number) | (coef[i + 40] as number) | (coef[i + 48] as number) | (coef[i + 56] as number)) === 0) {
@@ -98,11 +105,18 @@ export function idctIslow(coef: Int16Array, off: number, q: Uint16Array, out: Ui
   for (let r = 0; r < 64; r += 8) {
     const o = outOff + (r >> 3) * stride;
     const w0 = ws[r] as number;
-    if (ws[r + 1] === 0 && ws[r + 2] === 0 && ws[r + 3] === 0 && ws[r + 4] === 0 && ws[r + 5] === 0 && ws[r + 6] === 0 && ws[r + 7] === 0) {
+    const w1 = ws[r + 1] as number;
+    const w2 = ws[r + 2] as number;
+    const w3 = ws[r + 3] as number;
+    const w4 = ws[r + 4] as number;
+    const w5 = ws[r + 5] as number;
+    const w6 = ws[r + 6] as number;
+    const w7 = ws[r + 7] as number;
+    if (w1 === 0 && w2 === 0 && w3 === 0 && w4 === 0 && w5 === 0 && w6 === 0 && w7 === 0) {
       out.fill(RANGE[Math.floor((w0 + 16) / 32) & 1023] as number, o, o + 8);
       continue;
     }
-    idct8(w0, ws[r + 1] as number, ws[r + 2] as number, ws[r + 3] as number, ws[r + 4] as number, ws[r + 5] as number, ws[r + 6] as number, ws[r + 7] as number);
+    idct8(w0, w1, w2, w3, w4, w5, w6, w7);
     out[o] = RANGE[Math.floor(((T[0] as number) + PASS2_ROUND) * PASS2_SCALE) & 1023] as number;
     out[o + 1] = RANGE[Math.floor(((T[1] as number) + PASS2_ROUND) * PASS2_SCALE) & 1023] as number;
     out[o + 2] = RANGE[Math.floor(((T[2] as number) + PASS2_ROUND) * PASS2_SCALE) & 1023] as number;
@@ -112,4 +126,10 @@ export function idctIslow(coef: Int16Array, off: number, q: Uint16Array, out: Ui
     out[o + 6] = RANGE[Math.floor(((T[6] as number) + PASS2_ROUND) * PASS2_SCALE) & 1023] as number;
     out[o + 7] = RANGE[Math.floor(((T[7] as number) + PASS2_ROUND) * PASS2_SCALE) & 1023] as number;
   }
+}
+
+/** Whether the block's 63 AC coefficients are zero (tested in zig-zag order, so most other blocks fail at once). */
+function dcOnly(coef: Int16Array, off: number): boolean {
+  for (let k = 1; k < 64; k++) if (coef[off + (ZIGZAG[k] as number)] !== 0) return false;
+  return true;
 }
