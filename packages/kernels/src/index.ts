@@ -1,0 +1,3 @@
+export * from "./arena.ts";
+export * from "./weights.ts";
+export * from "./kernels.ts";
