@@ -1,6 +1,5 @@
 // fp32 multi-head attention on a fused QKV buffer, and row softmax.
-// Scores: 4 query rows x 8 keys per register block (K_h transposed once per head, Q rows interleaved so one pointer
-// reads them); P.V: 4 query rows x 8 head dims per block (P rows interleaved the same way). Plain SIMD128 mul + add
+// Scores: 4 query rows x 8 keys per register block; P.V: 4 query rows x 8 head dims per block. Plain SIMD128 mul + add
 // (no relaxed madd), so results do not depend on the engine.
 
 import { exp4 } from "./math";
@@ -22,7 +21,7 @@ import { exp4 } from "./math";
 @inline function softmaxRow(p: usize, n: i32): void {
   let vm = f32x4.splat(-Infinity);
   let j = 0;
-  for (; j + 4 <= n; j += 4) vm = f32x4.max(vm, v128.load(p + (<usize>j << 2)));
+  for (; j + 4 <= n; j += 4) vm = f32x4.pmax(vm, v128.load(p + (<usize>j << 2)));
   let mx = hmax(vm);
   for (; j < n; j++) mx = max(mx, load<f32>(p + (<usize>j << 2)));
   const vmx = f32x4.splat(mx);
@@ -59,50 +58,83 @@ export function softmaxRows(x: usize, ld: i32, m: i32, n: i32): void {
   for (let r = 0; r < m; r++) softmaxRow(x + (<usize>r * <usize>ld << 2), n);
 }
 
+// Rows r0..r0+3 (stride ldB bytes; rows >= m read as zeros), columns c..c+3 of src, transposed: dst + t * step holds
+// column c + t of the four rows.
+@inline function transpose4(src: usize, ldB: usize, r0: i32, m: i32, c: i32, dst: usize, step: usize): void {
+  const z = f32x4.splat(0);
+  const o = <usize>c << 2;
+  const a = r0 < m ? v128.load(src + <usize>r0 * ldB + o) : z;
+  const b = r0 + 1 < m ? v128.load(src + <usize>(r0 + 1) * ldB + o) : z;
+  const cc = r0 + 2 < m ? v128.load(src + <usize>(r0 + 2) * ldB + o) : z;
+  const d = r0 + 3 < m ? v128.load(src + <usize>(r0 + 3) * ldB + o) : z;
+  const t0 = i32x4.shuffle(a, b, 0, 4, 1, 5);
+  const t1 = i32x4.shuffle(a, b, 2, 6, 3, 7);
+  const t2 = i32x4.shuffle(cc, d, 0, 4, 1, 5);
+  const t3 = i32x4.shuffle(cc, d, 2, 6, 3, 7);
+  v128.store(dst, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+  v128.store(dst + step, i32x4.shuffle(t0, t2, 2, 3, 6, 7));
+  v128.store(dst + 2 * step, i32x4.shuffle(t1, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * step, i32x4.shuffle(t1, t3, 2, 3, 6, 7));
+}
+
 /** Scratch bytes `attention` needs for m tokens and head dim hd. */
 export function attentionScratchBytes(m: i32, hd: i32): i32 {
   const mp = (m + 7) & ~7;
-  return (hd * mp + m * mp + hd * 4 + mp * 4) << 2;
+  const mq = (m + 3) & ~3;
+  return (hd * mp + mq * hd + m * mp + mq * m + hd * m) << 2;
 }
 
 /**
  * out[i, h * hd + d] = softmax_j(scale * Q_h[i] . K_h[j]) . V_h[j, d] for every head h < heads.
  * Row i of Q_h starts at qkv + (i * ldq + qOff + h * hd) floats (likewise K with kOff, V with vOff); hd % 8 == 0.
+ * Per head, the operands are first packed in the order the loops read them (all sequential, the inner operand
+ * small enough for L1): K_h^T in chunks of 8 keys [m/8][hd][8], Q_h in blocks of 4 rows [m/4][hd][4], P in blocks of
+ * 4 rows [m/4][m][4], V_h in chunks of 8 dims [hd/8][m][8].
  */
 export function attention(
   qkv: usize, ldq: i32, m: i32, heads: i32, hd: i32, qOff: i32, kOff: i32, vOff: i32, scale: f32,
   out: usize, ldo: i32, scratch: usize,
 ): void {
   const mp = (m + 7) & ~7;
-  const kt = scratch; // [hd][mp]
-  const s = kt + (<usize>(hd * mp) << 2); // [m][mp]
-  const qp = s + (<usize>(m * mp) << 2); // [hd][4]
-  const pp = qp + (<usize>(hd * 4) << 2); // [mp][4]
+  const mq = (m + 3) & ~3;
+  const kt = scratch; // [mp / 8][hd][8]
+  const qp = kt + (<usize>(hd * mp) << 2); // [mq / 4][hd][4]
+  const s = qp + (<usize>(mq * hd) << 2); // [m][mp]
+  const pp = s + (<usize>(m * mp) << 2); // [mq / 4][m][4]
+  const vp = pp + (<usize>(mq * m) << 2); // [hd / 8][m][8]
   const ldqB = <usize>ldq << 2;
   const mpB = <usize>mp << 2;
+  const ldoB = <usize>ldo << 2;
   const vscale = f32x4.splat(scale);
   for (let h = 0; h < heads; h++) {
     const qh = qkv + (<usize>(qOff + h * hd) << 2);
     const kh = qkv + (<usize>(kOff + h * hd) << 2);
     const vh = qkv + (<usize>(vOff + h * hd) << 2);
-    // K_h^T, zero-padded to mp keys
-    for (let d = 0; d < hd; d++) {
-      const row = kt + <usize>d * mpB;
-      for (let j = 0; j < mp; j++) store<f32>(row + (<usize>j << 2), j < m ? load<f32>(kh + <usize>j * ldqB + (<usize>d << 2)) : 0);
+    // K_h^T chunks and Q_h blocks, 4 x 4 transposes (rows past m read as zeros)
+    for (let j0 = 0; j0 < mp; j0 += 4) {
+      const dst = kt + (<usize>((j0 >> 3) * hd * 8 + (j0 & 7)) << 2);
+      for (let d = 0; d < hd; d += 4) transpose4(kh, ldqB, j0, m, d, dst + (<usize>(d * 8) << 2), 32);
     }
-    // scores
-    for (let i0 = 0; i0 < m; i0 += 4) {
-      for (let d = 0; d < hd; d++) {
-        for (let r = 0; r < 4; r++) {
-          const i = i0 + r;
-          store<f32>(qp + (<usize>(d * 4 + r) << 2), i < m ? load<f32>(qh + <usize>i * ldqB + (<usize>d << 2)) : 0);
-        }
+    for (let i0 = 0; i0 < mq; i0 += 4) {
+      const dst = qp + (<usize>(i0 * hd) << 2);
+      for (let d = 0; d < hd; d += 4) transpose4(qh, ldqB, i0, m, d, dst + (<usize>(d * 4) << 2), 16);
+    }
+    for (let j = 0; j < m; j++) {
+      const src = vh + <usize>j * ldqB;
+      for (let d0 = 0; d0 < hd; d0 += 8) {
+        const dst = vp + (<usize>(d0 * m + j * 8) << 2);
+        v128.store(dst, v128.load(src + (<usize>d0 << 2)));
+        v128.store(dst, v128.load(src + (<usize>d0 << 2), 16), 16);
       }
-      for (let j0 = 0; j0 < mp; j0 += 8) {
+    }
+    // scores, 4 query rows x 8 keys per block
+    for (let j0 = 0; j0 < mp; j0 += 8) {
+      const kBase = kt + (<usize>(j0 * hd) << 2);
+      for (let i0 = 0; i0 < m; i0 += 4) {
         let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-        let qq = qp;
-        const qEnd = qp + (<usize>hd << 4);
-        let kk = kt + (<usize>j0 << 2);
+        let qq = qp + (<usize>(i0 * hd) << 2);
+        const qEnd = qq + (<usize>hd << 4);
+        let kk = kBase;
         do {
           const k0 = v128.load(kk);
           const k1 = v128.load(kk, 16);
@@ -119,7 +151,7 @@ export function attention(
           a30 = f32x4.add(a30, f32x4.mul(x3, k0));
           a31 = f32x4.add(a31, f32x4.mul(x3, k1));
           qq += 16;
-          kk += mpB;
+          kk += 32;
         } while (qq < qEnd);
         const o = s + <usize>i0 * mpB + (<usize>j0 << 2);
         v128.store(o, f32x4.mul(a00, vscale));
@@ -139,19 +171,22 @@ export function attention(
       }
     }
     for (let i = 0; i < m; i++) softmaxRow(s + <usize>i * mpB, m);
-    // P . V_h
-    for (let i0 = 0; i0 < m; i0 += 4) {
-      for (let j = 0; j < m; j++) {
-        for (let r = 0; r < 4; r++) {
-          const i = i0 + r;
-          store<f32>(pp + (<usize>(j * 4 + r) << 2), i < m ? load<f32>(s + <usize>i * mpB + (<usize>j << 2)) : 0);
-        }
+    for (let i0 = 0; i0 < mq; i0 += 4) {
+      const dst = pp + (<usize>(i0 * m) << 2);
+      let j = 0;
+      for (; j + 4 <= m; j += 4) transpose4(s, mpB, i0, m, j, dst + (<usize>(j * 4) << 2), 16);
+      for (; j < m; j++) {
+        for (let r = 0; r < 4; r++) store<f32>(dst + (<usize>(j * 4 + r) << 2), i0 + r < m ? load<f32>(s + <usize>(i0 + r) * mpB + (<usize>j << 2)) : 0);
       }
-      const pEnd = pp + (<usize>m << 4);
-      for (let d0 = 0; d0 < hd; d0 += 8) {
+    }
+    // P . V_h, 4 query rows x 8 dims per block
+    for (let d0 = 0; d0 < hd; d0 += 8) {
+      const vBase = vp + (<usize>(d0 * m) << 2);
+      for (let i0 = 0; i0 < m; i0 += 4) {
         let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-        let pq = pp;
-        let vv = vh + (<usize>d0 << 2);
+        let pq = pp + (<usize>(i0 * m) << 2);
+        const pEnd = pq + (<usize>m << 4);
+        let vv = vBase;
         do {
           const v0 = v128.load(vv);
           const v1 = v128.load(vv, 16);
@@ -168,10 +203,9 @@ export function attention(
           a30 = f32x4.add(a30, f32x4.mul(x3, v0));
           a31 = f32x4.add(a31, f32x4.mul(x3, v1));
           pq += 16;
-          vv += ldqB;
+          vv += 32;
         } while (pq < pEnd);
-        const o = out + (<usize>i0 * <usize>ldo << 2) + (<usize>(h * hd + d0) << 2);
-        const ldoB = <usize>ldo << 2;
+        const o = out + <usize>i0 * ldoB + (<usize>(h * hd + d0) << 2);
         v128.store(o, a00);
         v128.store(o, a01, 16);
         if (i0 + 1 < m) {

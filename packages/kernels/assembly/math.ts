@@ -7,8 +7,14 @@
 @inline const EXP_LO: f32 = -87.33654;
 
 @inline export function exp4(x0: v128): v128 {
-  const x = f32x4.max(f32x4.min(x0, f32x4.splat(EXP_HI)), f32x4.splat(EXP_LO));
-  const fx = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  // pmin / pmax are one instruction each on x64 (min / max are NaN- and -0-exact sequences); NaN in: NaN out is not
+  // kept (it clamps to EXP_LO), inputs are finite here
+  const x = f32x4.pmax(f32x4.pmin(x0, f32x4.splat(EXP_HI)), f32x4.splat(EXP_LO));
+  // n = roundHalfEven(x log2 e) through the 1.5 * 2^23 trick: exact for |n| < 2^22, and cheaper than nearest +
+  // trunc_sat (which V8 lowers to a saturating sequence)
+  const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(12582912.0));
+  const n = i32x4.sub(t, i32x4.splat(0x4b400000));
+  const fx = f32x4.sub(t, f32x4.splat(12582912.0));
   let r = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
   let p = f32x4.splat(1.9875691500e-4);
@@ -19,7 +25,6 @@
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
   const y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
   // 2^n as 2^(n >> 1) * 2^(n - (n >> 1)): n reaches 128 near the top of the range, where 2^n alone is not a float
-  const n = i32x4.trunc_sat_f32x4_s(fx);
   const n1 = i32x4.shr_s(n, 1);
   const bias = i32x4.splat(127);
   const p1 = i32x4.shl(i32x4.add(n1, bias), 23);

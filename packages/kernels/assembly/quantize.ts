@@ -1,5 +1,6 @@
 // Per-row activation quantisation to the GEMM's A layout (see gemm.ts), and LayerNorm (plain or affine) fused with it.
 // q = clamp(roundHalfEven(x * (2047 / max|x|)), -2047, 2047), rowScale = max|x| / 2047 (0 for an all-zero row).
+// Inputs must be finite (a NaN or infinity gives some bounded q, not an error).
 
 /** Largest |q| the quantisers write: 2047 * 127 * K < 2^31 for K <= 8260. */
 export const QMAX: i32 = 2047;
@@ -13,15 +14,16 @@ export const QMAX: i32 = 2047;
 }
 
 @inline function q1(x: f32, inv: f32): i16 {
-  const v = min<f32>(max<f32>(nearest<f32>(x * inv), <f32>-QMAX), <f32>QMAX);
-  return v != v ? 0 : <i16><i32>v; // NaN -> 0, as i32x4.trunc_sat_f32x4_s does in the vector path
+  // the vector path's arithmetic, one lane
+  const v = reinterpret<i32>(x * inv + <f32>12582912.0) - 0x4b400000;
+  return <i16>min(max(v, -QMAX), QMAX);
 }
 
 // One fp32 row src[0, k) into the A column starting at dst (pair stride 16 bytes); writes the row's scale.
 @inline function quantizeRowInto(src: usize, k: i32, kPairs: i32, dst: usize, scaleOut: usize): void {
   let vmax = f32x4.splat(0);
   let i = 0;
-  for (; i + 4 <= k; i += 4) vmax = f32x4.max(vmax, f32x4.abs(v128.load(src + (<usize>i << 2))));
+  for (; i + 4 <= k; i += 4) vmax = f32x4.pmax(vmax, f32x4.abs(v128.load(src + (<usize>i << 2))));
   let amax = hmax(vmax);
   for (; i < k; i++) amax = max(amax, abs<f32>(load<f32>(src + (<usize>i << 2))));
   const inv: f32 = amax > 0 ? <f32>QMAX / amax : 0;
@@ -29,12 +31,16 @@ export const QMAX: i32 = 2047;
   const vinv = f32x4.splat(inv);
   const lo = i32x4.splat(-QMAX);
   const hi = i32x4.splat(QMAX);
+  // x * inv + 1.5 * 2^23 rounds to the nearest integer, ties to even (|x * inv| <= 2047.5 < 2^22): its low mantissa
+  // bits are the result. One add and one integer sub instead of nearest + trunc_sat.
+  const magic = f32x4.splat(12582912.0);
+  const magicBits = i32x4.splat(0x4b400000);
   let d = dst;
   i = 0;
   for (; i + 8 <= k; i += 8) {
     const s = src + (<usize>i << 2);
-    const a0 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s), vinv)));
-    const a1 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s, 16), vinv)));
+    const a0 = i32x4.sub(f32x4.add(f32x4.mul(v128.load(s), vinv), magic), magicBits);
+    const a1 = i32x4.sub(f32x4.add(f32x4.mul(v128.load(s, 16), vinv), magic), magicBits);
     const q = i16x8.narrow_i32x4_s(i32x4.min_s(i32x4.max_s(a0, lo), hi), i32x4.min_s(i32x4.max_s(a1, lo), hi));
     v128.store32_lane(d, q, 0);
     v128.store32_lane(d, q, 1, 16);
