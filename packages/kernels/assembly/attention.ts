@@ -77,6 +77,44 @@ export function softmaxRows(x: usize, ld: i32, m: i32, n: i32): void {
   v128.store(dst + 3 * step, i32x4.shuffle(t1, t3, 2, 3, 6, 7));
 }
 
+// dst[r, 0..8) = scale * sum_t a[t][r] * b[t][0..8) for r < min(4, rows): a is [t][4] floats from a to aEnd (16 bytes
+// a step), b is [t][8] floats (32 bytes a step); dst rows are ldB bytes apart. Both attention products are this.
+@inline function block4x8(a: usize, aEnd: usize, b: usize, dst: usize, ldB: usize, rows: i32, scale: v128): void {
+  let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+  do {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    const x0 = v128.load32_splat(a);
+    a00 = f32x4.add(a00, f32x4.mul(x0, b0));
+    a01 = f32x4.add(a01, f32x4.mul(x0, b1));
+    const x1 = v128.load32_splat(a, 4);
+    a10 = f32x4.add(a10, f32x4.mul(x1, b0));
+    a11 = f32x4.add(a11, f32x4.mul(x1, b1));
+    const x2 = v128.load32_splat(a, 8);
+    a20 = f32x4.add(a20, f32x4.mul(x2, b0));
+    a21 = f32x4.add(a21, f32x4.mul(x2, b1));
+    const x3 = v128.load32_splat(a, 12);
+    a30 = f32x4.add(a30, f32x4.mul(x3, b0));
+    a31 = f32x4.add(a31, f32x4.mul(x3, b1));
+    a += 16;
+    b += 32;
+  } while (a < aEnd);
+  v128.store(dst, f32x4.mul(a00, scale));
+  v128.store(dst, f32x4.mul(a01, scale), 16);
+  if (rows > 1) {
+    v128.store(dst + ldB, f32x4.mul(a10, scale));
+    v128.store(dst + ldB, f32x4.mul(a11, scale), 16);
+  }
+  if (rows > 2) {
+    v128.store(dst + 2 * ldB, f32x4.mul(a20, scale));
+    v128.store(dst + 2 * ldB, f32x4.mul(a21, scale), 16);
+  }
+  if (rows > 3) {
+    v128.store(dst + 3 * ldB, f32x4.mul(a30, scale));
+    v128.store(dst + 3 * ldB, f32x4.mul(a31, scale), 16);
+  }
+}
+
 /** Scratch bytes `attention` needs for m tokens and head dim hd. */
 export function attentionScratchBytes(m: i32, hd: i32): i32 {
   const mp = (m + 7) & ~7;
@@ -106,6 +144,7 @@ export function attention(
   const mpB = <usize>mp << 2;
   const ldoB = <usize>ldo << 2;
   const vscale = f32x4.splat(scale);
+  const one = f32x4.splat(1);
   for (let h = 0; h < heads; h++) {
     const qh = qkv + (<usize>(qOff + h * hd) << 2);
     const kh = qkv + (<usize>(kOff + h * hd) << 2);
@@ -131,43 +170,8 @@ export function attention(
     for (let j0 = 0; j0 < mp; j0 += 8) {
       const kBase = kt + (<usize>(j0 * hd) << 2);
       for (let i0 = 0; i0 < m; i0 += 4) {
-        let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-        let qq = qp + (<usize>(i0 * hd) << 2);
-        const qEnd = qq + (<usize>hd << 4);
-        let kk = kBase;
-        do {
-          const k0 = v128.load(kk);
-          const k1 = v128.load(kk, 16);
-          const x0 = v128.load32_splat(qq);
-          a00 = f32x4.add(a00, f32x4.mul(x0, k0));
-          a01 = f32x4.add(a01, f32x4.mul(x0, k1));
-          const x1 = v128.load32_splat(qq, 4);
-          a10 = f32x4.add(a10, f32x4.mul(x1, k0));
-          a11 = f32x4.add(a11, f32x4.mul(x1, k1));
-          const x2 = v128.load32_splat(qq, 8);
-          a20 = f32x4.add(a20, f32x4.mul(x2, k0));
-          a21 = f32x4.add(a21, f32x4.mul(x2, k1));
-          const x3 = v128.load32_splat(qq, 12);
-          a30 = f32x4.add(a30, f32x4.mul(x3, k0));
-          a31 = f32x4.add(a31, f32x4.mul(x3, k1));
-          qq += 16;
-          kk += 32;
-        } while (qq < qEnd);
-        const o = s + <usize>i0 * mpB + (<usize>j0 << 2);
-        v128.store(o, f32x4.mul(a00, vscale));
-        v128.store(o, f32x4.mul(a01, vscale), 16);
-        if (i0 + 1 < m) {
-          v128.store(o + mpB, f32x4.mul(a10, vscale));
-          v128.store(o + mpB, f32x4.mul(a11, vscale), 16);
-        }
-        if (i0 + 2 < m) {
-          v128.store(o + 2 * mpB, f32x4.mul(a20, vscale));
-          v128.store(o + 2 * mpB, f32x4.mul(a21, vscale), 16);
-        }
-        if (i0 + 3 < m) {
-          v128.store(o + 3 * mpB, f32x4.mul(a30, vscale));
-          v128.store(o + 3 * mpB, f32x4.mul(a31, vscale), 16);
-        }
+        const qq = qp + (<usize>(i0 * hd) << 2);
+        block4x8(qq, qq + (<usize>hd << 4), kBase, s + <usize>i0 * mpB + (<usize>j0 << 2), mpB, m - i0, vscale);
       }
     }
     for (let i = 0; i < m; i++) softmaxRow(s + <usize>i * mpB, m);
@@ -183,43 +187,8 @@ export function attention(
     for (let d0 = 0; d0 < hd; d0 += 8) {
       const vBase = vp + (<usize>(d0 * m) << 2);
       for (let i0 = 0; i0 < m; i0 += 4) {
-        let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-        let pq = pp + (<usize>(i0 * m) << 2);
-        const pEnd = pq + (<usize>m << 4);
-        let vv = vBase;
-        do {
-          const v0 = v128.load(vv);
-          const v1 = v128.load(vv, 16);
-          const x0 = v128.load32_splat(pq);
-          a00 = f32x4.add(a00, f32x4.mul(x0, v0));
-          a01 = f32x4.add(a01, f32x4.mul(x0, v1));
-          const x1 = v128.load32_splat(pq, 4);
-          a10 = f32x4.add(a10, f32x4.mul(x1, v0));
-          a11 = f32x4.add(a11, f32x4.mul(x1, v1));
-          const x2 = v128.load32_splat(pq, 8);
-          a20 = f32x4.add(a20, f32x4.mul(x2, v0));
-          a21 = f32x4.add(a21, f32x4.mul(x2, v1));
-          const x3 = v128.load32_splat(pq, 12);
-          a30 = f32x4.add(a30, f32x4.mul(x3, v0));
-          a31 = f32x4.add(a31, f32x4.mul(x3, v1));
-          pq += 16;
-          vv += 32;
-        } while (pq < pEnd);
-        const o = out + <usize>i0 * ldoB + (<usize>(h * hd + d0) << 2);
-        v128.store(o, a00);
-        v128.store(o, a01, 16);
-        if (i0 + 1 < m) {
-          v128.store(o + ldoB, a10);
-          v128.store(o + ldoB, a11, 16);
-        }
-        if (i0 + 2 < m) {
-          v128.store(o + 2 * ldoB, a20);
-          v128.store(o + 2 * ldoB, a21, 16);
-        }
-        if (i0 + 3 < m) {
-          v128.store(o + 3 * ldoB, a30);
-          v128.store(o + 3 * ldoB, a31, 16);
-        }
+        const pq = pp + (<usize>(i0 * m) << 2);
+        block4x8(pq, pq + (<usize>m << 4), vBase, out + <usize>i0 * ldoB + (<usize>(h * hd + d0) << 2), ldoB, m - i0, one);
       }
     }
   }
