@@ -8,6 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { mulberry32 as rng } from "@siglip-edge/core";
 import { loadKernels } from "../src/node.ts";
 import { quantizeLinear } from "../src/weights.ts";
 import { VARIANTS, stepBytes, type Variant } from "../scripts/variants.ts";
@@ -16,16 +17,6 @@ import { DIR, ensureGraphs, runOrt, session, time, uptime, cosine, type Timing }
 const SHAPES = { qkv: [768, 2304], out: [768, 768], fc1: [768, 3072], fc2: [3072, 768] } as const;
 const TOKENS = [196, 64];
 const REPS = Number(process.env["REPS"] ?? 15);
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const gmac = (m: number, k: number, n: number, ms: number): number => (m * k * n) / ms / 1e6;
 const fmt = (t: Timing, m: number, k: number, n: number): string => `${t.median.toFixed(2)} ms ${gmac(m, k, n, t.median).toFixed(1)} (best ${gmac(m, k, n, t.best).toFixed(1)})`;
