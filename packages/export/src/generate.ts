@@ -180,10 +180,10 @@ export async function generateCheckpoint(dir: string, presetOrConfig: string | u
   if (raw === undefined) throw new SiglipError("INVALID_ARGUMENT", `unknown preset ${String(presetOrConfig)}`);
   const config = parseModelConfig(raw);
   const seed = opts.seed ?? 0;
+  const sites = opts.outliers === undefined ? [] : outlierSites(config, seed, opts.outliers); // validates first
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, "config.json"), JSON.stringify(toHfConfigJson(config), null, 2) + "\n");
   const specs = [...expectedTensorShapes(config)].map(([name, shape]) => ({ name, shape }));
-  const sites = opts.outliers === undefined ? [] : outlierSites(config, seed, opts.outliers);
   if (opts.outliers !== undefined) {
     await writeFile(join(dir, "outliers.json"), JSON.stringify({ seed, ...opts.outliers, sites }, null, 1) + "\n");
   } else await rm(join(dir, "outliers.json"), { force: true });

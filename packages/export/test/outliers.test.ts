@@ -5,7 +5,7 @@
  * here from the architecture (siglip2-spec §2-4), not taken from the generator's own plan. That the fp32 function is
  * unchanged is checked by the reference (tools/reference/outlier_check.py): its record names the weights it ran on.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -116,6 +116,7 @@ describe("planted outlier checkpoints", () => {
       const err = await generateCheckpoint(join(root, "bad"), "tiny-fixres", { outliers: bad }).catch((e: unknown) => e);
       expect(hasErrorCode(err, "INVALID_ARGUMENT"), JSON.stringify(bad)).toBe(true);
     }
+    expect(existsSync(join(root, "bad")), "nothing written for bad options").toBe(false);
   });
 });
 
