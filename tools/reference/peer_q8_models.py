@@ -48,7 +48,7 @@ Usage: /work/pyenv/bin/python tools/reference/peer_q8_models.py CHECKPOINT_DIR O
 `node packages/runtime/bench/peer-q8.ts inputs DIR` (our tokenizer on a fixed sentence, our preprocess of a committed
 fixtures photo).
 """
-import argparse, hashlib, json, os, shutil, subprocess, sys, time
+import argparse, json, os, subprocess, sys, time
 import numpy as np
 import onnx
 import onnxruntime
@@ -59,17 +59,10 @@ from onnxruntime.quantization.onnx_quantizer import ONNXQuantizer
 from onnxruntime.quantization.registry import IntegerOpsRegistry
 from transformers import SiglipModel, SiglipTextModel, SiglipVisionModel
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-NODE = os.path.join(ROOT, "node_modules", ".bin", "node")
+sys.path.insert(0, os.path.dirname(__file__))
+from export_goldens import NODE, ROOT, sha256  # noqa: E402
+
 QUINT8_OPS = ("Conv", "GroupQueryAttention", "MultiHeadAttention")  # transformers.js scripts/quantize.py
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class Outputs(torch.nn.Module):

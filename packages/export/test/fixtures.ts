@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { decodeNpy, tensor, type Tensor } from "@siglip-edge/core";
 import type { BundleModel } from "../src/model.ts";
 import { generateCheckpoint } from "../src/generate.ts";
+import { openCheckpoint } from "../src/checkpoint.ts";
 import { convertCheckpoint } from "../src/convert.ts";
 import type { WeightDType } from "../src/graphs/layers.ts";
 
@@ -70,6 +71,14 @@ export function bundle(preset: string, dtype: WeightDType = "fp32"): Promise<str
     bundles.set(key, p);
   }
   return p;
+}
+
+/** Every tensor of a checkpoint directory, as float32. */
+export async function tensorsOf(dir: string): Promise<Map<string, Float32Array>> {
+  const ck = await openCheckpoint(dir);
+  const out = new Map<string, Float32Array>();
+  for (const name of ck.tensors.keys()) out.set(name, await ck.read(name));
+  return out;
 }
 
 /** Rows of an int64 [B, T] golden as number arrays. */

@@ -15,17 +15,10 @@ import { sha256File } from "../src/bundle.ts";
 import { openCheckpoint } from "../src/checkpoint.ts";
 import type { ModelConfig } from "../src/config.ts";
 import { DEFAULT_OUTLIERS, generateCheckpoint, type OutlierOptions } from "../src/generate.ts";
-import { GOLDENS } from "./fixtures.ts";
+import { GOLDENS, tensorsOf } from "./fixtures.ts";
 
 const root = await mkdtemp(join(tmpdir(), "siglip-outliers-test-"));
 afterAll(() => rm(root, { recursive: true, force: true }));
-
-async function tensorsOf(dir: string): Promise<Map<string, Float32Array>> {
-  const ck = await openCheckpoint(dir);
-  const out = new Map<string, Float32Array>();
-  for (const name of ck.tensors.keys()) out.set(name, await ck.read(name));
-  return out;
-}
 
 /** LayerNorm prefix -> the linear weights reading its output, with the rows that read it ([first, end)). */
 function expectedSites(c: ModelConfig): Map<string, { weight: string; rows: [number, number] }[]> {
