@@ -150,16 +150,24 @@ export function timeTowerInChild(spec: Omit<TowerSpec, "outputFile">, outputFile
   return { timing, output: decodeNpy(new Uint8Array(readFileSync(outputFile))).data as Float32Array };
 }
 
-function result(r: { timing: TowerTiming; output: Float32Array }, ref: Float32Array | undefined): TowerResult {
+/** Times a graph and compares its output to the reference; a graph that fails to load or run gives null (logged). */
+function tower(spec: Omit<TowerSpec, "outputFile">, outputFile: string, ref: Float32Array | undefined, log: (l: string) => void): TowerResult | null {
+  let r: { timing: TowerTiming; output: Float32Array };
+  try {
+    r = timeTowerInChild(spec, outputFile);
+  } catch (err) {
+    log(`  ${spec.graph}: failed (${String(err).split("\n")[0]})`);
+    return null;
+  }
   return { ...r.timing, cosine: ref === undefined ? null : cosine(r.output, ref) };
 }
 
-function peerRow(ctx: BenchContext, peerDir: string): Row {
+function peerRow(ctx: BenchContext, peerDir: string, label: string, log: (l: string) => void): Row {
   const onnx = (n: string) => join(peerDir, "onnx", `${n}_quantized.onnx`);
   const spec = (graph: string, input: string, file: string): Omit<TowerSpec, "outputFile"> => ({ engine: "ort-web", graph, feeds: { [input]: file }, output: "pooler_output", runs: ctx.runs });
-  const vision = result(timeTowerInChild(spec(onnx("vision_model"), "pixel_values", ctx.inputs.pixelsFile), join(peerDir, "out-vision.npy")), ctx.reference?.vision);
-  const text = result(timeTowerInChild(spec(onnx("text_model"), "input_ids", ctx.inputs.idsFile), join(peerDir, "out-text.npy")), ctx.reference?.text);
-  return { graphs: "transformers.js q8 recipe (peer's own graphs)", checkpoint: ctx.case, vision, text };
+  const vision = tower(spec(onnx("vision_model"), "pixel_values", ctx.inputs.pixelsFile), join(peerDir, "out-vision.npy"), ctx.reference?.vision, log);
+  const text = tower(spec(onnx("text_model"), "input_ids", ctx.inputs.idsFile), join(peerDir, "out-text.npy"), ctx.reference?.text, log);
+  return { graphs: label, checkpoint: ctx.case, vision, text };
 }
 
 /** Our bundle of a dtype (`siglip convert --dtype D`, i.e. convertCheckpoint), timed through the runtime's engine. */
@@ -185,8 +193,8 @@ async function oursRow(ctx: BenchContext, dtype: WeightDType, log: (l: string) =
     output: "pooler_output",
     runs: ctx.runs,
   });
-  const vision = result(timeTowerInChild(spec(m.graphs.vision, "pixel_values", ctx.inputs.pixelsFile), join(dir, "bench-out-vision.npy")), ctx.reference?.vision);
-  const text = result(timeTowerInChild(spec(m.graphs.textSplit, "inputs_embeds", embedsFile), join(dir, "bench-out-text.npy")), ctx.reference?.text);
+  const vision = tower(spec(m.graphs.vision, "pixel_values", ctx.inputs.pixelsFile), join(dir, "bench-out-vision.npy"), ctx.reference?.vision, log);
+  const text = tower(spec(m.graphs.textSplit, "inputs_embeds", embedsFile), join(dir, "bench-out-text.npy"), ctx.reference?.text, log);
   const what = dtype === "int8" ? "weight-only int8, DequantizeLinear + MatMul" : dtype === "q4" ? "MatMulNBits" : dtype;
   return { graphs: `ours, siglip convert --dtype ${dtype} (${what})`, checkpoint: ctx.case, vision, text };
 }
@@ -245,7 +253,8 @@ export async function runPeerQ8Bench(opts: PeerQ8Options = {}): Promise<Row[]> {
       rows.push(r);
       log(`  ${r.graphs}: image ${ms(r.vision?.coldMs)} / ${ms(r.vision?.medianMs)} ms, text ${ms(r.text?.coldMs)} / ${ms(r.text?.medianMs)} ms (cold / median), cosine ${cos(r.vision?.cosine)} / ${cos(r.text?.cosine)}`);
     };
-    if (peerDir !== null) add(peerRow(ctx, peerDir));
+    const peerLabel = `transformers.js q8 recipe (peer's own graphs${(opts.peerArgs ?? []).length > 0 ? `, ${(opts.peerArgs ?? []).join(" ")}` : ""})`;
+    if (peerDir !== null) add(peerRow(ctx, peerDir, peerLabel, log));
     for (const dtype of opts.ours ?? ["int8", "fp32"]) {
       if (dtype === "fp32" && (opts.fp32On ?? "first") === "first" && i > 0) continue;
       add(await oursRow(ctx, dtype, log));
