@@ -6,16 +6,10 @@ import { hasErrorCode, isSiglipError } from "@siglip-edge/core";
 import { openCheckpoint } from "../src/checkpoint.ts";
 import { convertCheckpoint } from "../src/convert.ts";
 import { generateCheckpoint } from "../src/generate.ts";
+import { tensorsOf } from "./fixtures.ts";
 
 const root = await mkdtemp(join(tmpdir(), "siglip-ckpt-test-"));
 afterAll(() => rm(root, { recursive: true, force: true }));
-
-async function tensorsOf(dir: string): Promise<Map<string, Float32Array>> {
-  const ck = await openCheckpoint(dir);
-  const out = new Map<string, Float32Array>();
-  for (const name of ck.tensors.keys()) out.set(name, await ck.read(name));
-  return out;
-}
 
 describe("safetensors checkpoints", () => {
   it("reads single-file, sharded, fp16 and bf16 checkpoints to the same tensors (within the dtype's rounding)", async () => {

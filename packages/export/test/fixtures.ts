@@ -7,6 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateCheckpoint } from "../src/generate.ts";
+import { openCheckpoint } from "../src/checkpoint.ts";
 import { convertCheckpoint } from "../src/convert.ts";
 import type { WeightDType } from "../src/graphs/layers.ts";
 
@@ -68,3 +69,12 @@ export function bundle(preset: string, dtype: WeightDType = "fp32"): Promise<str
   }
   return p;
 }
+
+/** Every tensor of a checkpoint directory, as float32. */
+export async function tensorsOf(dir: string): Promise<Map<string, Float32Array>> {
+  const ck = await openCheckpoint(dir);
+  const out = new Map<string, Float32Array>();
+  for (const name of ck.tensors.keys()) out.set(name, await ck.read(name));
+  return out;
+}
+

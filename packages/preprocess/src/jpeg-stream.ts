@@ -8,8 +8,9 @@
 import { SiglipError } from "@siglip-edge/core";
 import { checkDimensions, corrupt } from "./decode/bytes.ts";
 import { orientationOf, type DecodeOptions } from "./decode/index.ts";
-import { isJpeg, readJpegHeader } from "./decode/jpeg.ts";
-import { decodeJpegRows, TsJpegFallback } from "./decode/jpeg-ts.ts";
+import { isJpeg } from "./decode/jpeg.ts";
+import { readJpegHeader, TsJpegFallback } from "./decode/jpeg-markers.ts";
+import { decodeJpegRows } from "./decode/jpeg-ts.ts";
 import { DEFAULT_LIMITS, type DecodeLimits, type RgbImage } from "./image.ts";
 import type { ResampleFilter } from "./resize.ts";
 import { StreamResize } from "./stream-resize.ts";
@@ -19,8 +20,8 @@ export const TS_JPEG_AUTO_MIN_PIXELS = 2_000_000;
 
 /**
  * Decodes a JPEG and resizes it (after EXIF orientation) without holding the image, or returns `undefined` when this
- * route does not apply (not a JPEG, `jpegDecoder: "wasm"`, `"auto"` below the threshold, CMYK, or a file only the
- * WASM decoder reproduces); the caller then takes the full-image route, which raises the same errors.
+ * route does not apply (not a JPEG, `jpegDecoder: "wasm"`, `"auto"` below the threshold, or a file only the WASM
+ * decoder reproduces; CMYK / YCCK stream like YCbCr); the caller then takes the full-image route, which raises the same errors.
  * @param target oriented (height, width) -> [outW, outH]; may throw for invalid options
  * @returns [outH, outW, 3] uint8
  */
@@ -35,7 +36,7 @@ export function resizedJpeg(bytes: Uint8Array, opts: DecodeOptions, target: (hei
     const streams = !header.progressive && header.firstScanComponents === header.components;
     const cap = streams ? Math.max(limits.maxPixels, limits.maxStreamedJpegPixels ?? limits.maxPixels) : limits.maxPixels;
     checkDimensions("JPEG", header.width, header.height, { ...limits, maxPixels: cap });
-    if (header.components !== 1 && header.components !== 3) return undefined;
+    if (header.components !== 1 && header.components !== 3 && header.components !== 4) return undefined;
     const pixels = header.width * header.height;
     // Small files go to WASM (faster) unless only the streamed cap lets them in.
     if (choice === "auto" && pixels < TS_JPEG_AUTO_MIN_PIXELS && pixels <= limits.maxPixels) return undefined;

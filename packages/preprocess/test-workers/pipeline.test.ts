@@ -17,6 +17,8 @@ import interlaced from "../../../fixtures/images/interlaced-rgba.png";
 import gif from "../../../fixtures/images/animated.gif";
 import bmp from "../../../fixtures/images/palette-8bit.bmp";
 import cmyk from "../../../fixtures/images/cmyk-odd-restart.jpg";
+import ycck from "../../../fixtures/goldens/preprocess/jpeg-variants/97x61-ycck420-prog-rst1.jpg";
+import variantFile from "../../../fixtures/goldens/preprocess/jpeg-variants/variants.json";
 import worker, { ensureDecoders, sha256Hex } from "./worker.ts";
 
 interface Golden {
@@ -63,7 +65,7 @@ describe("preprocess inside workerd", () => {
 
   it("streams JPEGs through the pure-TS decoder into the resize with the reference tensors", async () => {
     let equal = 0;
-    const jpegs = ["photos/sklearn/china.jpg", "images/orientation-6.jpg", "images/progressive.jpg"];
+    const jpegs = ["photos/sklearn/china.jpg", "images/orientation-6.jpg", "images/progressive.jpg", "images/cmyk-odd-restart.jpg"];
     for (const rel of jpegs) {
       const bytes = new Uint8Array(FILES[rel] as ArrayBuffer);
       const g = goldens[rel];
@@ -74,6 +76,13 @@ describe("preprocess inside workerd", () => {
       equal++;
     }
     console.log(`[preprocess workerd] streaming TS JPEG route: ${equal}/${jpegs.length} files identical to the HF reference`);
+  });
+
+  it("decodes YCCK (progressive, subsampled, restart intervals) through the same TS decoder as Pillow does", async () => {
+    const want = (variantFile as unknown as { files: Record<string, { rgb: string }> }).files["97x61-ycck420-prog-rst1.jpg"];
+    const img = await decodeImage(new Uint8Array(ycck));
+    expect([img.width, img.height]).toEqual([97, 61]);
+    expect(await sha256Hex(img.data)).toBe(want?.rgb);
   });
 
   it("serves the pipeline through a Worker fetch handler, with typed errors for bad input", async () => {

@@ -14,7 +14,21 @@ const PER_FORMAT = 10_000;
 const LIMITS = { maxPixels: 1_000_000, maxDimension: 8192 };
 
 const SEEDS: Readonly<Record<string, readonly string[]>> = {
-  jpeg: ["images/subsampling-420.jpg", "images/progressive.jpg", "images/grey.jpg", "images/orientation-6.jpg", "images/odd-333x7.jpg", "images/cmyk.jpg", "images/cmyk-odd-restart.jpg"],
+  // Every colour model of the one TS decoder (grey, YCbCr, CMYK, YCCK), baseline and progressive, with and without
+  // restart intervals; the Pillow-written variants are small, so mutants reach their entropy data too.
+  jpeg: [
+    "images/subsampling-420.jpg",
+    "images/progressive.jpg",
+    "images/grey.jpg",
+    "images/orientation-6.jpg",
+    "images/odd-333x7.jpg",
+    "images/cmyk.jpg",
+    "images/cmyk-odd-restart.jpg",
+    "goldens/preprocess/jpeg-variants/97x61-rgb422-base-rst1.jpg",
+    "goldens/preprocess/jpeg-variants/97x61-ycck444-base-rst3.jpg",
+    "goldens/preprocess/jpeg-variants/97x61-ycck420-prog-rst1.jpg",
+    "goldens/preprocess/jpeg-variants/33x31-cmyk422-prog-rst3.jpg",
+  ],
   png: ["images/rgb.png", "images/interlaced.png", "images/palette-4bit.png", "images/grey-16bit.png", "images/grey-alpha.png"],
   webp: ["images/lossy.webp", "images/lossless.webp", "images/lossy-alpha.webp", "images/orientation-3.webp"],
   gif: ["images/animated.gif", "images/interlaced.gif", "images/transparent.gif"],

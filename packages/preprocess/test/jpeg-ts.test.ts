@@ -1,13 +1,15 @@
 /**
  * The pure-TS JPEG decoder and the streaming route (decode rows -> resize, no full image) against the same
- * Hugging Face goldens as the WASM route: every YCbCr / grey JPEG fixture, decoded RGB and every FixRes, bicubic and
- * NaFlex tensor with `jpegDecoder: "ts"`. goldens.test.ts proves the WASM route on the same files.
+ * Hugging Face goldens as the WASM route: every JPEG fixture (grey, YCbCr and CMYK through the one decoder), decoded
+ * RGB and every FixRes, bicubic and NaFlex tensor with `jpegDecoder: "ts"`, and the Pillow-written variants of every
+ * colour model. goldens.test.ts proves the WASM route on the same files.
  */
 import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hasErrorCode, maxAbsDiff } from "@siglip-edge/core";
-import { decodeImage, decoderMemoryBytes, fixresPixels, preprocessFixRes, preprocessFixResRgb, naflexPatchify, preprocessNaFlex, preprocessNaFlexRgb } from "../src/index.ts";
-import { decodeJpegFullTs, readJpegHeader } from "../src/decode/jpeg.ts";
+import { decodeImage, decoderMemoryBytes, fixresPixels, naflexPatchify, preprocessFixRes, preprocessFixResRgb, preprocessNaFlex, preprocessNaFlexRgb } from "../src/index.ts";
+import { decodeJpegFullTs } from "../src/decode/jpeg.ts";
+import { readJpegHeader } from "../src/decode/jpeg-markers.ts";
 import { initNodeDecoders } from "../src/node/index.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,14 +19,14 @@ function sha(a: ArrayBufferView): string {
   return createHash("sha256").update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest("hex");
 }
 
-const jpegs = Object.entries(goldens.images).filter(([rel, g]) => g.error === undefined && g.format === "JPEG" && g.mode !== "CMYK" && rel.endsWith(".jpg"));
+const jpegs = Object.entries(goldens.images).filter(([rel, g]) => g.error === undefined && g.format === "JPEG" && rel.endsWith(".jpg"));
 
 beforeAll(async () => {
   await initNodeDecoders();
 });
 
 describe("pure-TS JPEG decoder", () => {
-  it("decodes every YCbCr / grey JPEG fixture exactly as Pillow (libjpeg-turbo 3.1)", async () => {
+  it("decodes every JPEG fixture (grey, YCbCr, CMYK) exactly as Pillow (libjpeg-turbo 3.1)", async () => {
     const failures: string[] = [];
     for (const [rel, g] of jpegs) {
       const bytes = readFixture(rel);
@@ -40,8 +42,10 @@ describe("pure-TS JPEG decoder", () => {
         failures.push(`${rel}: RGB differs (max |diff| ${d})`);
       }
     }
-    console.log(`[preprocess jpeg-ts] ${jpegs.length} JPEG fixtures decoded by the TS decoder, ${jpegs.length - failures.length} identical to Pillow`);
-    expect(jpegs.length).toBeGreaterThanOrEqual(20);
+    const cmyk = jpegs.filter(([, g]) => g.mode === "CMYK").length;
+    console.log(`[preprocess jpeg-ts] ${jpegs.length} JPEG fixtures (${cmyk} CMYK) decoded by the TS decoder, ${jpegs.length - failures.length} identical to Pillow`);
+    expect(jpegs.length).toBeGreaterThanOrEqual(22);
+    expect(cmyk).toBe(2);
     expect(failures).toEqual([]);
   });
 
@@ -69,14 +73,18 @@ describe("pure-TS JPEG decoder", () => {
     expect(failures).toEqual([]);
   });
 
-  it("decodes 72 JPEG variants (restart intervals, progressive odd sizes, 1-2 sample wide chroma) as Pillow on both routes", async () => {
-    const dir = join(GOLDEN_DIR, "jpeg-variants");
-    const meta = JSON.parse(readFileSync(join(dir, "variants.json"), "utf8")) as { files: Record<string, { width: number; height: number; rgb: string }> };
+  const variantDir = join(GOLDEN_DIR, "jpeg-variants");
+  const variants = JSON.parse(readFileSync(join(variantDir, "variants.json"), "utf8")) as {
+    files: Record<string, { width: number; height: number; colour: "grey" | "ycc" | "cmyk" | "ycck"; rgb: string; options: { restart_marker_blocks?: number; progressive: boolean } }>;
+  };
+  const variantNames = (four: boolean) => Object.keys(variants.files).filter((n) => (variants.files[n]?.colour === "cmyk" || variants.files[n]?.colour === "ycck") === four);
+
+  it("decodes 72 grey / YCbCr JPEG variants (restart intervals, progressive odd sizes, 1-2 sample wide chroma) as Pillow on both routes", async () => {
     const failures: string[] = [];
-    const names = Object.keys(meta.files);
+    const names = variantNames(false);
     for (const name of names) {
-      const want = meta.files[name];
-      const bytes = new Uint8Array(readFileSync(join(dir, name)));
+      const want = variants.files[name];
+      const bytes = new Uint8Array(readFileSync(join(variantDir, name)));
       const h = readJpegHeader(bytes);
       const ts = decodeJpegFullTs(bytes, h.width, h.height); // no EXIF orientation in these files
       const wasm = await decodeImage(bytes, { jpegDecoder: "wasm" });
@@ -87,8 +95,27 @@ describe("pure-TS JPEG decoder", () => {
       const b = await preprocessFixRes(bytes, { size: 24, jpegDecoder: "wasm" });
       if (sha(a.data) !== sha(b.data)) failures.push(`${name}: streaming FixRes differs from the WASM route`);
     }
-    console.log(`[preprocess jpeg-ts] variants: ${names.length} files, ${failures.length} differences (TS and WASM decode vs Pillow, streaming vs full route)`);
+    console.log(`[preprocess jpeg-ts] variants: ${names.length} grey / YCbCr files, ${failures.length} differences (TS and WASM decode vs Pillow, streaming vs full route)`);
     expect(names.length).toBe(72);
+    expect(failures).toEqual([]);
+  });
+
+  it("decodes 48 CMYK / YCCK JPEG variants (Adobe transform 0, 1, 2 or none; progressive, subsampled, restart intervals) as Pillow through the same decoder", async () => {
+    const failures: string[] = [];
+    const names = variantNames(true);
+    const count = (f: (v: NonNullable<(typeof variants.files)[string]>) => boolean) => names.filter((n) => f(variants.files[n] as NonNullable<(typeof variants.files)[string]>)).length;
+    for (const name of names) {
+      const want = variants.files[name];
+      const bytes = new Uint8Array(readFileSync(join(variantDir, name)));
+      // decodeImage takes the TS decoder for 4 components whatever the choice (the WASM build cannot output CMYK).
+      const img = await decodeImage(bytes, { jpegDecoder: "wasm" });
+      if (sha(img.data) !== want?.rgb) failures.push(`${name}: decode differs from Pillow`);
+      const stream = await preprocessFixRes(bytes, { size: 24, jpegDecoder: "ts" });
+      if (sha(stream.data) !== sha(fixresPixels(img, { size: 24 }))) failures.push(`${name}: streaming FixRes differs from the full-image route`);
+    }
+    console.log(`[preprocess jpeg-ts] variants: ${names.length} CMYK / YCCK files (${count((v) => v.colour === "ycck")} YCCK, ${count((v) => v.options.progressive)} progressive, ${count((v) => (v.options.restart_marker_blocks ?? 0) > 0)} with restart intervals), ${failures.length} differences`);
+    expect(names.length).toBe(48);
+    expect(count((v) => v.colour === "ycck")).toBe(24);
     expect(failures).toEqual([]);
   });
 

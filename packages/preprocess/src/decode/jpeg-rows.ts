@@ -1,54 +1,23 @@
 /**
  * From coefficients to RGB rows, one iMCU row at a time, as libjpeg-turbo 3.1 does it with Pillow's settings:
- * ISLOW IDCT (jidctint.c via `idctIslow`), the main controller's context rows (row 0 repeated above the image, the
- * last real row repeated below it: jdmainct.c), the upsampler jdsample.c picks (h2v1 / h2v2 fancy when the
- * component is wider than 2 samples, h1v2 fancy, else replication) and jdcolor.c's fixed-point YCbCr -> RGB.
+ * ISLOW IDCT (`jpeg-idct.ts`), the main controller's context rows (row 0 repeated above the image, the last real
+ * row repeated below it: jdmainct.c), the upsampler jdsample.c picks (h2v1 / h2v2 fancy when the component is wider
+ * than 2 samples, h1v2 fancy, else replication), then the colour stage (`jpeg-colour.ts`) for every colour model.
  * Holds three iMCU rows of samples per component (the rows above and below an iMCU row are its context).
  * @module
  */
 import { corrupt } from "./bytes.ts";
-import { idctIslow } from "./jpeg-cmyk.ts";
+import { colourRow, type ColourModel } from "./jpeg-colour.ts";
+import { idctIslow } from "./jpeg-idct.ts";
+import type { JpegComponent, JpegFrame } from "./jpeg-markers.ts";
 
 /** Receives decoded rows in order; `rgb` is [W * 3] uint8 and is reused after the call returns. */
 export interface JpegRowSink {
   row(y: number, rgb: Uint8Array): void;
 }
 
-/** A frame component as the emitter needs it (set by the frame parser). */
-export interface FrameComponent {
-  h: number;
-  v: number;
-  /** Quantisation table, natural order. */
-  q: Uint16Array;
-  /** Coefficients: one iMCU row (streaming) or the whole component, [blockRows, bw, 64] int16, natural order. */
-  coefs: Int16Array;
-  /** Blocks per row and block rows of the MCU-padded component. */
-  bw: number;
-  bh: number;
-  /** libjpeg's downsampled_width / downsampled_height (set by the emitter). */
-  compW: number;
-  compH: number;
-}
-
-const SCALEBITS = 16;
-const ONE_HALF = 1 << (SCALEBITS - 1);
-const fix = (x: number) => Math.trunc(x * (1 << SCALEBITS) + 0.5);
-
-/** jdcolor.c build_ycc_rgb_table. */
-const CR_R = new Int32Array(256);
-const CB_B = new Int32Array(256);
-const CR_G = new Int32Array(256);
-const CB_G = new Int32Array(256);
-for (let i = 0; i < 256; i++) {
-  const x = i - 128;
-  CR_R[i] = (fix(1.402) * x + ONE_HALF) >> SCALEBITS;
-  CB_B[i] = (fix(1.772) * x + ONE_HALF) >> SCALEBITS;
-  CR_G[i] = -fix(0.71414) * x;
-  CB_G[i] = -fix(0.34414) * x + ONE_HALF;
-}
-
 interface Plane {
-  c: FrameComponent;
+  c: JpegComponent;
   hUp: number;
   vUp: number;
   /** Samples per ring row (bw * 8). */
@@ -67,23 +36,29 @@ export class JpegRowEmitter {
   private readonly W: number;
   private readonly H: number;
   private readonly vmax: number;
+  private readonly model: ColourModel;
   private readonly planes: Plane[];
+  /** The upsampled row of each plane, in frame order. */
+  private readonly ups: Uint8Array[];
   private readonly sink: JpegRowSink;
+  /** [W, 3] uint8, handed to the sink; written through `rgbOut` (clamped stores). */
   private readonly rgb: Uint8Array;
+  private readonly rgbOut: Uint8ClampedArray;
   private readonly ws = new Float64Array(64);
   /** iMCU rows transformed so far. */
   private done = 0;
   private emitted = 0;
 
-  constructor(W: number, H: number, comps: FrameComponent[], hmax: number, vmax: number, sink: JpegRowSink) {
+  constructor(frame: JpegFrame, model: ColourModel, sink: JpegRowSink) {
+    const { width: W, height: H, hmax, vmax } = frame;
     this.W = W;
     this.H = H;
     this.vmax = vmax;
+    this.model = model;
     this.sink = sink;
     this.rgb = new Uint8Array(W * 3);
-    this.planes = comps.map((c) => {
-      c.compW = Math.ceil((W * c.h) / hmax);
-      c.compH = Math.ceil((H * c.v) / vmax);
+    this.rgbOut = new Uint8ClampedArray(this.rgb.buffer);
+    this.planes = frame.comps.map((c) => {
       const hUp = hmax / c.h;
       const vUp = vmax / c.v;
       // libjpeg refuses non-integral ratios too (JERR_FRACT_SAMPLE_NOTIMPL).
@@ -103,6 +78,7 @@ export class JpegRowEmitter {
         fancyV: vUp === 2 && ((hUp === 2 && c.compW > 2) || hUp === 1),
       };
     });
+    this.ups = this.planes.map((p) => p.up);
   }
 
   /** Transforms iMCU row `my` (its coefficients must be in place) and emits the rows of the one before. */
@@ -136,34 +112,8 @@ export class JpegRowEmitter {
     const y1 = Math.min(this.H, (k + 1) * this.vmax * 8);
     for (let y = k * this.vmax * 8; y < y1; y++) {
       for (const p of this.planes) this.upsample(p, y);
-      const rgb = this.rgb;
-      const W = this.W;
-      if (this.planes.length === 1) {
-        const g = (this.planes[0] as Plane).up;
-        for (let x = 0, o = 0; x < W; x++, o += 3) {
-          const v = g[x] as number;
-          rgb[o] = v;
-          rgb[o + 1] = v;
-          rgb[o + 2] = v;
-        }
-      } else {
-        const [py, pb, pr] = this.planes as [Plane, Plane, Plane];
-        const Y = py.up;
-        const Cb = pb.up;
-        const Cr = pr.up;
-        for (let x = 0, o = 0; x < W; x++, o += 3) {
-          const yy = Y[x] as number;
-          const cb = Cb[x] as number;
-          const cr = Cr[x] as number;
-          const r = yy + (CR_R[cr] as number);
-          const g = yy + (((CB_G[cb] as number) + (CR_G[cr] as number)) >> SCALEBITS);
-          const b = yy + (CB_B[cb] as number);
-          rgb[o] = r < 0 ? 0 : r > 255 ? 255 : r;
-          rgb[o + 1] = g < 0 ? 0 : g > 255 ? 255 : g;
-          rgb[o + 2] = b < 0 ? 0 : b > 255 ? 255 : b;
-        }
-      }
-      this.sink.row(y, rgb);
+      colourRow(this.model, this.ups, this.W, this.rgbOut);
+      this.sink.row(y, this.rgb);
       this.emitted = y + 1;
     }
   }

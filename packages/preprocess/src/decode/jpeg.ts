@@ -1,15 +1,16 @@
 /**
- * JPEG: the header is parsed here (size limits before any allocation, EXIF/XMP for orientation), pixels come from
- * MozJPEG 3.3.1 in WASM (a libjpeg-turbo 1.5 fork: same ISLOW IDCT, fancy upsampling and YCbCr tables as the
- * libjpeg-turbo 3.1 inside Pillow 12.3; the goldens prove equality file by file). As in Pillow, a truncated file is
- * an error, other libjpeg warnings are not.
+ * JPEG for `decodeImage`: the header first (size limits before any allocation, EXIF/XMP for orientation), then the
+ * pixels from MozJPEG 3.3.1 in WASM (a libjpeg-turbo 1.5 fork: same ISLOW IDCT, fancy upsampling and YCbCr tables as
+ * the libjpeg-turbo 3.1 inside Pillow 12.3; the goldens prove equality file by file) or from the pure-TS row decoder
+ * (`jpeg-ts.ts`: on request, and always for CMYK / YCCK, which the WASM build cannot output). As in Pillow, a
+ * truncated file is an error, other libjpeg warnings are not.
  * @module
  */
 import { SiglipError } from "@siglip-edge/core";
 import type { DecodeLimits, RgbImage } from "../image.ts";
-import { ByteReader, checkDimensions, corrupt } from "./bytes.ts";
-import { decodeCmykJpeg } from "./jpeg-cmyk.ts";
-import { decodeJpegRows, TsJpegFallback } from "./jpeg-ts.ts";
+import { checkDimensions, corrupt } from "./bytes.ts";
+import { readJpegHeader, TsJpegFallback, type JpegHeader } from "./jpeg-markers.ts";
+import { decodeJpegRows } from "./jpeg-ts.ts";
 import { runCodec } from "./wasm-codecs.ts";
 
 /**
@@ -25,68 +26,14 @@ export function isJpeg(b: Uint8Array): boolean {
   return b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
 }
 
-export interface JpegHeader {
-  width: number;
-  height: number;
-  components: number;
-  progressive: boolean;
-  /** Components in the first scan (all of them: a baseline file the TS decoder can stream). */
-  firstScanComponents: number;
-  exif: Uint8Array | undefined;
-  xmp: Uint8Array | undefined;
-}
-
-const XMP_ID = "http://ns.adobe.com/xap/1.0/\0";
-
-function startsWith(data: Uint8Array, s: string): boolean {
-  if (data.length < s.length) return false;
-  for (let i = 0; i < s.length; i++) if (data[i] !== s.charCodeAt(i)) return false;
-  return true;
-}
-
-/** Walks the markers up to the first SOS. */
-export function readJpegHeader(bytes: Uint8Array): JpegHeader {
-  const r = new ByteReader(bytes, F, 2);
-  let sof: Omit<JpegHeader, "exif" | "xmp" | "firstScanComponents"> | undefined;
-  let exif: Uint8Array | undefined;
-  let xmp: Uint8Array | undefined;
-  for (;;) {
-    let b = r.u8();
-    if (b !== 0xff) corrupt(F, `expected a marker, found 0x${b.toString(16)}`);
-    do b = r.u8();
-    while (b === 0xff);
-    const marker = b;
-    if (marker === 0xd9) corrupt(F, "no image data before EOI");
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue; // standalone markers
-    const len = r.u16be();
-    if (len < 2) corrupt(F, `segment 0x${marker.toString(16)} has length ${len}`);
-    const data = r.take(len - 2);
-    if (marker === 0xe1 && exif === undefined && startsWith(data, "Exif\0\0")) exif = data;
-    else if (marker === 0xe1 && xmp === undefined && startsWith(data, XMP_ID)) xmp = data.subarray(XMP_ID.length);
-    else if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      if (data.length < 6) corrupt(F, "SOF segment too short");
-      if (marker === 0xc3 || marker === 0xc7 || marker === 0xcb || marker === 0xcf) {
-        throw new SiglipError("IMAGE_UNSUPPORTED_FORMAT", "JPEG: lossless JPEG is not supported", { details: { format: F } });
-      }
-      const height = ((data[1] as number) << 8) | (data[2] as number);
-      const width = ((data[3] as number) << 8) | (data[4] as number);
-      sof = { width, height, components: data[5] as number, progressive: marker === 0xc2 || marker === 0xc6 || marker === 0xca || marker === 0xce };
-    } else if (marker === 0xda) {
-      if (sof === undefined) corrupt(F, "scan before frame header");
-      return { ...sof, firstScanComponents: data[0] ?? 0, exif, xmp };
-    }
-  }
-}
-
 export async function decodeJpeg(bytes: Uint8Array, limits: DecodeLimits, choice: JpegDecoderChoice = "auto"): Promise<{ image: RgbImage; header: JpegHeader }> {
   const header = readJpegHeader(bytes);
   checkDimensions(F, header.width, header.height, limits);
-  // The WASM build only outputs RGBA, which libjpeg cannot produce from CMYK/YCCK: those take the pure-TS path.
-  if (header.components === 4) return { image: decodeCmykJpeg(bytes), header };
-  if (header.components !== 1 && header.components !== 3) {
+  if (header.components !== 1 && header.components !== 3 && header.components !== 4) {
     throw new SiglipError("IMAGE_UNSUPPORTED_FORMAT", `JPEG: ${header.components} colour components`, { details: { format: F } });
   }
-  if (choice === "ts") {
+  // The WASM build only outputs RGBA, which libjpeg cannot produce from CMYK/YCCK: those always take the TS decoder.
+  if (choice === "ts" || header.components === 4) {
     const image = decodeJpegFullTs(bytes, header.width, header.height);
     if (image !== undefined) return { image, header };
   }
