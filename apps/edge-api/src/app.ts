@@ -3,15 +3,15 @@
  * request ids, auth, body and per-request caps, rate limits, and the OpenAI error envelope.
  * @module
  */
-import { float32ToBase64, hasErrorCode, l2Normalize } from "@siglip-edge/core";
-import { classifyImages, type EmbeddingCache, type LowercaseMode, type ModelProvider, type SiglipPipeline } from "@siglip-edge/runtime";
+import { embeddingToBase64, embeddingToJson, hasErrorCode, l2Normalize, quantizeEmbedding } from "@siglip-edge/core";
+import { classifyImages, type EmbeddingCache, type ImageOptions, type LowercaseMode, type ModelCard, type ModelProvider, type SiglipPipeline } from "@siglip-edge/runtime";
 import { Hono, type Context } from "hono";
 import type { z } from "zod";
 import { checkBearer } from "./auth.ts";
 import { servedBy } from "./backend-routing.ts";
 import type { ApiConfig } from "./config.ts";
 import { docsPage } from "./docs-page.ts";
-import { ApiError, toApiError } from "./errors.ts";
+import { ApiError, toApiError, type ApiErrorCode } from "./errors.ts";
 import { loadImage } from "./image-input.ts";
 import { Admission, FixedWindowLimiter, readCappedBody } from "./limits.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -53,9 +53,29 @@ async function readJson<T extends z.ZodType>(c: Context<Env>, schema: T, maxByte
   if (!result.success) {
     const issue = result.error.issues[0];
     const param = issue ? paramPath(issue.path) : null;
-    throw new ApiError("invalid_request", `${param ?? "body"}: ${issue?.message ?? "invalid request"}`, { param });
+    throw new ApiError(FIELD_CODES[param ?? ""] ?? "invalid_request", `${param ?? "body"}: ${issue?.message ?? "invalid request"}`, { param });
   }
   return result.data as z.infer<T>;
+}
+
+/** Fields whose invalid values have a code of their own (clients branch on them). */
+const FIELD_CODES: Record<string, ApiErrorCode> = { embedding_type: "unsupported_embedding_type", max_num_patches: "unsupported_max_num_patches" };
+
+/** The patch budgets a model takes here: its card's, up to the deployment's cap (its own default always). */
+export function servedPatchCounts(card: ModelCard, cap: number): number[] | undefined {
+  const nf = card.naflex;
+  return nf?.allowedPatches.filter((n) => n <= cap || n === nf.defaultPatches);
+}
+
+/** A request's `max_num_patches` checked against the model (FixRes: refused) and the deployment's cap. */
+function imageOptions(card: ModelCard, n: number | undefined, cap: number): ImageOptions {
+  if (n === undefined) return {};
+  const allowed = servedPatchCounts(card, cap);
+  if (allowed === undefined) {
+    throw new ApiError("max_num_patches_not_supported", `max_num_patches applies to NaFlex models only; ${card.id} is FixRes (${card.imageSize ?? "fixed"} px)`, { param: "max_num_patches" });
+  }
+  if (!allowed.includes(n)) throw new ApiError("unsupported_max_num_patches", `max_num_patches must be one of ${allowed.join(", ")} for ${card.id}, got ${n}`, { param: "max_num_patches" });
+  return { maxNumPatches: n };
 }
 
 type Item = { kind: "text"; text: string } | { kind: "image"; ref: string; param: string };
@@ -85,9 +105,9 @@ async function getModel(models: ModelProvider, id: string): Promise<SiglipPipeli
 }
 
 /** Image embeddings; a decode error names the request field of the image that failed. */
-async function embedImagesNamed(model: SiglipPipeline, images: readonly Uint8Array[], params: readonly string[]): Promise<Float32Array[]> {
+async function embedImagesNamed(model: SiglipPipeline, images: readonly Uint8Array[], params: readonly string[], options: ImageOptions): Promise<Float32Array[]> {
   try {
-    return await model.embedImages(images);
+    return await model.embedImages(images, options);
   } catch (err) {
     throw toApiError(err, params);
   }
@@ -147,6 +167,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
         embedding_dimensions: m.embedDim,
         quantization: m.quantization,
         runs_on: m.runsOn,
+        image_size: m.imageSize ?? null,
+        max_num_patches: m.naflex ? { default: m.naflex.defaultPatches, allowed: servedPatchCounts(m, config.maxNumPatches) ?? [], patch_size: m.naflex.patchSize } : null,
       })),
     }),
   );
@@ -168,12 +190,13 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const longIdx = items.findIndex((x) => x.kind === "text" && x.text.length > config.maxTextChars);
     if (longIdx !== -1) throw new ApiError("invalid_request", `texts are limited to ${config.maxTextChars} characters`, { param: `input[${longIdx}]` });
     const model = await getModel(deps.models, req.model);
+    const imageOpts = imageOptions(model.card, req.max_num_patches, config.maxNumPatches);
     const imageItems = items.flatMap((x) => (x.kind === "image" ? [x] : []));
     const imageParams = imageItems.map((x) => x.param);
     const images = await Promise.all(imageItems.map((x) => loadImage(x.ref, config.images, x.param)));
     const { textVecs, imageVecs, tokens } = await admission.run(async () => {
       const t = texts.length > 0 ? await model.embedTexts(texts, withLowercase(req.lowercase)) : { embeddings: [], tokens: 0 };
-      const im = images.length > 0 ? await embedImagesNamed(model, images, imageParams) : [];
+      const im = images.length > 0 ? await embedImagesNamed(model, images, imageParams, imageOpts) : [];
       return { textVecs: t.embeddings, imageVecs: im, tokens: t.tokens };
     });
     let ti = 0;
@@ -181,8 +204,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const normalize = req.normalize ?? true;
     const data = items.map((x, index) => {
       const raw = (x.kind === "text" ? textVecs[ti++] : imageVecs[ii++]) as Float32Array;
-      const v = normalize ? l2Normalize(raw) : raw;
-      return { object: "embedding" as const, index, embedding: req.encoding_format === "base64" ? float32ToBase64(v) : Array.from(v) };
+      const q = quantizeEmbedding(normalize ? l2Normalize(raw) : raw, req.embedding_type ?? "float");
+      const embedding = req.encoding_format === "base64" ? embeddingToBase64(q) : embeddingToJson(q);
+      return { object: "embedding" as const, index, embedding, ...("scale" in q ? { scale: q.scale } : {}) };
     });
     c.header("x-model-revision", model.card.revision);
     c.header("x-siglip-backend", servedBy(model.card));
@@ -202,9 +226,10 @@ export function createApp(deps: AppDeps): Hono<Env> {
     if (req.labels.length > config.maxLabels) throw new ApiError("too_many_inputs", `at most ${config.maxLabels} labels per request`, { param: "labels" });
     if ((templates?.length ?? 1) > config.maxTemplates) throw new ApiError("too_many_inputs", `at most ${config.maxTemplates} templates`, { param: "templates" });
     const model = await getModel(deps.models, req.model);
+    const imageOpts = imageOptions(model.card, req.max_num_patches, config.maxNumPatches);
     const images = await Promise.all(req.images.map((ref, i) => loadImage(ref, config.images, `images[${i}]`)));
     const results = await admission.run(async () => {
-      const vecs = await embedImagesNamed(model, images, req.images.map((_, i) => `images[${i}]`));
+      const vecs = await embedImagesNamed(model, images, req.images.map((_, i) => `images[${i}]`), imageOpts);
       return classifyImages(model, vecs, req.labels, {
         ...(templates ? { templates } : {}),
         ...withLowercase(req.lowercase),

@@ -20,6 +20,11 @@ export interface ApiConfig {
   /** Inferences in flight per isolate / process, and how many more may wait. */
   maxConcurrent: number;
   maxQueued: number;
+  /**
+   * Largest `max_num_patches` a NaFlex request may ask for (a model's own default is always allowed): bounds a
+   * request's vision activations, which grow with N (1024 patches: 4x the 256 default).
+   */
+  maxNumPatches: number;
   images: ImageFetchPolicy;
 }
 
@@ -33,6 +38,7 @@ export const DEFAULT_CONFIG: ApiConfig = {
   maxTextChars: 8192,
   maxConcurrent: 1,
   maxQueued: 16,
+  maxNumPatches: 1024,
   images: DEFAULT_IMAGE_POLICY,
 };
 
@@ -56,6 +62,7 @@ export function configFromVars(vars: Record<string, unknown>): ApiConfig {
     maxTexts: int(s("MAX_TEXTS"), DEFAULT_CONFIG.maxTexts),
     maxConcurrent: Math.max(1, int(s("MAX_CONCURRENT"), DEFAULT_CONFIG.maxConcurrent)),
     maxQueued: int(s("MAX_QUEUED"), DEFAULT_CONFIG.maxQueued),
+    maxNumPatches: int(s("MAX_NUM_PATCHES"), DEFAULT_CONFIG.maxNumPatches),
     ...(rl > 0 ? { rateLimit: { requests: rl, windowSeconds: 60 } } : {}),
     images: {
       ...DEFAULT_IMAGE_POLICY,

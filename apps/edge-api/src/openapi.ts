@@ -37,7 +37,7 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
           requestBody: { required: true, content: json(S.EmbeddingsRequest, "input") },
           responses: {
             "200": { description: "Embeddings", content: json(S.EmbeddingsResponse, "output") },
-            ...errors("invalid_request", "model_not_found", "payload_too_large", "unsupported_media_type", "image_decode_failed"),
+            ...errors("invalid_request", "dimensions_not_supported", "max_num_patches_not_supported", "unsupported_max_num_patches", "unsupported_embedding_type", "model_not_found", "payload_too_large", "unsupported_media_type", "image_decode_failed"),
             ...common,
           },
         },
@@ -48,7 +48,7 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
           requestBody: { required: true, content: json(S.ClassifyRequest, "input") },
           responses: {
             "200": { description: "Scores per image", content: json(S.ClassifyResponse, "output") },
-            ...errors("invalid_request", "model_not_found", "payload_too_large", "unsupported_media_type", "image_decode_failed"),
+            ...errors("invalid_request", "max_num_patches_not_supported", "unsupported_max_num_patches", "model_not_found", "payload_too_large", "unsupported_media_type", "image_decode_failed"),
             ...common,
           },
         },

@@ -3,6 +3,7 @@
  * contract cannot drift from what the server enforces.
  * @module
  */
+import { EMBEDDING_TYPES } from "@siglip-edge/core";
 import type { LowercaseMode } from "@siglip-edge/runtime";
 import { z } from "zod";
 
@@ -30,6 +31,31 @@ export const ImagePart = z.object({
 });
 export const InputPart = z.discriminatedUnion("type", [TextPart, ImagePart]);
 
+/** NaFlex models: the patch budget of the request's images. */
+export const MaxNumPatches = z
+  .number()
+  .int()
+  .positive()
+  .describe(
+    "NaFlex models only (GET /v1/models: max_num_patches): the patch budget N of each image (Hugging Face's max_num_patches). The image keeps its aspect ratio and is resized so that its grid of 16 x 16 patches has at most N patches (HF's binary search); one of the model's allowed values (the model card's 256 default, 576, 784, 1024, capped per deployment). 400 max_num_patches_not_supported on a FixRes model, 400 unsupported_max_num_patches for a value outside the set",
+  );
+
+/** The output type of each embedding and its quantisation rule (core's embedding-types.ts, the one codec). */
+export const EmbeddingType = z
+  .enum(EMBEDDING_TYPES)
+  .describe(
+    [
+      "Output type of each embedding (default float), applied to the embedding as returned (L2-normalised unless normalize is false).",
+      "float: float32 values.",
+      "int8: one scale per vector, scale = max_i |v_i| / 127 (float32, returned as data[].scale; 0 for a zero vector), q_i = round(v_i / scale) with halves away from zero, in [-127, 127]; v_i ~ q_i * scale within scale / 2. Cosine of the int8 vectors approximates cosine of the floats.",
+      "uint8: the int8 values plus 128, in [1, 255], with the same scale: v_i ~ (q_i - 128) * scale.",
+      "ubinary: one bit per dimension, 1 where v_i > 0, packed MSB-first (dimension 8k + j is bit 7 - j of byte k; the last byte zero-padded): ceil(D / 8) unsigned bytes (numpy packbits(v > 0)); rank by Hamming distance.",
+      "binary: the ubinary bytes minus 128, as signed values in [-128, 127] (sentence-transformers' and Cohere's binary; add 128 to get the bits).",
+      "With encoding_format float the values are JSON numbers (integers for every type but float); with base64 they are the bytes: float32 little-endian, int8 and binary as two's complement bytes, uint8 and ubinary as they are.",
+      "An unknown type is 400 unsupported_embedding_type.",
+    ].join(" "),
+  );
+
 export const EmbeddingsRequest = z.object({
   model: z.string().min(1).describe("A model id from GET /v1/models"),
   input: z
@@ -38,7 +64,9 @@ export const EmbeddingsRequest = z.object({
   encoding_format: z
     .enum(["float", "base64"])
     .optional()
-    .describe("float: JSON numbers; base64: little-endian float32 bytes"),
+    .describe("float: JSON numbers; base64: the values' bytes (little-endian float32 for embedding_type float; one byte per value or per 8 bits otherwise)"),
+  embedding_type: EmbeddingType.optional(),
+  max_num_patches: MaxNumPatches.optional(),
   normalize: z.boolean().optional().describe("L2-normalise each embedding (default true)"),
   dimensions: z
     .number()
@@ -55,7 +83,8 @@ export const EmbeddingsResponse = z.object({
     z.object({
       object: z.literal("embedding"),
       index: z.number().int(),
-      embedding: z.union([z.array(z.number()), z.string()]),
+      embedding: z.union([z.array(z.number()), z.string()]).describe("The embedding in embedding_type, as JSON numbers or base64 (encoding_format)"),
+      scale: z.number().optional().describe("int8 and uint8 only: the vector's scale (v_i ~ q_i * scale; uint8: (q_i - 128) * scale)"),
     }),
   ),
   model: z.string(),
@@ -69,6 +98,7 @@ export const ClassifyRequest = z.object({
   template: z.string().optional().describe('Prompt template with a {} placeholder; default "This is a photo of {}."'),
   templates: z.array(z.string()).min(1).optional().describe("Several templates: their normalised embeddings are averaged"),
   lowercase: Lowercase.optional(),
+  max_num_patches: MaxNumPatches.optional(),
 });
 export type ClassifyRequest = z.infer<typeof ClassifyRequest>;
 
@@ -94,6 +124,15 @@ export const ModelObject = z.object({
   embedding_dimensions: z.number().int(),
   quantization: z.string(),
   runs_on: z.string(),
+  image_size: z.number().int().nullable().describe("FixRes: the square input side in pixels; null for NaFlex"),
+  max_num_patches: z
+    .object({
+      default: z.number().int().describe("The patch budget of a request without max_num_patches"),
+      allowed: z.array(z.number().int()).describe("The values max_num_patches takes on this deployment"),
+      patch_size: z.number().int(),
+    })
+    .nullable()
+    .describe("NaFlex (native aspect ratio, variable sequence length): the patch budgets it takes; null for FixRes"),
 });
 export const ModelList = z.object({ object: z.literal("list"), data: z.array(ModelObject) });
 

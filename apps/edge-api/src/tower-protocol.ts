@@ -3,10 +3,16 @@
  * holds one graph within its 128 MB. The API Worker tokenizes and decodes; the towers get model inputs only. Binary
  * bodies, little-endian, row-major, dims in `x-siglip-dims`, the served model id in `x-siglip-model`:
  * - `POST /internal/embed-text`: token ids int32 `[B, T]` (`application/x-siglip-ids`);
- * - `POST /internal/embed-pixels`: the images decoded and resized by the API, uint8 `[B, S, S, 3]`
+ * - `POST /internal/embed-pixels`: FixRes images decoded and resized by the API, uint8 `[B, S, S, 3]`
  *   (`application/x-siglip-rgb`);
+ * - `POST /internal/embed-naflex`: NaFlex images decoded and resized by the API to their NaFlex grids for the
+ *   request's patch budget N, uint8, one after the other, image b `[h_b·P, w_b·P, 3]` (`application/x-siglip-naflex`);
+ *   `x-siglip-dims: B,N,P` and `x-siglip-grid: h_0xw_0,h_1xw_1,...` (each image's patch grid, h·w <= N). The vision
+ *   Worker cuts the patches, pads them to N rows, builds the key mask and resizes the position embeddings from the
+ *   bundle's grid (it holds the grid next to its weights; the API Worker holds no model file but the tokenizer);
  * - `POST /internal/stage` (`x-siglip-tower: vision | textSplit`): a previous stage's hidden states float32
- *   `[B, N, D]` (`application/x-siglip-hidden`).
+ *   `[B, N, D]` (`application/x-siglip-hidden`); for NaFlex vision stages with the same `x-siglip-grid`, from which
+ *   the stage rebuilds the key mask.
  * A tower answers the embeddings float32 `[B, D]` (`application/x-siglip-embeddings`) or, from a stage that is not
  * the last, its hidden states, which the API forwards unchanged to the next stage. Errors travel as the API's error
  * envelope (500; 503 when the tower's queue is full) and are re-raised with their code. The API sends at most
@@ -16,7 +22,7 @@
  * @module
  */
 import { isSiglipError, SiglipError, tensor, type ErrorCode, type Tensor } from "@siglip-edge/core";
-import { BufferPool, byobReader, EDGE_BATCH, ModelPipeline, type SiglipPipeline, type SizedImage, type StageOutput, type StagedTower, type Towers, type TowersFactory } from "@siglip-edge/runtime";
+import { BufferPool, byobReader, EDGE_BATCH, ModelPipeline, type PatchGrid, type SiglipPipeline, type SizedImage, type StageOutput, type StagedTower, type Towers, type TowersFactory } from "@siglip-edge/runtime";
 
 export interface Fetcher {
   fetch(request: Request): Promise<Response>;
@@ -25,7 +31,8 @@ export interface Fetcher {
 export const TEXT_PATH = "/internal/embed-text";
 export const PIXELS_PATH = "/internal/embed-pixels";
 export const STAGE_PATH = "/internal/stage";
-export const TOWER_PATHS: ReadonlySet<string> = new Set([TEXT_PATH, PIXELS_PATH, STAGE_PATH]);
+export const NAFLEX_PATH = "/internal/embed-naflex";
+export const TOWER_PATHS: ReadonlySet<string> = new Set([TEXT_PATH, PIXELS_PATH, STAGE_PATH, NAFLEX_PATH]);
 
 export const IDS_TYPE = "application/x-siglip-ids";
 export const PIXELS_TYPE = "application/x-siglip-rgb";
@@ -34,6 +41,8 @@ export const EMBEDDINGS_TYPE = "application/x-siglip-embeddings";
 export const DIMS_HEADER = "x-siglip-dims";
 export const MODEL_HEADER = "x-siglip-model";
 export const TOWER_HEADER = "x-siglip-tower";
+export const NAFLEX_TYPE = "application/x-siglip-naflex";
+export const GRID_HEADER = "x-siglip-grid";
 
 // --- codec ------------------------------------------------------------------------------------------------------
 
@@ -43,6 +52,7 @@ const LAYOUTS = {
   pixels: { rank: 4, item: 1, shape: "[B, S, S, 3] uint8" },
   hidden: { rank: 3, item: 4, shape: "[B, N, D] float32" },
   embeddings: { rank: 2, item: 4, shape: "[B, D] float32" },
+  naflex: { rank: 3, item: 1, shape: "B,N,P with an x-siglip-grid of B grids: uint8 images [h·P, w·P, 3], h·w <= N" },
 } as const;
 export type BodyLayout = keyof typeof LAYOUTS;
 
@@ -50,17 +60,45 @@ export type BodyLayout = keyof typeof LAYOUTS;
 const MAX_TOWER_BODY = 64 * 2 ** 20;
 
 /**
- * Parses `x-siglip-dims` (positive integers, at most 64 MiB of data), or throws `INVALID_ARGUMENT`.
- * @returns the dims and the body size they describe
+ * Parses `x-siglip-dims` (positive integers, at most 64 MiB of data), or throws `INVALID_ARGUMENT`. The NaFlex layout
+ * also takes `x-siglip-grid` (`grid`), whose patch grids give the body size.
+ * @returns the dims, the body size they describe and (NaFlex) the patch grids
  */
-export function parseDims(header: string | null, layout: BodyLayout): { dims: number[]; bytes: number } {
+export function parseDims(header: string | null, layout: BodyLayout, grid: string | null = null): { dims: number[]; bytes: number; grids?: PatchGrid[] } {
   const { rank, item, shape } = LAYOUTS[layout];
   const dims = (header ?? "").split(",").map(Number);
-  const bytes = dims.reduce((a, b) => a * b, item);
-  if (dims.length !== rank || dims.some((d) => !Number.isInteger(d) || d <= 0) || bytes > MAX_TOWER_BODY || (layout === "pixels" && dims[3] !== 3)) {
-    throw new SiglipError("INVALID_ARGUMENT", `${layout}: ${DIMS_HEADER} "${header ?? ""}" does not describe a ${shape} body of at most ${MAX_TOWER_BODY} bytes`);
+  const bad = () => new SiglipError("INVALID_ARGUMENT", `${layout}: ${DIMS_HEADER} "${header ?? ""}"${layout === "naflex" ? ` and ${GRID_HEADER} "${grid ?? ""}"` : ""} do${layout === "naflex" ? "" : "es"} not describe a ${shape} body of at most ${MAX_TOWER_BODY} bytes`);
+  if (dims.length !== rank || dims.some((d) => !Number.isInteger(d) || d <= 0)) throw bad();
+  if (layout === "naflex") {
+    const [B, N, P] = dims as [number, number, number];
+    const grids = parseGrid(grid, N);
+    if (grids === undefined || grids.length !== B) throw bad();
+    const bytes = grids.reduce((a, [h, w]) => a + h * w * P * P * 3, 0);
+    if (bytes > MAX_TOWER_BODY) throw bad();
+    return { dims, bytes, grids };
   }
+  const bytes = dims.reduce((a, b) => a * b, item);
+  if (bytes > MAX_TOWER_BODY || (layout === "pixels" && dims[3] !== 3)) throw bad();
   return { dims, bytes };
+}
+
+/** `h0xw0,h1xw1,...` to patch grids, each h·w <= N (undefined when malformed). */
+export function parseGrid(header: string | null, N: number): PatchGrid[] | undefined {
+  if (header === null || header === "") return undefined;
+  const grids: PatchGrid[] = [];
+  for (const part of header.split(",")) {
+    const m = /^(\d{1,5})x(\d{1,5})$/.exec(part);
+    const h = Number(m?.[1]);
+    const w = Number(m?.[2]);
+    if (m === null || !(h >= 1 && w >= 1 && h * w <= N)) return undefined;
+    grids.push([h, w]);
+  }
+  return grids;
+}
+
+/** Patch grids as `x-siglip-grid`. */
+export function gridHeader(grids: readonly PatchGrid[]): string {
+  return grids.map(([h, w]) => `${h}x${w}`).join(",");
 }
 
 /** A typed array's bytes (a view, no copy). */
@@ -156,6 +194,32 @@ export function unpackPixels(bytes: Uint8Array, dims: readonly number[]): SizedI
   return Array.from({ length: B }, (_, b) => ({ width: W, height: H, channels: 3, data: bytes.subarray(b * n, (b + 1) * n) }));
 }
 
+/** NaFlex-sized images as one body (each `[h·P, w·P, 3]`, one after the other), with their dims and grid headers. */
+export function packNaFlex(images: readonly SizedImage[], N: number, P: number): { dims: number[]; grids: PatchGrid[]; body: Uint8Array<ArrayBuffer> } {
+  const grids = images.map((im): PatchGrid => [im.height / P, im.width / P]);
+  const body = new Uint8Array(images.reduce((a, im) => a + im.data.length, 0));
+  let at = 0;
+  images.forEach((im, b) => {
+    const [h, w] = grids[b] as PatchGrid;
+    if (!Number.isInteger(h) || !Number.isInteger(w) || h * w > N || im.channels !== 3 || im.data.length !== im.width * im.height * 3) throw new SiglipError("INTERNAL", `a NaFlex image must be [h·${P}, w·${P}, 3] with h·w <= ${N}`);
+    body.set(im.data, at);
+    at += im.data.length;
+  });
+  return { dims: [images.length, N, P], grids, body };
+}
+
+/** A NaFlex body as sized images (views, no copies). */
+export function unpackNaFlex(bytes: Uint8Array, dims: readonly number[], grids: readonly PatchGrid[]): SizedImage[] {
+  const P = dims[2] as number;
+  let at = 0;
+  return grids.map(([h, w]) => {
+    const n = h * P * w * P * 3;
+    const img = { width: w * P, height: h * P, channels: 3, data: bytes.subarray(at, at + n) };
+    at += n;
+    return img;
+  });
+}
+
 /** Token id rows as one `[B, T]` int32 body. */
 export function packIds(rows: readonly Int32Array[]): { dims: number[]; body: Uint8Array<ArrayBuffer> } {
   const T = rows[0]?.length ?? 0;
@@ -203,7 +267,7 @@ export interface TowerBindings {
 
 /** The API Worker's towers, for `openModel({ towers: workerTowers(bindings) })`. */
 export function workerTowers(bindings: TowerBindings): TowersFactory<WorkerTowers> {
-  return (bundle) => new WorkerTowers(bindings, bundle.id);
+  return (bundle) => new WorkerTowers(bindings, bundle.id, bundle.manifest.sizes.vision.patchSize);
 }
 
 /** Towers in other Workers: each call goes to stage 0 and on along the stage chain. */
@@ -212,11 +276,16 @@ export class WorkerTowers implements Towers {
   readonly batch = EDGE_BATCH;
   readonly #bindings: TowerBindings;
   readonly #model: string;
+  readonly #patchSize: number;
 
-  /** @param model the served id the towers know the model by */
-  constructor(bindings: TowerBindings, model: string) {
+  /**
+   * @param model the served id the towers know the model by
+   * @param patchSize the vision tower's patch size (NaFlex images are cut into patches of it)
+   */
+  constructor(bindings: TowerBindings, model: string, patchSize = 16) {
     this.#bindings = bindings;
     this.#model = model;
+    this.#patchSize = patchSize;
   }
 
   text(ids: readonly Int32Array[]): Promise<Tensor<"float32">> {
@@ -229,16 +298,22 @@ export class WorkerTowers implements Towers {
     return this.#chain("vision", PIXELS_PATH, PIXELS_TYPE, dims, body);
   }
 
+  /** NaFlex images resized to their grids: the vision Worker patches them and resizes the position embeddings. */
+  naflex(images: readonly SizedImage[], maxNumPatches: number): Promise<Tensor<"float32">> {
+    const { dims, grids, body } = packNaFlex(images, maxNumPatches, this.#patchSize);
+    return this.#chain("vision", NAFLEX_PATH, NAFLEX_TYPE, dims, body, { [GRID_HEADER]: gridHeader(grids) });
+  }
+
   /**
    * Sends the first request to stage 0, then each stage's hidden states (binary, forwarded as received) to the next
-   * stage until one answers with embeddings.
+   * stage until one answers with embeddings; `extra` headers (the NaFlex grid) go to every stage.
    */
-  async #chain(tower: StagedTower, path: string, type: string, dims: readonly number[], body: Uint8Array<ArrayBuffer>): Promise<Tensor<"float32">> {
+  async #chain(tower: StagedTower, path: string, type: string, dims: readonly number[], body: Uint8Array<ArrayBuffer>, extra: Record<string, string> = {}): Promise<Tensor<"float32">> {
     const stages = tower === "vision" ? this.#bindings.vision : this.#bindings.text;
     if (stages.length === 0) throw new SiglipError("INTERNAL", `no Worker bound for the ${tower} tower`);
     let res: Response | undefined;
     for (let k = 0; k < stages.length; k++) {
-      const headers: Record<string, string> = { [MODEL_HEADER]: this.#model };
+      const headers: Record<string, string> = { [MODEL_HEADER]: this.#model, ...extra };
       let init: RequestInit & { duplex?: "half" };
       if (k === 0) init = { method: "POST", headers: { ...headers, "content-type": type, [DIMS_HEADER]: dims.join(",") }, body };
       else {
@@ -300,9 +375,9 @@ export class TowerServer {
       const tower = request.headers.get(TOWER_HEADER);
       if (path === STAGE_PATH && tower !== "vision" && tower !== "textSplit") throw new SiglipError("INVALID_ARGUMENT", `${TOWER_HEADER} must be vision or textSplit`);
       const model = local(await ctx.model(request.headers.get(MODEL_HEADER) ?? ""));
-      const { dims, bytes } = parseDims(request.headers.get(DIMS_HEADER), route.layout);
+      const { dims, bytes, grids } = parseDims(request.headers.get(DIMS_HEADER), route.layout, request.headers.get(GRID_HEADER));
       return await this.#withBody(request, bytes, async (body) => {
-        const r = await route.run(model, body, dims, ctx.stage, tower as StagedTower);
+        const r = await route.run(model, body, dims, { stage: ctx.stage, tower: tower as StagedTower, grid: request.headers.get(GRID_HEADER), ...(grids ? { grids } : {}) });
         return "kind" in r ? stageAnswer(r) : tensorResponse(EMBEDDINGS_TYPE, r.data, r.dims);
       });
     } catch (err) {
@@ -311,22 +386,46 @@ export class TowerServer {
   }
 }
 
+/** What a route needs besides its body: the Worker's stage, the stage request's tower, the NaFlex patch grids. */
+interface RouteContext {
+  stage: number | undefined;
+  tower: StagedTower;
+  grid: string | null;
+  grids?: PatchGrid[];
+}
+
 /** What each endpoint takes and runs: stage 0 of a staged tower, the whole tower, or a later stage. */
-const ROUTES: Record<string, { type: string; layout: BodyLayout; run: (model: ModelPipeline, body: Uint8Array<ArrayBuffer>, dims: number[], stage: number | undefined, tower: StagedTower) => Promise<StageOutput | Tensor<"float32">> }> = {
+const ROUTES: Record<string, { type: string; layout: BodyLayout; run: (model: ModelPipeline, body: Uint8Array<ArrayBuffer>, dims: number[], c: RouteContext) => Promise<StageOutput | Tensor<"float32">> }> = {
   [TEXT_PATH]: {
     type: IDS_TYPE,
     layout: "ids",
-    run: async (model, body, dims, stage) => (stage !== undefined ? model.tokenIdsToStage(unpackIds(body, dims)) : (await model.runTokenIds(unpackIds(body, dims))).embeddings),
+    run: async (model, body, dims, c) => (c.stage !== undefined ? model.tokenIdsToStage(unpackIds(body, dims)) : (await model.runTokenIds(unpackIds(body, dims))).embeddings),
   },
   [PIXELS_PATH]: {
     type: PIXELS_TYPE,
     layout: "pixels",
-    run: (model, body, dims, stage) => (stage !== undefined ? model.imagesToStage(unpackPixels(body, dims)) : model.runImages(unpackPixels(body, dims))),
+    run: (model, body, dims, c) => (c.stage !== undefined ? model.imagesToStage(unpackPixels(body, dims)) : model.runImages(unpackPixels(body, dims))),
+  },
+  [NAFLEX_PATH]: {
+    type: NAFLEX_TYPE,
+    layout: "naflex",
+    run: (model, body, dims, c) => {
+      const P = model.card.naflex?.patchSize;
+      if (P === undefined) throw new SiglipError("INVALID_ARGUMENT", `${NAFLEX_PATH}: ${model.card.id} is a FixRes model`);
+      if (dims[2] !== P) throw new SiglipError("INVALID_ARGUMENT", `${NAFLEX_PATH}: patch size ${dims[2]}, ${model.card.id} has ${P}`);
+      const images = unpackNaFlex(body, dims, c.grids ?? []);
+      const opts = { maxNumPatches: dims[1] as number }; // checked against the model's allowed budgets by the pipeline
+      return c.stage !== undefined ? model.imagesToStage(images, opts) : model.runImages(images, opts);
+    },
   },
   [STAGE_PATH]: {
     type: HIDDEN_TYPE,
     layout: "hidden",
-    run: (model, body, dims, _stage, tower) => model.continueStage(tower, tensor("float32", dims, new Float32Array(body.buffer, 0, body.byteLength / 4))),
+    run: (model, body, dims, c) => {
+      const grids = c.grid === null ? undefined : parseGrid(c.grid, dims[1] as number);
+      if (c.grid !== null && grids === undefined) throw new SiglipError("INVALID_ARGUMENT", `${GRID_HEADER} "${c.grid}" does not describe patch grids of at most ${dims[1]} patches`);
+      return model.continueStage(c.tower, tensor("float32", dims, new Float32Array(body.buffer, 0, body.byteLength / 4)), grids);
+    },
   },
 };
 /**

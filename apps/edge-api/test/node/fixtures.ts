@@ -37,3 +37,34 @@ export function photo(name: string): Uint8Array {
 export function dataUri(bytes: Uint8Array, mime = "image/png"): string {
   return `data:${mime};base64,${Buffer.from(bytes).toString("base64")}`;
 }
+
+export const TINY_NAFLEX_ID = "siglip-edge/tiny-naflex";
+/** End-to-end NaFlex goldens from HF Siglip2ImageProcessor + Siglip2Model (tools/reference/naflex_goldens.py). */
+export const NAFLEX_GOLDENS = join(import.meta.dirname, "..", "..", "..", "..", "fixtures", "goldens", "naflex");
+
+export interface NaFlexCase {
+  image: string;
+  maxNumPatches: number;
+  spatialShape: [number, number];
+  imageEmbeds: number[];
+}
+
+export function naflexGoldens(): { seed: number; budgets: number[]; cases: NaFlexCase[]; image: (name: string) => Uint8Array } {
+  const g = JSON.parse(readFileSync(join(NAFLEX_GOLDENS, "goldens.json"), "utf8")) as { seed: number; budgets: number[]; cases: NaFlexCase[] };
+  return { ...g, image: (name) => new Uint8Array(readFileSync(join(NAFLEX_GOLDENS, "images", name))) };
+}
+
+let builtNaflex: Promise<string> | undefined;
+
+/** The tiny NaFlex bundle of the goldens' weights (two stages per tower as well), with `tokenizer.sgtk`; once per process. */
+export function tinyNaflexBundle(): Promise<string> {
+  builtNaflex ??= (async () => {
+    const root = await mkdtemp(join(tmpdir(), "siglip-edge-api-naflex-"));
+    await generateCheckpoint(join(root, "ck"), "tiny-naflex", { seed: naflexGoldens().seed });
+    const dir = join(root, "tiny-naflex");
+    await convertCheckpoint(join(root, "ck"), dir, { checkpointId: TINY_NAFLEX_ID, stages: 2 });
+    writeFileSync(join(dir, "tokenizer.sgtk"), (await loadTokenizer(devTokenizerJsonPath())).toBinary());
+    return dir;
+  })();
+  return builtNaflex;
+}
