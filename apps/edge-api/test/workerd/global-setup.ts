@@ -8,12 +8,15 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 import type { ProvidedContext } from "vitest";
 import type { TestProject } from "vitest/node";
-import { PHOTOS, tinyBundle } from "../node/fixtures.ts";
+import { naflexGoldens, PHOTOS, tinyBundle, tinyNaflexBundle, type NaFlexCase } from "../node/fixtures.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
     fixtureOrigin: string;
     bundleFiles: string[];
+    /** The tiny NaFlex bundle's files (served under /bundle-naflex/) and the HF goldens with the images as data URIs. */
+    naflexBundleFiles: string[];
+    naflex: { cases: NaFlexCase[]; budgets: number[]; uris: Record<string, string> };
     /** Node references on the same bundle: `siglip embed --image` for coins.png and a JPEG, onnxruntime-node for texts. */
     reference: { texts: string[]; textEmbeddings: number[][]; imageEmbedding: number[]; jpegEmbedding: number[] };
   }
@@ -45,11 +48,12 @@ async function nodeReference(dir: string): Promise<ProvidedContext["reference"]>
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = await tinyBundle();
+  const naflexDir = await tinyNaflexBundle();
   const server = createServer((req, res) => {
     const u = new URL(req.url ?? "/", "http://x");
     if (u.pathname === "/redirect") return void res.writeHead(302, { location: u.searchParams.get("to") ?? "/photos/skimage/coins.png" }).end();
     const [, kind, ...rest] = u.pathname.split("/");
-    const root = kind === "bundle" ? dir : kind === "photos" ? PHOTOS : undefined;
+    const root = kind === "bundle" ? dir : kind === "bundle-naflex" ? naflexDir : kind === "photos" ? PHOTOS : undefined;
     const path = root === undefined ? undefined : join(root, ...rest);
     if (path === undefined || !existsSync(path)) return void res.writeHead(404).end();
     res.writeHead(200, { "content-type": "application/octet-stream" }).end(readFileSync(path));
@@ -61,5 +65,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("fixtureOrigin", origin);
   project.provide("reference", await nodeReference(dir));
   project.provide("bundleFiles", ["manifest.json", "tokenizer.sgtk", ...manifest.files.map((f) => f.path)]);
+  const nm = JSON.parse(readFileSync(join(naflexDir, "manifest.json"), "utf8")) as { files: { path: string }[] };
+  project.provide("naflexBundleFiles", ["manifest.json", "tokenizer.sgtk", ...nm.files.map((f) => f.path)]);
+  const g = naflexGoldens();
+  const uris = Object.fromEntries([...new Set(g.cases.map((c) => c.image))].map((n) => [n, `data:image/png;base64,${Buffer.from(g.image(n)).toString("base64")}`]));
+  project.provide("naflex", { cases: g.cases, budgets: g.budgets, uris });
   return () => new Promise<void>((r) => server.close(() => r()));
 }
