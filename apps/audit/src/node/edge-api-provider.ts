@@ -15,6 +15,8 @@ export interface EdgeApiOptions {
   /** Per-request caps; the API's defaults are 256 texts and 32 images. */
   maxTexts?: number;
   maxImages?: number;
+  /** NaFlex models: `max_num_patches` of every image request (part of the cache revision: other budgets, other vectors). */
+  maxNumPatches?: number;
 }
 
 type Part = string | { type: "image_url"; image_url: string };
@@ -75,6 +77,7 @@ export class EdgeApiProvider implements EmbeddingProvider {
   async #post(input: Part[]): Promise<Float32Array> {
     const body: Record<string, unknown> = { input, encoding_format: "base64" };
     if (this.#opts.model !== undefined) body["model"] = this.#opts.model;
+    if (this.#opts.maxNumPatches !== undefined && input.some((p) => typeof p !== "string")) body["max_num_patches"] = this.#opts.maxNumPatches;
     let res: Response;
     try {
       res = await fetch(`${this.#url}/v1/embeddings`, {
@@ -95,7 +98,7 @@ export class EdgeApiProvider implements EmbeddingProvider {
     if (!res.ok || json.data === undefined) {
       throw new SiglipError("BACKEND_BAD_RESPONSE", `${this.#url} answered ${res.status}: ${json.error?.code ?? ""} ${json.error?.message ?? text.slice(0, 200)}`.trim());
     }
-    const revision = res.headers.get("x-model-revision") ?? "unknown";
+    const revision = `${res.headers.get("x-model-revision") ?? "unknown"}${this.#opts.maxNumPatches === undefined ? "" : `+patches-${this.#opts.maxNumPatches}`}`;
     if (this.revision === "") {
       this.revision = revision;
       this.model = json.model ?? "unknown";

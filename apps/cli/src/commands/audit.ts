@@ -8,7 +8,7 @@ import { basename, join, resolve } from "node:path";
 import { existsSync } from "node:fs";
 import { createHash } from "node:crypto";
 import type { EmbeddingProvider, ImageInput } from "@siglip-edge/audit/node";
-import type { ModelPipeline, SiglipPipeline } from "@siglip-edge/runtime";
+import type { ImageOptions, ModelPipeline, SiglipPipeline } from "@siglip-edge/runtime";
 import { intFlag, parseArgs, stringFlag, UsageError, type Parsed } from "../args.ts";
 import { write, type Command, type CommandIO } from "../io.ts";
 
@@ -16,8 +16,9 @@ const USAGE = `siglip audit <subcommand> [options]
   run        --out DIR [--model BUNDLE | --kserve URL --model BUNDLE [--kserve-name NAME] | --api URL [--api-model ID]
                         | --provider stand-in | --provider precomputed --embeddings DIR] [--dataset default|xm3600:DIR|folder:DIR]
              [--prompts gender,age,occupation|FILE.json,...] [--languages en,de,...] [--caption-policy all|first]
-             [--seed N] [--resamples N] [--batch N] [--concurrency N] [--fairface DIR|LABELS.csv]
-             (--kserve: towers on a KServe v2 backend as <NAME>-text/-vision, NAME defaulting to the bundle folder's name;
+             [--seed N] [--resamples N] [--batch N] [--concurrency N] [--fairface DIR|LABELS.csv] [--max-num-patches N]
+             (--max-num-patches: NaFlex models' image patch budget, part of the cache revision.
+             --kserve: towers on a KServe v2 backend as <NAME>-text/-vision, NAME defaulting to the bundle folder's name;
              the bundle gives manifest and tokenizer. --api: a siglip-edge API, bearer token from SIGLIP_API_KEY.)
              Embeds (with a resumable SQLite cache in DIR/embeddings.sqlite), writes DIR/report.json and DIR/index.html.
   bias       --images IMG.npy --groups name=A.npy,name=B.npy [--seed N] [--resamples N]
@@ -150,8 +151,11 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
       batch: { type: "string" },
       concurrency: { type: "string" },
       fairface: { type: "string" },
+      "max-num-patches": { type: "string" },
     });
     quietSqliteWarning();
+    const { imageOptionsFlag } = await import("./embed-common.ts");
+    const imageOptions = imageOptionsFlag(p);
     const audit = await import("@siglip-edge/audit");
     const node = await import("@siglip-edge/audit/node");
     const out = resolve(io.cwd, need(p, "out"));
@@ -164,13 +168,14 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
     if (modelFlag !== undefined && kind !== "bundle" && kind !== "kserve") throw new UsageError(`--model selects the bundle provider; drop --provider ${kind}`);
     const provider: EmbeddingProvider =
       kind === "bundle"
-        ? await BundleProvider.open(modelFlag ?? need(p, "model"), io)
+        ? await BundleProvider.open(modelFlag ?? need(p, "model"), io, imageOptions)
         : kind === "kserve"
-          ? await openKServeProvider(kserveFlag ?? need(p, "kserve"), need(p, "model"), stringFlag(p, "kserve-name"), io)
+          ? await openKServeProvider(kserveFlag ?? need(p, "kserve"), need(p, "model"), stringFlag(p, "kserve-name"), io, imageOptions)
         : kind === "edge-api"
           ? await node.EdgeApiProvider.connect(apiFlag ?? need(p, "api"), {
               ...(stringFlag(p, "api-model") ? { model: stringFlag(p, "api-model") } : {}),
               ...(io.env["SIGLIP_API_KEY"] ? { apiKey: io.env["SIGLIP_API_KEY"] } : {}),
+              ...imageOptions,
             })
           : kind === "precomputed"
           ? new node.PrecomputedProvider(resolve(io.cwd, need(p, "embeddings")))
@@ -209,6 +214,9 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
   },
 };
 
+/** A NaFlex budget in the cache revision: other budgets give other image vectors. */
+const patchesSuffix = (o: ImageOptions): string => (o.maxNumPatches === undefined ? "" : `+patches-${o.maxNumPatches}`);
+
 /**
  * The local-bundle provider: a converted bundle (directory or cached hub id) opened as `siglip embed` opens it
  * (onnxruntime-node, the bundle's tokenizer). Its cache revision is the checkpoint revision plus a hash of the
@@ -221,18 +229,22 @@ export class BundleProvider implements EmbeddingProvider {
   readonly revision: string;
   readonly dim: number;
   readonly #m: ModelPipeline;
+  readonly #images: ImageOptions;
 
-  private constructor(m: ModelPipeline) {
+  private constructor(m: ModelPipeline, images: ImageOptions) {
     this.#m = m;
+    this.#images = images;
     const files = createHash("sha256").update(JSON.stringify(m.manifest.files.map((f) => [f.path, f.sha256]))).digest("hex").slice(0, 16);
     this.model = m.manifest.checkpoint.id;
-    this.revision = `${m.manifest.checkpoint.revision ?? "local"}+bundle-${files}`;
+    this.revision = `${m.manifest.checkpoint.revision ?? "local"}+bundle-${files}${patchesSuffix(images)}`;
     this.dim = m.manifest.sizes.embedDim;
   }
 
-  static async open(model: string, io: CommandIO): Promise<BundleProvider> {
+  static async open(model: string, io: CommandIO, images: ImageOptions = {}): Promise<BundleProvider> {
     const { openModel } = await import("./embed-common.ts");
-    return new BundleProvider(await openModel(model, io));
+    const m = await openModel(model, io);
+    m.patchBudget(images); // a budget the model does not take fails here, not at the first image batch
+    return new BundleProvider(m, images);
   }
 
   async embedTexts(texts: readonly string[]): Promise<Float32Array> {
@@ -240,7 +252,7 @@ export class BundleProvider implements EmbeddingProvider {
   }
 
   async embedImages(images: readonly ImageInput[]): Promise<Float32Array> {
-    return (await this.#m.runImages(images.map((im) => im.bytes))).data;
+    return (await this.#m.runImages(images.map((im) => im.bytes), this.#images)).data;
   }
 }
 
@@ -252,12 +264,14 @@ export class PipelineProvider implements EmbeddingProvider {
   readonly revision: string;
   readonly dim: number;
   readonly #p: SiglipPipeline;
+  readonly #images: ImageOptions;
 
-  constructor(kind: string, p: SiglipPipeline) {
+  constructor(kind: string, p: SiglipPipeline, images: ImageOptions = {}) {
     this.kind = kind;
     this.#p = p;
+    this.#images = images;
     this.model = p.card.id;
-    this.revision = p.card.revision;
+    this.revision = `${p.card.revision}${patchesSuffix(images)}`;
     this.dim = p.card.embedDim;
   }
 
@@ -269,7 +283,7 @@ export class PipelineProvider implements EmbeddingProvider {
   }
 
   async embedImages(images: readonly ImageInput[]): Promise<Float32Array> {
-    const rows = await this.#p.embedImages(images.map((im) => im.bytes));
+    const rows = await this.#p.embedImages(images.map((im) => im.bytes), this.#images);
     const out = new Float32Array(images.length * this.dim);
     rows.forEach((r, i) => out.set(r, i * this.dim));
     return out;
@@ -277,7 +291,7 @@ export class PipelineProvider implements EmbeddingProvider {
 }
 
 /** Towers on a KServe v2 backend; manifest, tokenizer and preprocessing from the local bundle (as the edge does). */
-export async function openKServeProvider(url: string, bundle: string, name: string | undefined, io: CommandIO): Promise<PipelineProvider> {
+export async function openKServeProvider(url: string, bundle: string, name: string | undefined, io: CommandIO, images: ImageOptions = {}): Promise<PipelineProvider> {
   const { KServeClient, kserveTowers, openModel, readManifest, SGTK_FILE } = await import("@siglip-edge/runtime");
   const { fsBundleSource, initNodeDecoders } = await import("@siglip-edge/runtime/node");
   const { resolveModel } = await import("@siglip-edge/export");
@@ -296,7 +310,8 @@ export async function openKServeProvider(url: string, bundle: string, name: stri
     initDecoders: initNodeDecoders,
     ...(tokenizer ? { tokenizer } : {}),
   });
-  return new PipelineProvider("kserve", remote);
+  remote.patchBudget(images);
+  return new PipelineProvider("kserve", remote, images);
 }
 
 /** node:sqlite prints an ExperimentalWarning on first load; keep every other warning. */

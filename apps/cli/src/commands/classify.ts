@@ -4,12 +4,13 @@ import { DEFAULT_TEMPLATE } from "@siglip-edge/runtime";
 import type { LowercaseMode } from "@siglip-edge/tokenizer";
 import { parseArgs, stringFlag, UsageError } from "../args.ts";
 import { write, type Command } from "../io.ts";
-import { embedImages, embedTexts, MODEL_FLAGS, openModel } from "./embed-common.ts";
+import { embedImages, embedTexts, imageOptionsFlag, MODEL_FLAGS, openModel } from "./embed-common.ts";
 
-const USAGE = `siglip classify --model BUNDLE_DIR|MODEL_ID --image PATH --labels a,b,c [--template T] [--tokenizer PATH] [--lowercase MODE] [--revision R] [--dtype D]
+const USAGE = `siglip classify --model BUNDLE_DIR|MODEL_ID --image PATH --labels a,b,c [--template T] [--max-num-patches N] [--tokenizer PATH] [--lowercase MODE] [--revision R] [--dtype D]
   Prints one JSON line per label, highest first: {"label", "score" (sigmoid), "logit"}.
   Logit = cos(image, text) * exp(logit_scale) + logit_bias, the checkpoint's own scale and bias.
-  --template  "{}" is replaced by the label (default "${DEFAULT_TEMPLATE}")`;
+  --template  "{}" is replaced by the label (default "${DEFAULT_TEMPLATE}")
+  --max-num-patches N  NaFlex models: the image's patch budget (256 default, 576, 784, 1024)`;
 
 export const command: Command = {
   summary: "zero-shot image classification (sigmoid scores)",
@@ -27,7 +28,7 @@ export const command: Command = {
     if (!template.includes("{}")) throw new UsageError('--template must contain "{}"');
     const m = await openModel(model, io, { revision: stringFlag(args, "revision"), dtype: stringFlag(args, "dtype"), tokenizer: stringFlag(args, "tokenizer") });
     try {
-      const [img] = await embedImages(m, [image]);
+      const [img] = await embedImages(m, [image], imageOptionsFlag(args));
       const txt = await embedTexts(m, labels.map((l) => template.replaceAll("{}", l)), stringFlag(args, "lowercase") as LowercaseMode | undefined);
       const scale = Math.exp(m.logit.logitScale);
       const rows = labels.map((label, i) => {

@@ -6,11 +6,11 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SiglipError, WEIGHT_DTYPES } from "@siglip-edge/core";
 import { loadManifest, resolveModel } from "@siglip-edge/export";
-import { engineTowers, openModel as openBundle, type EngineTowers, type ModelPipeline } from "@siglip-edge/runtime";
+import { engineTowers, openModel as openBundle, type EngineTowers, type ImageOptions, type ModelPipeline } from "@siglip-edge/runtime";
 import { createNodeEngine, fsBundleSource, initNodeDecoders } from "@siglip-edge/runtime/node";
 import { DEFAULT_LOWERCASE, LOWERCASE_MODES, type LowercaseMode } from "@siglip-edge/tokenizer";
 import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
-import type { FlagSpecs } from "../args.ts";
+import { stringFlag, UsageError, type FlagSpecs, type Parsed } from "../args.ts";
 import type { CommandIO } from "../io.ts";
 
 /** The flags that pick and feed a model, shared by `embed` and `classify`. */
@@ -21,7 +21,16 @@ export const MODEL_FLAGS = {
   lowercase: { type: "string", choices: LOWERCASE_MODES },
   revision: { type: "string" },
   dtype: { type: "string", choices: WEIGHT_DTYPES },
+  "max-num-patches": { type: "string" },
 } satisfies FlagSpecs;
+
+/** `--max-num-patches N` (NaFlex models: the image patch budget), as the pipeline's image options. */
+export function imageOptionsFlag(args: Parsed): ImageOptions {
+  const raw = stringFlag(args, "max-num-patches");
+  if (raw === undefined) return {};
+  if (!/^[0-9]+$/.test(raw)) throw new UsageError(`--max-num-patches must be a positive integer, got "${raw}"`);
+  return { maxNumPatches: Number(raw) };
+}
 
 export interface OpenModelFlags {
   /** Picks the cached bundle when `model` is a hub id (ignored for a directory). */
@@ -65,7 +74,7 @@ export async function embedTexts(m: ModelPipeline, texts: readonly string[], low
   return (await m.embedTexts(texts, { lowercase })).embeddings;
 }
 
-export async function embedImages(m: ModelPipeline, paths: readonly string[]): Promise<Float32Array[]> {
+export async function embedImages(m: ModelPipeline, paths: readonly string[], options: ImageOptions = {}): Promise<Float32Array[]> {
   const files: Uint8Array[] = [];
   for (const p of paths) {
     try {
@@ -74,5 +83,5 @@ export async function embedImages(m: ModelPipeline, paths: readonly string[]): P
       throw new SiglipError("NOT_FOUND", `cannot read image ${p}`, { cause });
     }
   }
-  return m.embedImages(files);
+  return m.embedImages(files, options);
 }
