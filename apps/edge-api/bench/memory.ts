@@ -12,9 +12,12 @@
  *
  * Usage: npm run bench -w @siglip-edge/edge-api
  *   env B16_DIR (default /tmp/siglip-b16, as packages/export's bench), B16_DTYPES (default "int8,q4"), RUNS (10),
- *   COMPARE=0 (workerd roles only). Missing bundles are converted from `$B16_DIR/b16-fixres` (generated from seed 0
+ *   COMPARE=0 (workerd roles only). Missing bundles are converted from `$B16_DIR/<PRESET>` (generated from seed 0
  *   if missing); the transformers.js rows need `$B16_DIR/tjs-b16-<dtype>`, written by
  *   `node packages/runtime/bench/export-tjs.ts $B16_DIR/b16-fixres $B16_DIR/tjs-b16-int8 int8`.
+ *   PRESET=b16-naflex: the NaFlex B/16 (images sent as the API Worker sends them: resized to their NaFlex grid for
+ *   MAX_NUM_PATCHES, default 1024, the largest budget served; the vision role patches them and resizes the position
+ *   embeddings); PRESET=tiny-naflex FOLD=1 (or tiny-fixres) is a smoke run of the same roles in seconds.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
@@ -25,7 +28,8 @@ import { cosine } from "@siglip-edge/core";
 import { convertCheckpoint, generateCheckpoint, type WeightDType } from "@siglip-edge/export";
 import { engineTowers, lazyProvider, openModel, type SiglipPipeline } from "@siglip-edge/runtime";
 import { createNodeEngine, fsBundleSource, initNodeDecoders } from "@siglip-edge/runtime/node";
-import { preprocessFixResRgb } from "@siglip-edge/preprocess";
+import { preprocessFixResRgb, preprocessNaFlexRgb } from "@siglip-edge/preprocess";
+import type { BundleManifest } from "@siglip-edge/core";
 import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
 import { WorkerTowers, type Fetcher } from "../src/tower-protocol.ts";
 
@@ -64,6 +68,13 @@ const LOG = process.env["LOG"];
 const LOAD_REQUESTS = Number(process.env["LOAD_REQUESTS"] ?? 20);
 /** VERIFY=0 skips the roles' SHA-256 pass over the weights at cold start. */
 const VERIFY = process.env["VERIFY"] !== "0";
+/** PRESET: the checkpoint (packages/export presets): b16-fixres (default), b16-naflex, or tiny-* for smoke runs. */
+const PRESET = process.env["PRESET"] ?? "b16-fixres";
+const NAFLEX = PRESET.includes("naflex");
+/** NaFlex: the patch budget of every image (default 1024, the largest allowed: the most activations per image). */
+const MAX_NUM_PATCHES = Number(process.env["MAX_NUM_PATCHES"] ?? 1024);
+/** How the bench's requests ask for images: NaFlex requests carry the budget. */
+const IMAGE_OPTIONS = NAFLEX ? { maxNumPatches: MAX_NUM_PATCHES } : {};
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -72,12 +83,12 @@ const pct = (xs: number[], p: number) => {
 const ms = (x: number) => `${x.toFixed(0)} ms`;
 
 async function ensureBundle(dtype: string): Promise<string> {
-  const ck = join(DIR, "b16-fixres");
+  const ck = join(DIR, PRESET);
   // The fp32 bundle is the Node reference only; edge bundles carry STAGES stage graphs (whole towers too).
   const stages = dtype === "fp32" ? 1 : STAGES;
-  const out = join(DIR, dtype === "fp32" ? "bundle-b16-fixres" : `bundle-b16-fixres-${dtype}${stages > 1 ? `-s${stages}` : ""}`);
+  const out = join(DIR, dtype === "fp32" ? `bundle-${PRESET}` : `bundle-${PRESET}-${dtype}${stages > 1 ? `-s${stages}` : ""}`);
   if (existsSync(join(out, "manifest.json"))) return out;
-  if (!existsSync(join(ck, "config.json"))) await generateCheckpoint(ck, "b16-fixres", { seed: 0 });
+  if (!existsSync(join(ck, "config.json"))) await generateCheckpoint(ck, PRESET, { seed: 0 });
   console.error(`converting ${dtype} bundle (minutes)`);
   await convertCheckpoint(ck, out, { dtype: dtype as WeightDType, stages });
   return out;
@@ -273,7 +284,7 @@ interface ApiResult {
  * WASM) cold and under load, and end-to-end latency is timed.
  */
 async function runApi(bundle: { prefix: string; persist: string }, port: number, stages: number): Promise<ApiResult> {
-  const bundles = JSON.stringify([{ id: "b16", prefix: bundle.prefix, ...(VERIFY ? {} : { verify: false }) }]);
+  const bundles = JSON.stringify([{ id: "b16", prefix: bundle.prefix, ...(FOLD ? { foldTokenIds: true } : {}), ...(VERIFY ? {} : { verify: false }) }]);
   const towers = (["text", "vision"] as const).flatMap((role) => Array.from({ length: stages }, (_, k) => ({ role, k })));
   const binding = (role: "text" | "vision", k: number) => `${role.toUpperCase()}_TOWER${k === 0 ? "" : `_${k}`}`;
   const config = join(WORKER_DIR, "wrangler.api.toml");
@@ -291,7 +302,8 @@ async function runApi(bundle: { prefix: string; persist: string }, port: number,
     const post = async (kind: "text" | "image") => {
       const input = kind === "text" ? TEXT : [{ type: "image_url", image_url: { url: dataUri } }];
       const t = performance.now();
-      const r = await fetch(`${base}/v1/embeddings`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "b16", input }) });
+      const req = { model: "b16", input, ...(NAFLEX && kind === "image" ? { max_num_patches: MAX_NUM_PATCHES } : {}) };
+      const r = await fetch(`${base}/v1/embeddings`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(req) });
       const body = await r.text();
       if (r.status === 429) rejected++;
       else if (!r.ok) throw new Error(`API ${kind}: HTTP ${r.status} ${body.slice(0, 200)}`);
@@ -321,7 +333,7 @@ async function runApi(bundle: { prefix: string; persist: string }, port: number,
  * and isolate, chained by this script as the API Worker chains them (stage 0 gets the input, each later stage the
  * previous stage's hidden states). Memory is sampled in every isolate at once; the result has one peak per stage.
  */
-async function runRole(role: "text" | "vision", bundle: { url: string } | { prefix: string; persist: string }, port: number, stages: number): Promise<RoleResult[]> {
+async function runRole(role: "text" | "vision", bundle: { url: string } | { prefix: string; persist: string }, port: number, stages: number, manifest: BundleManifest): Promise<RoleResult[]> {
   const where = "url" in bundle ? { url: bundle.url } : { prefix: bundle.prefix };
   const bundles = JSON.stringify([{ id: "b16", ...where, ...(FOLD ? { foldTokenIds: true } : {}), ...(ARENA ? {} : { memArena: false }), ...(VERIFY ? {} : { verify: false }) }]);
   const ks = stages > 1 ? Array.from({ length: stages }, (_, k) => k) : [undefined];
@@ -336,17 +348,19 @@ async function runRole(role: "text" | "vision", bundle: { url: string } | { pref
     // 224 x 224 uint8 image, through the tower protocol's own client (src/tower-protocol.ts), which chains the stages
     // as the API Worker does (stage 0 gets the input, each later stage the previous stage's hidden states).
     const ids = (await loadTokenizer(devTokenizerJsonPath())).encode(TEXT);
-    const sized = await preprocessFixResRgb(IMAGE, { size: 224 });
+    const pp = manifest.preprocessing;
+    const sized = pp.kind === "naflex" ? await preprocessNaFlexRgb(IMAGE, { patchSize: pp.patchSize, maxNumPatches: MAX_NUM_PATCHES }) : await preprocessFixResRgb(IMAGE, { size: pp.imageSize });
     const workers: Fetcher[] = bases.map((base) => ({
       fetch: async (req) => {
         const u = new URL(req.url);
         return fetch(`${base}${u.pathname}`, { method: req.method, headers: req.headers, body: await req.arrayBuffer() });
       },
     }));
-    const towers = new WorkerTowers({ text: workers, vision: workers }, "b16");
+    const towers = new WorkerTowers({ text: workers, vision: workers }, "b16", manifest.sizes.vision.patchSize);
     const once = async () => {
       const t = performance.now();
-      const out = role === "text" ? await towers.text([ids]) : await towers.fixres([sized]); // FOLD: the role folds (its MODEL_BUNDLES)
+      // FOLD: the role folds (its MODEL_BUNDLES)
+      const out = role === "text" ? await towers.text([ids]) : pp.kind === "naflex" ? await towers.naflex([sized], MAX_NUM_PATCHES) : await towers.fixres([sized]);
       return { ms: performance.now() - t, vector: out.data };
     };
     const wasm = async (i: number) => ((await (await fetch(`${bases[i]}/internal/stats`)).json()) as { wasmBytes: number }).wasmBytes;
@@ -383,7 +397,7 @@ async function nodeRuns(dir: string, threads: number): Promise<{ textColdMs: num
   const tv = (await m.embedTexts([TEXT])).embeddings[0] as Float32Array;
   const textColdMs = performance.now() - t;
   t = performance.now();
-  const iv = (await m.embedImages([IMAGE]))[0] as Float32Array;
+  const iv = (await m.embedImages([IMAGE], IMAGE_OPTIONS))[0] as Float32Array;
   const imageColdMs = performance.now() - t;
   const text: number[] = [];
   const image: number[] = [];
@@ -392,7 +406,7 @@ async function nodeRuns(dir: string, threads: number): Promise<{ textColdMs: num
     await m.embedTexts([TEXT]);
     text.push(performance.now() - t);
     t = performance.now();
-    await m.embedImages([IMAGE]);
+    await m.embedImages([IMAGE], IMAGE_OPTIONS);
     image.push(performance.now() - t);
   }
   return { textColdMs, imageColdMs, text, image, tv, iv };
@@ -403,13 +417,15 @@ const log = (s: string) => {
   lines.push(s);
   console.log(s);
 };
-console.error("fp32 reference on onnxruntime-node (B/16, 1 thread)");
+console.error(`fp32 reference on onnxruntime-node (${PRESET}, 1 thread)`);
+log(`${PRESET}${NAFLEX ? `, images at max_num_patches ${MAX_NUM_PATCHES}` : ""}; uptime: ${execFileSync("uptime", { encoding: "utf8" }).trim()}`);
+log("");
 const fp32 = await nodeRuns(await ensureBundle("fp32"), 1);
 log(`| runtime | weights | text cold / p50 / p95 | image cold / p50 / p95 | cos to fp32 text / image |`);
 log(`|---|---|---|---|---|`);
 log(`| onnxruntime-node 1.30 (1 thread) | fp32 | ${ms(fp32.textColdMs)} / ${ms(pct(fp32.text, 50))} / ${ms(pct(fp32.text, 95))} | ${ms(fp32.imageColdMs)} / ${ms(pct(fp32.image, 50))} / ${ms(pct(fp32.image, 95))} | 1 / 1 |`);
 const memLines: string[] = [];
-let port = 8900;
+let port = Number(process.env["PORT"] ?? 8900); // PORT: first of the ports the wrangler devs take (two per Worker: HTTP and inspector + 1000)
 for (const dtype of DTYPES) {
   const dir = await ensureBundle(dtype);
   // The Worker reads tokenizer.sgtk next to the bundle.
@@ -428,7 +444,8 @@ for (const dtype of DTYPES) {
     }
     const attempt = async (role: "text" | "vision") => {
       try {
-        const r = await runRole(role, SOURCE === "http" ? { url: `${server.origin}/b/` } : { prefix: `b16-${dtype}-s${STAGES}/`, persist: localR2(dir, `b16-${dtype}-s${STAGES}/`) }, port, STAGES);
+        const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as BundleManifest;
+        const r = await runRole(role, SOURCE === "http" ? { url: `${server.origin}/b/` } : { prefix: `${PRESET}-${dtype}-s${STAGES}/`, persist: localR2(dir, `${PRESET}-${dtype}-s${STAGES}/`) }, port, STAGES, manifest);
         port += STAGES;
         return r;
       } catch (err) {
@@ -451,7 +468,7 @@ for (const dtype of DTYPES) {
     for (const r of [...(texts ?? []), ...(visions ?? [])]) memLine(`| ${r.role} | ${dtype} | ${f(r.coldPeak)} | ${f(r.loadPeak)} |`);
     if (ROLES.includes("api") && SOURCE !== "http") {
       try {
-        const a = await runApi({ prefix: `b16-${dtype}-s${STAGES}/`, persist: localR2(dir, `b16-${dtype}-s${STAGES}/`) }, port, STAGES);
+        const a = await runApi({ prefix: `${PRESET}-${dtype}-s${STAGES}/`, persist: localR2(dir, `${PRESET}-${dtype}-s${STAGES}/`) }, port, STAGES);
         port += 2 * STAGES + 1;
         log(`| **workerd, whole deployment through the API** (\`POST /v1/embeddings\`: API Worker tokenizes / decodes, ${STAGES} stage Workers per tower) | ${dtype} | ${ms(a.coldText)} / ${ms(pct(a.text, 50))} / ${ms(pct(a.text, 95))} | ${ms(a.coldImage)} / ${ms(pct(a.image, 50))} / ${ms(pct(a.image, 95))} | as the rows above |`);
         memLine(`| API (tokenizer, image decoding; no model) | ${dtype} | ${f(a.coldPeak)} | ${f(a.loadPeak)}${a.rejected ? ` (${a.rejected} of ${LOAD_REQUESTS} answered 429)` : ""} |`);
