@@ -142,7 +142,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
 
   app.get("/healthz", (c) => c.json({ status: "ok" as const }));
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
-  app.get("/docs", async (c) => c.html(docsPage(openApiDocument(), await deps.models.list())));
+  app.get("/docs", async (c) => c.html(docsPage(openApiDocument(), (await deps.models.list()).map((m) => (m.naflex ? { ...m, naflex: { ...m.naflex, allowedPatches: servedPatchCounts(m, config.maxNumPatches) ?? [] } } : m)))));
   app.get("/", (c) => c.redirect("/docs"));
 
   app.use("/v1/*", async (c, next) => {

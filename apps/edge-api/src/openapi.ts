@@ -25,7 +25,7 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
       title: "siglip-edge API",
       version: "0.1.0",
       description:
-        "SigLIP 2 embeddings (OpenAI-compatible) and zero-shot image classification. Every response carries an x-request-id header.",
+        "SigLIP 2 embeddings (OpenAI-compatible) and zero-shot image classification, FixRes and NaFlex models (NaFlex: native aspect ratio, max_num_patches per request). Output types float, int8, uint8, binary, ubinary (embedding_type). Every response carries an x-request-id header.",
     },
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },

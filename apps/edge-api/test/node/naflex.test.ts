@@ -61,6 +61,19 @@ describe("NaFlex over the HTTP API on Node", () => {
     ]);
   });
 
+  it("/openapi.json states the quantisation rules and the NaFlex field; /docs shows a NaFlex and a binary request", async () => {
+    const app = makeApp({ maxNumPatches: 576 });
+    const doc = (await (await app.request("/openapi.json")).json()) as { paths: Record<string, { post: { requestBody: { content: Record<string, { schema: { properties: Record<string, { description?: string; enum?: string[] }> } }> } } }> };
+    const props = doc.paths["/v1/embeddings"]?.post.requestBody.content["application/json"]?.schema.properties ?? {};
+    expect(props["embedding_type"]?.enum).toEqual(["float", "int8", "uint8", "binary", "ubinary"]);
+    expect(props["embedding_type"]?.description).toMatch(/scale = max_i \|v_i\| \/ 127[\s\S]*packed MSB-first[\s\S]*minus 128/);
+    expect(props["max_num_patches"]?.description).toMatch(/256 default, 576, 784, 1024/);
+    const html = await (await app.request("/docs")).text();
+    expect(html).toContain(`&#34;model&#34;:&#34;${TINY_NAFLEX_ID}&#34;,&#34;max_num_patches&#34;:576`);
+    expect(html).toContain("&#34;embedding_type&#34;:&#34;ubinary&#34;");
+    expect(html).toContain("NaFlex (patch 4, max_num_patches 256 / 576, default 256)");
+  });
+
   it("POST /v1/embeddings: 4 aspect ratios at the default 256 and at 1024 patches equal Siglip2Model (cosine >= 0.99999)", async () => {
     const app = makeApp();
     for (const N of G.budgets) {
