@@ -8,7 +8,6 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough, Writable } from "node:stream";
 import { startDevBackend, type DevBackend } from "@siglip-edge/backend";
 import { cosine, dequantizeEmbedding, embeddingFromBase64, EMBEDDING_TYPES, sigmoid, type EmbeddingType } from "@siglip-edge/core";
 import { convertCheckpoint, generateCheckpoint } from "@siglip-edge/export";
@@ -16,7 +15,7 @@ import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BundleProvider, openKServeProvider } from "../src/commands/audit.ts";
 import { startServe } from "../src/commands/serve.ts";
-import { main } from "../src/main.ts";
+import { captureIo, Closers, runCli } from "./in-process.ts";
 
 const GOLDENS = join(import.meta.dirname, "..", "..", "..", "fixtures", "goldens", "naflex");
 const G = JSON.parse(readFileSync(join(GOLDENS, "goldens.json"), "utf8")) as { seed: number; budgets: number[]; cases: { image: string; maxNumPatches: number; imageEmbeds: number[] }[] };
@@ -35,20 +34,10 @@ let gdir = ""; // the goldens' weights (tiny-naflex, 1000-row table: images only
 let ndir = ""; // NaFlex with the 256k table
 let fdir = ""; // a FixRes bundle
 let backend: DevBackend;
-const closers: (() => Promise<void>)[] = [];
+const closers = new Closers();
 
-function io(env: Record<string, string | undefined> = {}) {
-  let out = "";
-  let err = "";
-  const sink = (f: (s: string) => void) => new Writable({ write: (c: Buffer, _e, cb) => (f(c.toString()), cb()) });
-  return { io: { stdin: new PassThrough(), stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: { ...process.env, SIGLIP_CACHE: join(root, "cache"), ...env }, cwd: root }, out: () => out, err: () => err };
-}
-
-async function siglip(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const c = io();
-  const code = await main(args, c.io);
-  return { code, out: c.out(), err: c.err() };
-}
+const io = (env: Record<string, string | undefined> = {}) => captureIo(root, env, root);
+const siglip = (args: string[]) => runCli(root, args, root);
 
 const lines = (s: string) => s.trimEnd().split("\n").map((l) => JSON.parse(l) as { input: string; embedding: number[] | string; scale?: number; label?: string; score?: number; logit?: number });
 
@@ -67,7 +56,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const close of closers.reverse()) await close();
+  await closers.closeAll();
   await rm(root, { recursive: true, force: true });
 });
 

@@ -10,7 +10,6 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { startDevBackend, type DevBackend } from "@siglip-edge/backend";
 import { cosine, l2Normalize, sigmoid } from "@siglip-edge/core";
@@ -19,7 +18,7 @@ import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BundleProvider, openKServeProvider } from "../src/commands/audit.ts";
 import { startServe } from "../src/commands/serve.ts";
-import { main } from "../src/main.ts";
+import { captureIo, Closers, runCli } from "./in-process.ts";
 
 const PHOTOS = fileURLToPath(new URL("../../../fixtures/photos/", import.meta.url));
 const IMAGES = ["skimage/coins.png", "matplotlib/grace_hopper.jpg"].map((p) => join(PHOTOS, p));
@@ -35,24 +34,14 @@ const ID = "test/one-factory";
 let root = "";
 let dir = "";
 let backend: DevBackend;
-const closers: (() => Promise<void>)[] = [];
+const closers = new Closers();
 
-function io(env: Record<string, string | undefined> = {}) {
-  let out = "";
-  let err = "";
-  const sink = (f: (s: string) => void) => new Writable({ write: (c: Buffer, _e, cb) => (f(c.toString()), cb()) });
-  return {
-    io: { stdin: new PassThrough(), stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: { ...process.env, SIGLIP_CACHE: join(root, "cache"), ...env }, cwd: process.cwd() },
-    out: () => out,
-    err: () => err,
-  };
-}
+const io = (env: Record<string, string | undefined> = {}) => captureIo(root, env);
 
 async function siglip(args: string[]): Promise<string> {
-  const c = io();
-  const code = await main(args, c.io);
-  expect(code, c.err()).toBe(0);
-  return c.out();
+  const r = await runCli(root, args);
+  expect(r.code, r.err).toBe(0);
+  return r.out;
 }
 
 const lines = (s: string) => s.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -70,7 +59,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const close of closers.reverse()) await close();
+  await closers.closeAll();
   await rm(root, { recursive: true, force: true });
 });
 

@@ -7,7 +7,7 @@ import { decodeRaster, type DecodeOptions } from "./decode/index.ts";
 import { fixresPixels, fixresResize, fixresSize, type FixResOptions } from "./fixres.ts";
 import { toRgb3, type RgbImage } from "./image.ts";
 import { resizedJpeg } from "./jpeg-stream.ts";
-import { naflexBatchOf, naflexParams, naflexPatches, naflexPatchify, naflexResize, naflexTargetSize, type NaFlexBatch, type NaFlexImage, type NaFlexOptions } from "./naflex.ts";
+import { naflexBatchOf, naflexParams, naflexPatchify, naflexResize, naflexTargetSize, type NaFlexBatch, type NaFlexImage, type NaFlexOptions } from "./naflex.ts";
 
 /**
  * Encoded image to FixRes `pixel_values`.
@@ -43,12 +43,7 @@ export async function preprocessNaFlex(bytes: Uint8Array, opts: NaFlexOptions & 
 /** Encoded image to one image's NaFlex tensors (`naflexBatchOf` stacks several into model inputs). */
 export async function preprocessNaFlexImage(bytes: Uint8Array, opts: NaFlexOptions & DecodeOptions = {}): Promise<NaFlexImage> {
   const { P, N } = naflexParams(opts);
-  const small = resizedJpeg(bytes, opts, (h, w) => {
-    const [th, tw] = naflexTargetSize(h, w, P, N);
-    return [tw, th];
-  }, opts.resample ?? "bilinear");
-  if (small !== undefined) return naflexPatchify(small, N, P);
-  return naflexPatches(await decodeRaster(bytes, opts), opts);
+  return naflexPatchify(await preprocessNaFlexRgb(bytes, opts), N, P);
 }
 
 /**

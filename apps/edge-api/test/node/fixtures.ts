@@ -7,7 +7,11 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Server } from "node:http";
 import { convertCheckpoint, generateCheckpoint } from "@siglip-edge/export";
+import { lazyProvider, type SiglipPipeline } from "@siglip-edge/runtime";
+import { serveFetch } from "../../src/node/server.ts";
+import { TowerServer, type Fetcher } from "../../src/tower-protocol.ts";
 import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
 
 export const TINY_ID = "siglip-edge/tiny-fixres";
@@ -67,4 +71,27 @@ export function tinyNaflexBundle(): Promise<string> {
     return dir;
   })();
   return builtNaflex;
+}
+
+/**
+ * A tower Worker on 127.0.0.1: the protocol's server (`TowerServer`) over a provider of one model, behind
+ * `serveFetch`; `calls` records `path:x-siglip-dims` and `grids` the `x-siglip-grid` of each request (or "-").
+ * @param servers where the HTTP server goes, for the test to close
+ */
+export async function httpTower(id: string, open: () => Promise<SiglipPipeline>, stage: number | undefined, servers: Server[]): Promise<{ fetcher: Fetcher; calls: string[]; grids: string[] }> {
+  const provider = lazyProvider([{ id, open }]);
+  const server = new TowerServer();
+  const { server: http, url } = await serveFetch((req) => server.handle(req, { model: (m) => provider.get(m), stage }), 0);
+  servers.push(http);
+  const calls: string[] = [];
+  const grids: string[] = [];
+  const fetcher: Fetcher = {
+    fetch: async (req) => {
+      const path = new URL(req.url).pathname;
+      calls.push(`${path}:${req.headers.get("x-siglip-dims")}`);
+      grids.push(req.headers.get("x-siglip-grid") ?? "-");
+      return fetch(`${url}${path}`, { method: req.method, headers: req.headers, body: await req.arrayBuffer() });
+    },
+  };
+  return { fetcher, calls, grids };
 }

@@ -8,15 +8,14 @@
  */
 import type { Server } from "node:http";
 import { base64ToBytes, cosine, dequantizeEmbedding, embeddingFromBase64, EMBEDDING_TYPES, hammingDistance, sigmoid, type EmbeddingType } from "@siglip-edge/core";
-import { engineTowers, lazyProvider, openModel } from "@siglip-edge/runtime";
+import { engineTowers, openModel } from "@siglip-edge/runtime";
 import { createNodeEngine, fsBundleSource, initNodeDecoders } from "@siglip-edge/runtime/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.ts";
 import { DEFAULT_CONFIG, type ApiConfig } from "../../src/config.ts";
 import { localModelProvider } from "../../src/node/models.ts";
-import { serveFetch } from "../../src/node/server.ts";
-import { TowerServer, workerTowers, type Fetcher } from "../../src/tower-protocol.ts";
-import { dataUri, naflexGoldens, TINY_ID, TINY_NAFLEX_ID, tinyBundle, tinyNaflexBundle } from "./fixtures.ts";
+import { workerTowers, type Fetcher } from "../../src/tower-protocol.ts";
+import { dataUri, httpTower, naflexGoldens, TINY_ID, TINY_NAFLEX_ID, tinyBundle, tinyNaflexBundle } from "./fixtures.ts";
 
 type Data = { index: number; embedding: number[] | string; scale?: number; scores?: { label: string; score: number }[] };
 type Json = Record<string, unknown> & { data: Data[]; error: { code: string; param: string | null; message: string } };
@@ -171,21 +170,8 @@ describe("embedding types over the API", () => {
 });
 
 /** A tower Worker over HTTP on 127.0.0.1 (the protocol's server; whole towers or stage `stage`). */
-async function tower(stage?: number): Promise<{ fetcher: Fetcher; calls: string[] }> {
-  const provider = lazyProvider([{ id: TINY_NAFLEX_ID, open: () => openModel({ source: fsBundleSource(naflexDir), towers: engineTowers(createNodeEngine(), stage === undefined ? {} : { stage }), id: TINY_NAFLEX_ID, foldTokenIds: true }) }]);
-  const server = new TowerServer();
-  const { server: http, url } = await serveFetch((req) => server.handle(req, { model: (id) => provider.get(id), stage }), 0);
-  servers.push(http);
-  const calls: string[] = [];
-  const fetcher: Fetcher = {
-    fetch: async (req) => {
-      const path = new URL(req.url).pathname;
-      calls.push(`${path}:${req.headers.get("x-siglip-dims")}:${req.headers.get("x-siglip-grid") ?? "-"}`);
-      return fetch(`${url}${path}`, { method: req.method, headers: req.headers, body: await req.arrayBuffer() });
-    },
-  };
-  return { fetcher, calls };
-}
+const tower = (stage?: number) =>
+  httpTower(TINY_NAFLEX_ID, () => openModel({ source: fsBundleSource(naflexDir), towers: engineTowers(createNodeEngine(), stage === undefined ? {} : { stage }), id: TINY_NAFLEX_ID, foldTokenIds: true }), stage, servers);
 
 describe("NaFlex through the tower protocol (split edge deployment, real HTTP)", () => {
   const api = (text: Fetcher[], vision: Fetcher[]) => openModel({ source: fsBundleSource(naflexDir), towers: workerTowers({ text, vision }), id: TINY_NAFLEX_ID, foldTokenIds: true, initDecoders: initNodeDecoders });
@@ -198,7 +184,8 @@ describe("NaFlex through the tower protocol (split edge deployment, real HTTP)",
       const vecs = await m.embedImages(files(), { maxNumPatches: N });
       vecs.forEach((x, i) => expect(cosine(x, golden(names[i] as string, N))).toBeGreaterThanOrEqual(0.99999));
     }
-    expect(v.calls).toEqual(["/internal/embed-naflex:4,256,4:9x27,16x16,32x8,1x256", "/internal/embed-naflex:4,1024,4:18x54,32x32,64x16,2x512"]);
+    expect(v.calls).toEqual(["/internal/embed-naflex:4,256,4", "/internal/embed-naflex:4,1024,4"]);
+    expect(v.grids).toEqual(["9x27,16x16,32x8,1x256", "18x54,32x32,64x16,2x512"]);
   });
 
   it("two stages: the grids travel with the hidden states to stage 1, which rebuilds the key mask", async () => {
@@ -208,7 +195,8 @@ describe("NaFlex through the tower protocol (split edge deployment, real HTTP)",
     const cos = vecs.map((x, i) => cosine(x, golden(names[i] as string, 1024)));
     console.log(`[tower protocol naflex] staged vs reference: ${cos.map((c) => c.toFixed(8)).join(" ")}`);
     for (const c of cos) expect(c).toBeGreaterThanOrEqual(0.99999);
-    expect(v1.calls).toEqual(["/internal/stage:4,1024,64:18x54,32x32,64x16,2x512"]);
+    expect(v1.calls).toEqual(["/internal/stage:4,1024,64"]);
+    expect(v1.grids).toEqual(["18x54,32x32,64x16,2x512"]);
   });
 
   it("the vision Worker refuses a budget the model does not take, a grid that does not fit, and a missing grid", async () => {

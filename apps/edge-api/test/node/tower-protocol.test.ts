@@ -6,35 +6,19 @@
  */
 import type { Server } from "node:http";
 import { cosine, SiglipError } from "@siglip-edge/core";
-import { engineTowers, lazyProvider, openModel, type ModelPipeline } from "@siglip-edge/runtime";
+import { engineTowers, openModel, type ModelPipeline } from "@siglip-edge/runtime";
 import { createNodeEngine, fsBundleSource, initNodeDecoders } from "@siglip-edge/runtime/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serveFetch } from "../../src/node/server.ts";
-import { TowerServer, workerTowers, type Fetcher } from "../../src/tower-protocol.ts";
-import { photo, TINY_ID, tinyBundle } from "./fixtures.ts";
+import { workerTowers, type Fetcher } from "../../src/tower-protocol.ts";
+import { httpTower, photo, TINY_ID, tinyBundle } from "./fixtures.ts";
 
 let dir = "";
 let local: ModelPipeline;
 const servers: Server[] = [];
 
 /** A tower Worker on 127.0.0.1: the protocol's server over the bundle's towers (whole, or stage `stage`). */
-async function tower(stage?: number): Promise<{ fetcher: Fetcher; calls: string[] }> {
-  const provider = lazyProvider([{ id: TINY_ID, open: () => openModel({ source: fsBundleSource(dir), towers: engineTowers(createNodeEngine(), stage === undefined ? {} : { stage }), id: TINY_ID, foldTokenIds: true }) }]);
-  const server = new TowerServer();
-  const { server: http, url } = await serveFetch((req) => server.handle(req, { model: (id) => provider.get(id), stage }), 0);
-  servers.push(http);
-  const calls: string[] = [];
-  return {
-    calls,
-    fetcher: {
-      fetch: async (req) => {
-        const path = new URL(req.url).pathname;
-        calls.push(`${path}:${req.headers.get("x-siglip-dims")}`);
-        return fetch(`${url}${path}`, { method: req.method, headers: req.headers, body: await req.arrayBuffer() });
-      },
-    },
-  };
-}
+const tower = (stage?: number) =>
+  httpTower(TINY_ID, () => openModel({ source: fsBundleSource(dir), towers: engineTowers(createNodeEngine(), stage === undefined ? {} : { stage }), id: TINY_ID, foldTokenIds: true }), stage, servers);
 
 const texts = Array.from({ length: 17 }, (_, i) => `text number ${i}`);
 const images = ["skimage/coins.png", "matplotlib/grace_hopper.jpg", "skimage/chelsea.png", "skimage/coins.png", "skimage/astronaut.png"].map(photo);
