@@ -44,44 +44,44 @@ export interface ResizeGridOptions {
 
 /**
  * Resizes a row-major `[G, G, D]` grid (float32) to `[h, w, D]` with separable antialiased bilinear weights:
- * `out = Wy · grid · Wxᵀ` per channel, accumulated in float64 and rounded once to float32.
+ * `out = Wy · grid · Wxᵀ` per channel, accumulated in float64 and rounded once to float32. One output row at a time
+ * (the vertical pass into a `[G, D]` row, then the horizontal pass), so the scratch is G·D doubles whatever the grid
+ * (a 2 x 512 grid would otherwise take a 16 x 512 x D float64 intermediate, 48 MiB at D = 768).
  * @param grid [G*G*D] float32, (y, x, d) order
+ * @param out where to write (h*w*D values, e.g. a slice of a pooled batch buffer); default a new array
  * @returns [h*w*D] float32, (y, x, d) order
  */
-export function resizePositionGrid(grid: Float32Array, G: number, D: number, h: number, w: number, options: ResizeGridOptions = {}): Float32Array {
+export function resizePositionGrid(grid: Float32Array, G: number, D: number, h: number, w: number, options: ResizeGridOptions = {}, out?: Float32Array): Float32Array {
   if (grid.length !== G * G * D) {
     throw new SiglipError("SHAPE_MISMATCH", `position grid has ${grid.length} values, expected ${G}x${G}x${D}`);
   }
   const Wy = antialiasBilinearWeights(G, h);
   const Wx = antialiasBilinearWeights(G, w);
-  const tmp = new Float64Array(G * w * D); // [G, w, D]: horizontal pass first
-  for (let y = 0; y < G; y++) {
-    for (let x = 0; x < w; x++) {
-      const o = (y * w + x) * D;
-      for (let j = 0; j < G; j++) {
-        const wt = Wx[x * G + j] as number;
-        if (wt === 0) continue;
-        const src = (y * G + j) * D;
-        for (let d = 0; d < D; d++) tmp[o + d] = (tmp[o + d] as number) + wt * (grid[src + d] as number);
-      }
-    }
-  }
-  const out = new Float32Array(h * w * D); // [h, w, D]
+  const dst = out ?? new Float32Array(h * w * D); // [h, w, D]
+  if (dst.length !== h * w * D) throw new SiglipError("SHAPE_MISMATCH", `output holds ${dst.length} values, [${h}, ${w}, ${D}] needs ${h * w * D}`);
+  const row = new Float64Array(G * D); // one output row before the horizontal pass: [G, D]
   const acc = new Float64Array(D);
   for (let y = 0; y < h; y++) {
+    row.fill(0);
+    for (let j = 0; j < G; j++) {
+      const wt = Wy[y * G + j] as number;
+      if (wt === 0) continue;
+      const src = j * G * D;
+      for (let k = 0; k < G * D; k++) row[k] = (row[k] as number) + wt * (grid[src + k] as number);
+    }
     for (let x = 0; x < w; x++) {
       acc.fill(0);
-      for (let j = 0; j < G; j++) {
-        const wt = Wy[y * G + j] as number;
+      for (let i = 0; i < G; i++) {
+        const wt = Wx[x * G + i] as number;
         if (wt === 0) continue;
-        const src = (j * w + x) * D;
-        for (let d = 0; d < D; d++) acc[d] = (acc[d] as number) + wt * (tmp[src + d] as number);
+        const src = i * D;
+        for (let d = 0; d < D; d++) acc[d] = (acc[d] as number) + wt * (row[src + d] as number);
       }
-      out.set(acc, (y * w + x) * D);
+      dst.set(acc, (y * w + x) * D);
     }
   }
   if ((options.torchCompatible ?? true) && w === 1 && h !== G) {
-    for (let y = 1; y < h; y++) out.copyWithin(y * D, 0, D); // every row becomes row 0, as torch returns it
+    for (let y = 1; y < h; y++) dst.copyWithin(y * D, 0, D); // every row becomes row 0, as torch returns it
   }
-  return out;
+  return dst;
 }

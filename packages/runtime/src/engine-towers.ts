@@ -76,6 +76,11 @@ export class EngineTowers implements Towers, StagedTowers {
    * until V8 collects it (BENCHMARKS.md).
    */
   readonly #pool = new BufferPool();
+  /**
+   * NaFlex inputs (patches and position embeddings), pooled apart: at B/16 both have the length of the hidden states
+   * (N x 768), so in `#pool` three arrays of one length would evict each other, leaving garbage per request.
+   */
+  readonly #naflexPool = new BufferPool(32 * 2 ** 20);
 
   constructor(engine: InferenceEngine, bundle: TowerContext, options: EngineTowerOptions = {}) {
     this.engine = engine;
@@ -326,8 +331,8 @@ export class EngineTowers implements Towers, StagedTowers {
     const B = images.length;
     const session = await this.session(g.graph, g.data);
     const grid = await this.#positionGrid();
-    const pixels = this.#pool.take(B * N * K);
-    const positions = this.#pool.take(B * N * pg.dim);
+    const pixels = this.#naflexPool.take(B * N * K);
+    const positions = this.#naflexPool.take(B * N * pg.dim);
     try {
       const x = naflexInputs(images, N, m, grid, { pixels, positions });
       const feeds = {
@@ -337,8 +342,8 @@ export class EngineTowers implements Towers, StagedTowers {
       };
       return await this.#run(session, feeds, g.out, [B, N, pg.dim]);
     } finally {
-      this.#pool.give(pixels);
-      this.#pool.give(positions);
+      this.#naflexPool.give(pixels);
+      this.#naflexPool.give(positions);
     }
   }
 

@@ -20,19 +20,17 @@ import { patchGridOf, patchMask, type PatchGrid } from "./towers.ts";
 export function naflexPositionEmbeddings(grid: Float32Array, G: number, D: number, spatialShapes: readonly (readonly [number, number])[], N: number, out?: Float32Array): Float32Array {
   const dst = out ?? new Float32Array(spatialShapes.length * N * D);
   if (dst.length !== spatialShapes.length * N * D) throw new SiglipError("INVALID_ARGUMENT", `position buffer holds ${dst.length} values, [${spatialShapes.length}, ${N}, ${D}] needs ${spatialShapes.length * N * D}`);
-  const cache = new Map<string, Float32Array>();
+  const done = new Map<string, number>(); // shape -> the batch row that already holds it
   spatialShapes.forEach(([h, w], b) => {
     if (h * w > N) throw new SiglipError("SHAPE_MISMATCH", `spatial shape ${h}x${w} exceeds ${N} patches`);
     const key = `${h}x${w}`;
-    let r = cache.get(key);
-    if (r === undefined) {
-      r = resizePositionGrid(grid, G, D, h, w); // [h*w, D]
-      cache.set(key, r);
-    }
     const base = b * N * D;
-    dst.set(r, base);
-    const first = r.subarray(0, D);
-    for (let i = h * w; i < N; i++) dst.set(first, base + i * D); // padding rows get r[0]; they are masked anyway
+    const seen = done.get(key);
+    // Written in place (no per-image array left as garbage in a Worker); a shape seen earlier in the batch is copied.
+    if (seen === undefined) resizePositionGrid(grid, G, D, h, w, {}, dst.subarray(base, base + h * w * D));
+    else dst.copyWithin(base, seen * N * D, seen * N * D + h * w * D);
+    done.set(key, b);
+    for (let i = h * w; i < N; i++) dst.copyWithin(base + i * D, base, base + D); // padding rows get r[0]; masked anyway
   });
   return dst;
 }
