@@ -34,7 +34,10 @@ export function normalizeRows(t: Tensor<"float32">): Float32Array {
 export function normalizeRowInto(src: Float32Array, r: number, D: number, out: Float32Array, to: number): void {
   const from = r * D;
   let ss = 0;
-  for (let k = 0; k < D; k++) ss += (src[from + k] as number) ** 2;
+  for (let k = 0; k < D; k++) {
+    const v = src[from + k] as number;
+    ss += v * v;
+  }
   const norm = Math.sqrt(ss);
   if (!(norm > 0) || !Number.isFinite(norm)) {
     throw new SiglipError("INVALID_ARGUMENT", `embedding row ${r} has norm ${norm}; cosine similarity is undefined`);

@@ -24,11 +24,14 @@ describe("planted retrieval data", () => {
     }
   });
 
-  it("is a function of its options, and plants both ties and ranks above 1", () => {
+  it("is a function of its options, shares images across layoutSeed, and plants both ties and ranks above 1", () => {
     const again = plantRetrieval({ images: 40, captionsPerImage: 2, dim: 48, seed: 1, top1: 0.3, hubs: 5, tieShare: 0.4 });
     expect(Array.from(densify(again.texts))).toEqual(Array.from(densify(plant.texts)));
     expect(plant.ties.some((t) => t.length > 0)).toBe(true);
     expect(plant.beats.some((b) => b.length > 1)).toBe(true);
+    const otherLanguage = plantRetrieval({ images: 40, captionsPerImage: 2, dim: 48, seed: 2, layoutSeed: 1, top1: 0.3, hubs: 5 });
+    expect(Array.from(densify(otherLanguage.images))).toEqual(Array.from(densify(plant.images))); // same images
+    expect(Array.from(densify(otherLanguage.texts))).not.toEqual(Array.from(densify(plant.texts)));
     expect(() => plantRetrieval({ images: 3600, captionsPerImage: 2, dim: 100, seed: 0 })).toThrowError(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
   });
 });

@@ -36,6 +36,11 @@ export interface PlantOptions {
   captionsPerImage: number;
   dim: number;
   seed: number;
+  /**
+   * Seed of the coordinate permutation, the only thing the image embeddings depend on (besides images and dim):
+   * plants with the same layoutSeed share their images, like the languages of one dataset. Default `seed`.
+   */
+  layoutSeed?: number;
   /** Share of captions whose true image is ranked first (T→I), default 0.5. */
   top1?: number;
   /** Hub columns per grid row: the images that can beat a caption's true image, default 12 (max T→I rank 12). */
@@ -71,8 +76,8 @@ export function plantRetrieval(opts: PlantOptions): PlantedRetrieval {
   const need = G1 + G2 + 2 + 3 * PAD.length;
   if (D < need) throw new SiglipError("INVALID_ARGUMENT", `planting ${I} images needs dim >= ${need}, got ${D}`);
   if (2.25 * hubs > NORM2 - 2) throw new SiglipError("INVALID_ARGUMENT", `too many hubs (${hubs}) for the caption norm`);
-  const rng = createRng(seed);
-  const perm = shuffleInPlace(Int32Array.from({ length: D }, (_, k) => k), rng); // coordinate layout -> column
+  const perm = shuffleInPlace(Int32Array.from({ length: D }, (_, k) => k), createRng(opts.layoutSeed ?? seed)); // layout -> column
+  const rng = createRng(seed ^ 0x5eed);
   const u = (g: number) => perm[g]!;
   const v = (h: number) => perm[G1 + h]!;
   const z = (j: number) => perm[G1 + G2 + j]!;
