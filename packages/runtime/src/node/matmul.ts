@@ -76,7 +76,7 @@ export async function createMatmulKernel(opts: MatmulKernelOptions = {}): Promis
     async multiplyTransposed(a, m, b, n, k) {
       if (a.length < m * k || b.length < n * k) throw new SiglipError("SHAPE_MISMATCH", `product of [${m}, ${k}] and [${n}, ${k}]^T needs ${m * k} and ${n * k} values, got ${a.length} and ${b.length}`);
       const feeds = { a: new ort.Tensor("float32", a.subarray(0, m * k), [m, k]), b: new ort.Tensor("float32", b.subarray(0, n * k), [n, k]) };
-      const c = (await session.run(feeds)).c;
+      const c = (await session.run(feeds))["c"];
       // The binding copies every output into a fresh array (a pre-allocated output is copied as well), so take that.
       if (c === undefined || !(c.data instanceof Float32Array) || c.data.length !== m * n) throw new SiglipError("INTERNAL", `Gemm returned no [${m}, ${n}] float32 output`);
       return c.data;
