@@ -84,4 +84,22 @@ describe("audit run on planted embeddings", () => {
       cache.close();
     }
   }, 60_000);
+
+  it("precomputed provider: float32 rows read on demand, other dtypes converted in memory; unknown keys and short files are typed errors", async () => {
+    const lazy = new PrecomputedProvider(embeddings);
+    const got = await lazy.embedTexts(["de caption 5", "sw caption 599"]);
+    const de = densify((plants[0] as PlantedRetrieval).texts);
+    const sw = densify((plants[2] as PlantedRetrieval).texts);
+    expect(Array.from(got)).toEqual([...de.subarray(5 * D, 6 * D), ...sw.subarray(599 * D, 600 * D)]);
+    const ints = join(work, "embeddings-int32");
+    mkdirSync(ints, { recursive: true });
+    writeFileSync(join(ints, "texts.json"), JSON.stringify(["a", "b"]));
+    writeFileSync(join(ints, "texts.npy"), encodeNpy(tensor("int32", [2, D], Int32Array.from({ length: 2 * D }, (_, k) => k - D))));
+    writeFileSync(join(ints, "images.json"), JSON.stringify(["img0"]));
+    writeFileSync(join(ints, "images.npy"), encodeNpy(tensor("int32", [1, D], new Int32Array(D).fill(1))));
+    expect(Array.from(await new PrecomputedProvider(ints).embedTexts(["b"]))).toEqual(Array.from({ length: D }, (_, k) => k));
+    await expect(lazy.embedTexts(["no such caption"])).rejects.toMatchObject({ code: "NOT_FOUND" });
+    writeFileSync(join(ints, "images.json"), JSON.stringify(["img0", "img1"])); // 2 keys for a 1-row file
+    expect(() => new PrecomputedProvider(ints)).toThrowError(expect.objectContaining({ code: "SHAPE_MISMATCH" }));
+  });
 });
