@@ -5,10 +5,14 @@
  * Reading and densifying the embeddings is outside the timers. Prints one JSON object.
  * Usage: node bench/metrics-stage.ts DIR ort|js [LANGUAGES]
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { bootstrapRatios, jsKernel, normalizeRows, percentileInterval, retrievalRatioStats, streamRetrieval, type RatioStat, type SimilarityKernel } from "../src/index.ts";
 import { tensor } from "@siglip-edge/core";
 import { readDense, readInt32, readMeta } from "./plant-files.ts";
+
+/** Peak RSS from VmHWM: getrusage's maxrss survives fork + exec, so it would report the bench parent's peak. */
+const vmHwmMiB = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? Number.NaN) / 1024;
 
 const [dir = "", which = "ort", maxLangs] = process.argv.slice(2);
 const meta = readMeta(dir);
@@ -57,7 +61,7 @@ console.log(
     languages: languages.length,
     seconds: { ...seconds, total: seconds.retrieval + seconds.bootstrap },
     perLanguageSeconds: perLanguage,
-    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    peakRssMiB: vmHwmMiB(),
     exact,
     hits,
     firstCi: cis[0],
