@@ -64,6 +64,19 @@ describe("streamed retrieval (tiles, never the full matrix)", () => {
     expect(pes.perQuery.textToImageRanks[0]).toBe(opt.perQuery.textToImageRanks[0]! + 1);
   });
 
+  it("counts a tie at similarity 0 (the pessimistic comparison just below zero) and ranks negative references", () => {
+    // images e1, e2, -e1; caption 0 = -e2 (own image 0): S = [0, -1, 0] -> optimistic 1, pessimistic 2;
+    // caption 1 = -e1 + 0.1 e2 (own image 1): S ≈ [-0.995, 0.0995, 0.995] -> 2 either way
+    const images = tensor("float32", [3, 2], Float32Array.from([1, 0, 0, 1, -1, 0]));
+    const texts = tensor("float32", [2, 2], Float32Array.from([0, -1, -1, 0.1]));
+    const owner = Int32Array.from([0, 1]);
+    const S = cosineSimilarityMatrix(images, texts);
+    expect([S.data[0], S.data[2], S.data[4]]).toEqual([0, -1, 0]);
+    expect(Array.from(streamRetrievalSync(images, texts, owner).perQuery.textToImageRanks)).toEqual([1, 2]);
+    expect(Array.from(streamRetrievalSync(images, texts, owner, { ties: "pessimistic" }).perQuery.textToImageRanks)).toEqual([2, 2]);
+    sameAsFullMatrix(images, texts, owner, 1);
+  });
+
   it("reproduces planted ranks exactly, ties included, in every policy", () => {
     const plant = plantRetrieval({ images: 150, captionsPerImage: 2, dim: 64, seed: 9, top1: 0.4, hubs: 8, tieShare: 0.3 });
     const images = tensor("float32", [150, 64], densify(plant.images));
