@@ -9,6 +9,7 @@ import {
   bootstrapRatios,
   maxSkewAtK,
   ndkl,
+  normalizeRows,
   weat,
   zeroShotRates,
   percentileInterval,
@@ -221,7 +222,8 @@ export function computeAudit(inputs: AuditInputs, opts: AuditOptions = {}): Audi
   const objectRows = dataset.images.flatMap((im, i) => (im.people ? [] : [i]));
   const objects = new Float32Array(objectRows.length * D);
   objectRows.forEach((i, r) => objects.set(img.subarray(i * D, (i + 1) * D), r * D));
-  const objectTensor = tensor("float32", [objectRows.length, D], objects);
+  // Normalised once here, not once per prompt-set column x language inside representationBias (same values).
+  const objectTensor = tensor("float32", [objectRows.length, D], normalizeRows(tensor("float32", [objectRows.length, D], objects)));
   const cells: BiasCell[] = [];
   const columns: string[] = [];
   for (const set of inputs.promptSets) {
@@ -237,7 +239,7 @@ export function computeAudit(inputs: AuditInputs, opts: AuditOptions = {}): Audi
         const pf = side(first);
         const ps = side(second);
         if (pf.length === 0 || ps.length === 0 || objectRows.length === 0) continue;
-        const rb = representationBias(objectTensor, meanNormalized(pf.map(inputs.text)), meanNormalized(ps.map(inputs.text)));
+        const rb = representationBias(objectTensor, meanNormalized(pf.map(inputs.text)), meanNormalized(ps.map(inputs.text)), { imagesNormalized: true });
         cells.push({ language, promptSet: set.id, column, first, second, rate: rb.rate, rateCi: rb.rateCi, rb: rb.rb, rbCi: rb.rbCi, prompts: { first: pf, second: ps } });
       }
     }
@@ -289,6 +291,7 @@ function demographicAudit(inputs: AuditInputs, languages: readonly string[]): De
   if (demo.images.length !== N * D) throw new SiglipError("SHAPE_MISMATCH", `${N} face labels for ${demo.images.length / D} face embeddings`);
   const faces = normalizeAll(demo.images, N, D); // [N, D]
   const faceTensor = tensor("float32", [N, D], faces);
+  const faceUnit = tensor("float32", [N, D], normalizeRows(faceTensor)); // what associationBias would compute per pair
   const genders = demo.labels.map((l) => l.gender);
   const count = (xs: string[]) => Object.fromEntries([...new Set(xs)].sort().map((v) => [v, xs.filter((x) => x === v).length]));
   const occupation = inputs.promptSets.find((s) => s.attribute === "occupation");
@@ -309,7 +312,7 @@ function demographicAudit(inputs: AuditInputs, languages: readonly string[]): De
           const va = vec(a);
           const vb = vec(b);
           if (va === undefined || vb === undefined) continue;
-          const r = associationBias(faceTensor, genders, va, vb, "Female", "Male");
+          const r = associationBias(faceUnit, genders, va, vb, "Female", "Male", { imagesNormalized: true });
           const f = r.groups["Female"];
           const m = r.groups["Male"];
           if (f === undefined || m === undefined) continue;
