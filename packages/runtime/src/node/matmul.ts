@@ -6,8 +6,8 @@
  * @module
  */
 import { availableParallelism } from "node:os";
-import * as ort from "onnxruntime-node";
-import { SiglipError } from "@siglip-edge/core";
+import { SiglipError, tensor } from "@siglip-edge/core";
+import { createNodeEngine } from "./ort-node-engine.ts";
 
 export interface MatmulKernelOptions {
   /** Intra-op threads, default the number of available cores. */
@@ -56,28 +56,17 @@ function gemmModel(): Uint8Array {
   return encode([[1, 8], [2, "siglip-edge"], [7, graph], [8, [[1, ""], [2, 17]]]]);
 }
 
-/** Opens a MatMul kernel (one small session; close it when done). */
+/** Opens a MatMul kernel (one small session on the onnxruntime-node engine; close it when done). */
 export async function createMatmulKernel(opts: MatmulKernelOptions = {}): Promise<MatmulKernel> {
   const threads = opts.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) throw new SiglipError("INVALID_ARGUMENT", `threads must be a positive integer, got ${threads}`);
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(gemmModel(), {
-      executionProviders: ["cpu"],
-      graphOptimizationLevel: "all",
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-    });
-  } catch (cause) {
-    throw new SiglipError("MODEL_LOAD_FAILED", `onnxruntime-node could not create the MatMul session: ${String(cause)}`, { cause });
-  }
+  const session = await createNodeEngine().createSession({ kind: "bytes", graph: gemmModel() }, { threads });
   return {
-    name: `onnxruntime-node ${ort.env.versions.common} Gemm (MLAS, ${threads} thread${threads === 1 ? "" : "s"})`,
+    name: `onnxruntime-node Gemm (MLAS, ${threads} thread${threads === 1 ? "" : "s"})`,
     async multiplyTransposed(a, m, b, n, k) {
       if (a.length < m * k || b.length < n * k) throw new SiglipError("SHAPE_MISMATCH", `product of [${m}, ${k}] and [${n}, ${k}]^T needs ${m * k} and ${n * k} values, got ${a.length} and ${b.length}`);
-      const feeds = { a: new ort.Tensor("float32", a.subarray(0, m * k), [m, k]), b: new ort.Tensor("float32", b.subarray(0, n * k), [n, k]) };
-      const c = (await session.run(feeds))["c"];
-      // The binding copies every output into a fresh array (a pre-allocated output is copied as well), so take that.
+      const out = await session.run({ a: tensor("float32", [m, k], a.subarray(0, m * k)), b: tensor("float32", [n, k], b.subarray(0, n * k)) }, ["c"]);
+      const c = out["c"];
       if (c === undefined || !(c.data instanceof Float32Array) || c.data.length !== m * n) throw new SiglipError("INTERNAL", `Gemm returned no [${m}, ${n}] float32 output`);
       return c.data;
     },
