@@ -13,3 +13,4 @@ export * from "./inputs.ts";
 export * from "./cache.ts";
 export * from "./transformers-js.ts";
 export * from "./hub.ts";
+export * from "./tiny.ts";

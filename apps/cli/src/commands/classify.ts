@@ -8,7 +8,7 @@ import { embedImages, embedTexts, MODEL_FLAGS, openModel } from "./embed-common.
 /** The HF Python pipeline's template (with the full stop; transformers.js drops it). */
 export const DEFAULT_TEMPLATE = "This is a photo of {}.";
 
-const USAGE = `siglip classify --model BUNDLE_DIR|MODEL_ID --image PATH --labels a,b,c [--template T] [--tokenizer PATH] [--lowercase MODE] [--revision R] [--dtype D]
+const USAGE = `siglip classify --model BUNDLE_DIR|MODEL_ID|tiny --image PATH --labels a,b,c [--template T] [--tokenizer PATH] [--lowercase MODE] [--revision R] [--dtype D]
   Prints one JSON line per label, highest first: {"label", "score" (sigmoid), "logit"}.
   Logit = cos(image, text) * exp(logit_scale) + logit_bias, the checkpoint's own scale and bias.
   --template  "{}" is replaced by the label (default "${DEFAULT_TEMPLATE}")`;

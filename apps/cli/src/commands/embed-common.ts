@@ -2,11 +2,12 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SiglipError } from "@siglip-edge/core";
-import { assertVocabFits, BundleModel, embedImageBytes, resolveModel, WEIGHT_DTYPES } from "@siglip-edge/export";
+import { assertVocabFits, BundleModel, embedImageBytes, WEIGHT_DTYPES } from "@siglip-edge/export";
 import { DEFAULT_LOWERCASE, LOWERCASE_MODES, type LowercaseMode } from "@siglip-edge/tokenizer";
 import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
 import type { FlagSpecs } from "../args.ts";
 import type { CommandIO } from "../io.ts";
+import { resolveBundle } from "../model.ts";
 
 /** The flags that pick and feed a model, shared by `embed` and `classify`. */
 export const MODEL_FLAGS = {
@@ -18,12 +19,9 @@ export const MODEL_FLAGS = {
   dtype: { type: "string", choices: WEIGHT_DTYPES },
 } satisfies FlagSpecs;
 
-/** `--revision` / `--dtype` pick the cached bundle when `model` is a hub id (ignored for a directory). */
+/** `--revision` / `--dtype` pick the cached bundle when `model` is a hub id or `tiny` (ignored for a directory). */
 export async function openModel(model: string, io: CommandIO, revision?: string, dtype?: string): Promise<BundleModel> {
-  const opts: { revision?: string; dtype?: string; env: CommandIO["env"] } = { env: io.env };
-  if (revision !== undefined) opts.revision = revision;
-  if (dtype !== undefined) opts.dtype = dtype;
-  return BundleModel.load(resolveModel(model, opts), { backend: "node" });
+  return BundleModel.load(await resolveBundle(model, io, { revision, dtype }), { backend: "node" });
 }
 
 /** Texts to pooler_output rows, with the bundle's tokenizer (else the Gemma development vocabulary). */
