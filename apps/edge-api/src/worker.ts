@@ -30,6 +30,7 @@ import { configFromVars } from "./config.ts";
 import { layeredEmbeddingCache, type CacheLike } from "./edge-cache.ts";
 import { base64ToBytes, DIMS_HEADER, hiddenResponse, MODEL_HEADER, packVectors, parseDims, PIXELS_TYPE, readBodyInto, remotePipeline, unpackIds, unpackPixels } from "./remote-tower.ts";
 import { FifoGate } from "./gate.ts";
+import { lingeringBody } from "./limits.ts";
 import type { WorkerEnv } from "./worker-env.ts";
 
 interface BundleEntry {
@@ -278,7 +279,13 @@ export default {
       }
     }
     if (env.INTERNAL_STATS === "1" && request.method === "GET" && new URL(request.url).pathname === "/internal/stats") return stats(role);
-    return app(env).fetch(request, env);
+    if (request.body === null) return app(env).fetch(request, env);
+    // What the app leaves unread (413 at the cap, 415, 401) is read and discarded before answering, within LINGER:
+    // workerd resets a connection whose request body was cancelled, and a client still writing loses the answer.
+    const body = lingeringBody(request.body);
+    const response = await app(env).fetch(new Request(request, { body: body.body }), env);
+    await body.finish();
+    return response;
   },
 };
 
