@@ -6,7 +6,7 @@ const HONO = { group: ["hono", "hono/*"], message: "Only apps/edge-api imports h
 
 export default tseslint.config(
   {
-    ignores: ["**/node_modules/**", "**/dist/**", "**/.turbo/**", "tools/reference/.venv/**", "**/*.js", "**/*.mjs"],
+    ignores: ["**/node_modules/**", "**/dist/**", "**/.turbo/**", "**/.wrangler/**", "tools/reference/.venv/**", "**/*.js", "**/*.mjs"],
   },
   ...tseslint.configs.recommended,
   {
