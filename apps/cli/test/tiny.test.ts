@@ -130,11 +130,17 @@ describe("--model tiny in every command, offline", () => {
     }
   }, 60_000);
 
-  it("names the offline model where a model is missing", () => {
+  it("names the offline model where a model is missing or the hub cannot be reached", () => {
     const r = siglip(["embed", "--model", "acme/not-pulled", "--text", "hi"]);
     expect(r.code).toBe(2);
     expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/siglip pull acme\/not-pulled .*--model tiny/);
     expect(existsSync(join(root, "cache", "bundles"))).toBe(false);
+    // pull with the hub unreachable (nothing listens on port 9 here)
+    const offline = spawnSync(process.execPath, [BIN, "pull", "acme/not-pulled"], { cwd: root, env: { ...env, HF_ENDPOINT: "http://127.0.0.1:9" } });
+    const err = offline.stderr.toString("utf8");
+    expect(offline.status).toBe(2);
+    expect(err.trimEnd().split("\n")).toHaveLength(1);
+    expect(err).toMatch(/DOWNLOAD_FAILED: cannot reach .*--model tiny/);
   });
 });

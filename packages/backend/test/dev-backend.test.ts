@@ -123,11 +123,11 @@ describe("errors use the documented {\"error\": ...} body", () => {
 
 describe("an oversized body", () => {
   it("is read to its end and answered 400 with {error}, also to a client that writes all before reading", async () => {
-    const small = await startDevBackend({ bundles: [{ dir }], maxBodyBytes: 1 << 20 });
+    const small = await startDevBackend({ bundles: [{ dir }], maxBodyBytes: 4 << 20 });
     try {
-      const a = await rawWriteFirst(`${small.url}/v2/models/tiny-fixres-text/infer`, { "content-type": "application/json" }, 8 << 20);
+      const a = await rawWriteFirst(`${small.url}/v2/models/tiny-fixres-text/infer`, { "content-type": "application/json" }, 12 << 20);
       expect(a.status).toBe(400);
-      expect(JSON.parse(a.body)).toEqual({ error: `request body is larger than ${1 << 20} bytes` });
+      expect(JSON.parse(a.body)).toEqual({ error: `request body is larger than ${4 << 20} bytes` });
     } finally {
       await small.close();
     }
