@@ -9,8 +9,10 @@ import {
   cosineSimilarityMatrix,
   percentileInterval,
   representationBias,
-  retrieval,
+  retrievalRatioStats,
+  streamRetrieval,
   type CaptionPolicy,
+  type SimilarityKernel,
   type TiePolicy,
 } from "@siglip-edge/metrics";
 
@@ -102,41 +104,31 @@ export function parsePairs(json: unknown, nTexts: number, nImages: number): Int3
 }
 
 /**
- * Retrieval both ways with image-bootstrap CIs.
+ * Retrieval both ways with image-bootstrap CIs, streamed through `kernel` (default: pure JS; the CLI passes
+ * onnxruntime-node's MatMul): the similarity matrix is never held, CIs come from the per-query ranks.
  * @param images [I, D] float32, @param texts [T, D] float32, @param owner [T] image of each text
  */
-export function retrievalFromEmbeddings(
+export async function retrievalFromEmbeddings(
   images: Tensor<"float32">,
   texts: Tensor<"float32">,
   owner: Int32Array,
-  opts: { captionPolicy?: CaptionPolicy; ties?: TiePolicy; seed?: number; resamples?: number } = {},
+  opts: { captionPolicy?: CaptionPolicy; ties?: TiePolicy; seed?: number; resamples?: number; kernel?: SimilarityKernel } = {},
 ) {
-  const S = cosineSimilarityMatrix(images, texts); // [I, T]
-  const r = retrieval(S, owner, { captionPolicy: opts.captionPolicy ?? "all", ties: opts.ties ?? "optimistic" });
-  const I = S.rows;
   const ks = [1, 5, 10];
-  const t2iDen = new Float64Array(I);
-  const t2iNum = ks.map(() => new Float64Array(I));
-  r.perQuery.texts.forEach((t, q) => {
-    const i = owner[t] as number;
-    t2iDen[i] = (t2iDen[i] as number) + 1;
-    ks.forEach((k, j) => (t2iNum[j]![i] = t2iNum[j]![i]! + ((r.perQuery.textToImageRanks[q] as number) <= k ? 1 : 0)));
-  });
-  const i2tDen = Float64Array.from(r.perQuery.imageToTextRanks, (x) => (x > 0 ? 1 : 0));
-  const stats = [
-    ...t2iNum.map((num) => ({ num, den: t2iDen })),
-    ...ks.map((k) => ({ num: Float64Array.from(r.perQuery.imageToTextRanks, (x) => (x > 0 && x <= k ? 1 : 0)), den: i2tDen })),
-  ];
+  const r = await streamRetrieval(images, texts, owner, { captionPolicy: opts.captionPolicy ?? "all", ties: opts.ties ?? "optimistic", ks, ...(opts.kernel ? { kernel: opts.kernel } : {}) });
   const seed = opts.seed ?? 0;
   const resamples = opts.resamples ?? 1000;
-  const reps = bootstrapRatios(stats, { resamples, seed });
+  // [T→I R@1, R@5, R@10, MRR, I→T R@1, R@5, R@10, MRR]
+  const reps = bootstrapRatios(retrievalRatioStats(r.perQuery, owner, images.dims[0] as number, ks), { resamples, seed });
   const ci = (j: number) => percentileInterval(reps[j] ?? []);
+  const direction = (s: typeof r.textToImage, base: number) => ({ ...s, recallCi: Object.fromEntries(ks.map((k, j) => [String(k), ci(base + j)])), mrrCi: ci(base + ks.length) });
   return {
     captionPolicy: r.captionPolicy,
     ties: r.ties,
     seed,
     resamples,
-    textToImage: { ...r.textToImage, recallCi: Object.fromEntries(ks.map((k, j) => [String(k), ci(j)])) },
-    imageToText: { ...r.imageToText, recallCi: Object.fromEntries(ks.map((k, j) => [String(k), ci(ks.length + j)])) },
+    kernel: r.kernel,
+    textToImage: direction(r.textToImage, 0),
+    imageToText: direction(r.imageToText, ks.length + 1),
   };
 }

@@ -3,20 +3,25 @@
  * every language, audit-metrics.md §5), and representation bias per language x prompt-set column (§1.2).
  * @module
  */
-import { meanNormalized, SiglipError, tensor } from "@siglip-edge/core";
+import { meanNormalized, SiglipError, tensor, type Tensor } from "@siglip-edge/core";
 import {
   associationBias,
   bootstrapRatios,
   maxSkewAtK,
   ndkl,
+  normalizeRows,
   weat,
   zeroShotRates,
-  dotRows,
   percentileInterval,
   representationBias,
-  retrieval,
+  retrievalRatioStats,
+  streamRetrieval,
+  streamRetrievalSync,
   type CaptionPolicy,
   type RatioStat,
+  type RetrievalResult,
+  type SimilarityKernel,
+  type StreamRetrievalOptions,
   type TiePolicy,
 } from "@siglip-edge/metrics";
 import type { AuditDataset, FairFaceLabel } from "./dataset.ts";
@@ -66,6 +71,11 @@ export interface AuditInputs {
   eatSeed?: number;
   /** Optional labelled face images: [N, D] float32 embeddings with FairFace labels. */
   demographic?: { images: Float32Array; labels: readonly FairFaceLabel[] };
+  /**
+   * Retrieval per language computed beforehand ({@link retrievalByLanguage}, e.g. with a native kernel); languages
+   * missing here are computed synchronously with the pure-JS kernel.
+   */
+  retrieval?: ReadonlyMap<string, RetrievalResult>;
 }
 
 const KS = [1, 5, 10];
@@ -90,6 +100,45 @@ export function textsToEmbed(dataset: AuditDataset, promptSets: readonly PromptS
   return [...out];
 }
 
+function streamOptions(opts: AuditOptions): Omit<StreamRetrievalOptions, "kernel"> {
+  return { captionPolicy: opts.captionPolicy ?? "all", ties: opts.ties ?? "optimistic", ks: KS };
+}
+
+/** One language's captions in dataset order and the image of each. */
+function languageCaptions(dataset: AuditDataset, language: string): { caps: AuditDataset["captions"]; owner: Int32Array } {
+  const caps = dataset.captions.filter((c) => c.language === language);
+  return { caps, owner: Int32Array.from(caps, (c) => c.image) };
+}
+
+/** Their embeddings, [T, D]. */
+function captionEmbeddings(inputs: Pick<AuditInputs, "dim" | "text">, caps: AuditDataset["captions"]): Tensor<"float32"> {
+  const D = inputs.dim;
+  const data = new Float32Array(caps.length * D); // [T, D]
+  caps.forEach((c, t) => data.set(inputs.text(c.text), t * D));
+  return tensor("float32", [caps.length, D], data);
+}
+
+/**
+ * Retrieval of every audited language with a kernel that may be asynchronous (onnxruntime-node's MatMul on Node),
+ * one language in memory at a time; pass the result as `AuditInputs.retrieval`.
+ */
+export async function retrievalByLanguage(
+  inputs: Pick<AuditInputs, "dataset" | "dim" | "text" | "images">,
+  kernel: SimilarityKernel,
+  opts: AuditOptions = {},
+): Promise<Map<string, RetrievalResult>> {
+  const { dataset, dim: D } = inputs;
+  const I = dataset.images.length;
+  if (inputs.images.length !== I * D) throw new SiglipError("SHAPE_MISMATCH", `expected ${I}x${D} image embeddings, got ${inputs.images.length} values`);
+  const images = tensor("float32", [I, D], normalizeAll(inputs.images, I, D));
+  const out = new Map<string, RetrievalResult>();
+  for (const language of (opts.languages ?? dataset.languages).filter((l) => dataset.languages.includes(l))) {
+    const { caps, owner } = languageCaptions(dataset, language);
+    out.set(language, await streamRetrieval(images, captionEmbeddings(inputs, caps), owner, { ...streamOptions(opts), imagesNormalized: true, kernel }));
+  }
+  return out;
+}
+
 export function computeAudit(inputs: AuditInputs, opts: AuditOptions = {}): AuditReport {
   const { dataset, dim: D } = inputs;
   const captionPolicy = opts.captionPolicy ?? "all";
@@ -103,47 +152,26 @@ export function computeAudit(inputs: AuditInputs, opts: AuditOptions = {}): Audi
   if (inputs.images.length !== I * D) throw new SiglipError("SHAPE_MISMATCH", `expected ${I}x${D} image embeddings, got ${inputs.images.length} values`);
   const img = normalizeAll(inputs.images, I, D); // [I, D]
 
-  // ---- retrieval per language ----
-  interface Partial {
-    language: string;
-    r: ReturnType<typeof retrieval>;
-    captions: number;
-  }
-  const partials: Partial[] = languages.map((language) => {
-    const caps = dataset.captions.filter((c) => c.language === language);
-    const T = caps.length;
-    const txt = new Float32Array(T * D);
-    caps.forEach((c, t) => txt.set(inputs.text(c.text), t * D));
-    const S = dotRows(img, I, normalizeAll(txt, T, D), T, D); // [I, D] x [T, D]^T -> [I, T]
-    return { language, r: retrieval(S, caps.map((c) => c.image), { captionPolicy, ties, ks: KS }), captions: T };
+  // ---- retrieval per language (streamed: the [I, T] similarity matrix is never held) ----
+  const streamed = { ...streamOptions(opts), imagesNormalized: true };
+  const imageTensor = tensor("float32", [I, D], img);
+  const partials = languages.map((language) => {
+    const given = inputs.retrieval?.get(language);
+    const { caps, owner } = languageCaptions(dataset, language);
+    if (given !== undefined && (given.captionPolicy !== captionPolicy || given.ties !== ties || given.perQuery.imageToTextRanks.length !== I)) {
+      throw new SiglipError("INVALID_ARGUMENT", `precomputed retrieval for ${language} is ${given.captionPolicy}/${given.ties} over ${given.perQuery.imageToTextRanks.length} images, the audit ${captionPolicy}/${ties} over ${I}`);
+    }
+    const r = given ?? streamRetrievalSync(imageTensor, captionEmbeddings(inputs, caps), owner, streamed);
+    return { language, r, owner, captions: owner.length };
   });
 
   // Ratio statistics per language: [t2i R@1, R@5, R@10, MRR, i2t R@1, R@5, R@10, MRR], all over the same resamples.
-  const stats: RatioStat[] = [];
-  for (const { r, language } of partials) {
-    const caps = dataset.captions.filter((c) => c.language === language);
-    const t2iNum = KS.map(() => new Float64Array(I));
-    const t2iRr = new Float64Array(I);
-    const t2iDen = new Float64Array(I);
-    r.perQuery.texts.forEach((t, q) => {
-      const owner = caps[t]?.image as number;
-      const rank = r.perQuery.textToImageRanks[q] as number;
-      KS.forEach((k, j) => (t2iNum[j]![owner] = t2iNum[j]![owner]! + (rank <= k ? 1 : 0)));
-      t2iRr[owner] = t2iRr[owner]! + 1 / rank;
-      t2iDen[owner] = t2iDen[owner]! + 1;
-    });
-    const i2tRanks = r.perQuery.imageToTextRanks;
-    const i2tDen = Float64Array.from(i2tRanks, (x) => (x > 0 ? 1 : 0));
-    for (const num of t2iNum) stats.push({ num, den: t2iDen });
-    stats.push({ num: t2iRr, den: t2iDen });
-    for (const k of KS) stats.push({ num: Float64Array.from(i2tRanks, (x) => (x > 0 && x <= k ? 1 : 0)), den: i2tDen });
-    stats.push({ num: Float64Array.from(i2tRanks, (x) => (x > 0 ? 1 / x : 0)), den: i2tDen });
-  }
+  const stats: RatioStat[] = partials.flatMap(({ r, owner }) => retrievalRatioStats(r.perQuery, owner, I, KS));
   const reps = bootstrapRatios(stats, { resamples, seed, level });
   const ci = (j: number): Ci => percentileInterval(reps[j] ?? [], level);
   const per = 2 * (KS.length + 1);
 
-  const direction = (s: ReturnType<typeof retrieval>["textToImage"], base: number): DirectionResult => ({
+  const direction = (s: RetrievalResult["textToImage"], base: number): DirectionResult => ({
     queries: s.queries,
     candidates: s.candidates,
     recall: s.recall,
@@ -194,7 +222,8 @@ export function computeAudit(inputs: AuditInputs, opts: AuditOptions = {}): Audi
   const objectRows = dataset.images.flatMap((im, i) => (im.people ? [] : [i]));
   const objects = new Float32Array(objectRows.length * D);
   objectRows.forEach((i, r) => objects.set(img.subarray(i * D, (i + 1) * D), r * D));
-  const objectTensor = tensor("float32", [objectRows.length, D], objects);
+  // Normalised once here, not once per prompt-set column x language inside representationBias (same values).
+  const objectTensor = tensor("float32", [objectRows.length, D], normalizeRows(tensor("float32", [objectRows.length, D], objects)));
   const cells: BiasCell[] = [];
   const columns: string[] = [];
   for (const set of inputs.promptSets) {
@@ -210,7 +239,7 @@ export function computeAudit(inputs: AuditInputs, opts: AuditOptions = {}): Audi
         const pf = side(first);
         const ps = side(second);
         if (pf.length === 0 || ps.length === 0 || objectRows.length === 0) continue;
-        const rb = representationBias(objectTensor, meanNormalized(pf.map(inputs.text)), meanNormalized(ps.map(inputs.text)));
+        const rb = representationBias(objectTensor, meanNormalized(pf.map(inputs.text)), meanNormalized(ps.map(inputs.text)), { imagesNormalized: true });
         cells.push({ language, promptSet: set.id, column, first, second, rate: rb.rate, rateCi: rb.rateCi, rb: rb.rb, rbCi: rb.rbCi, prompts: { first: pf, second: ps } });
       }
     }
@@ -262,6 +291,7 @@ function demographicAudit(inputs: AuditInputs, languages: readonly string[]): De
   if (demo.images.length !== N * D) throw new SiglipError("SHAPE_MISMATCH", `${N} face labels for ${demo.images.length / D} face embeddings`);
   const faces = normalizeAll(demo.images, N, D); // [N, D]
   const faceTensor = tensor("float32", [N, D], faces);
+  const faceUnit = tensor("float32", [N, D], normalizeRows(faceTensor)); // what associationBias would compute per pair
   const genders = demo.labels.map((l) => l.gender);
   const count = (xs: string[]) => Object.fromEntries([...new Set(xs)].sort().map((v) => [v, xs.filter((x) => x === v).length]));
   const occupation = inputs.promptSets.find((s) => s.attribute === "occupation");
@@ -282,7 +312,7 @@ function demographicAudit(inputs: AuditInputs, languages: readonly string[]): De
           const va = vec(a);
           const vb = vec(b);
           if (va === undefined || vb === undefined) continue;
-          const r = associationBias(faceTensor, genders, va, vb, "Female", "Male");
+          const r = associationBias(faceUnit, genders, va, vb, "Female", "Male", { imagesNormalized: true });
           const f = r.groups["Female"];
           const m = r.groups["Male"];
           if (f === undefined || m === undefined) continue;

@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeNpy, tensor } from "@siglip-edge/core";
+import { summarizeRanks } from "@siglip-edge/metrics";
+import { densify, plantedRanks, plantRetrieval } from "@siglip-edge/metrics/testing";
 import { describe, expect, it } from "vitest";
 
 const BIN = fileURLToPath(new URL("../bin/siglip.js", import.meta.url));
@@ -52,6 +54,28 @@ describe("siglip audit bias / retrieval (bring your own embeddings)", () => {
     const first = JSON.parse(siglip(["audit", "retrieval", "--images", "i.npy", "--texts", "t.npy", "--pairs", "pairs.json", "--caption-policy", "first"]).stdout) as { textToImage: { queries: number; recall: Record<string, number> } };
     expect(first.textToImage).toMatchObject({ queries: 2, recall: { "1": 1 } });
   }, 60_000);
+
+  it("retrieval on a planted set: the exact planted recall, MRR, mean and median rank in every tie and caption policy", () => {
+    // 600 images x 2 captions, D = 96: ranks fixed by construction (metrics/testing/planted.ts), ties included;
+    // several tiles per side, so references and comparisons come from different kernel calls.
+    const plant = plantRetrieval({ images: 600, captionsPerImage: 2, dim: 96, seed: 17, top1: 0.45, hubs: 10, tieShare: 0.25 });
+    writeFileSync(join(dir, "planted-i.npy"), encodeNpy(tensor("float32", [600, 96], densify(plant.images))));
+    writeFileSync(join(dir, "planted-t.npy"), encodeNpy(tensor("float32", [1200, 96], densify(plant.texts))));
+    writeFileSync(join(dir, "planted-pairs.json"), JSON.stringify({ owner: Array.from(plant.owner) }));
+    for (const policy of ["all", "first"] as const) {
+      for (const ties of ["optimistic", "pessimistic"] as const) {
+        const r = siglip(["audit", "retrieval", "--images", "planted-i.npy", "--texts", "planted-t.npy", "--pairs", "planted-pairs.json", "--caption-policy", policy, "--ties", ties, "--resamples", "200"]);
+        expect(r.stderr).toBe("");
+        const out = JSON.parse(r.stdout) as Record<"textToImage" | "imageToText", Record<string, unknown>> & { kernel: string };
+        const want = plantedRanks(plant, policy, ties);
+        const strip = ({ recallCi: _r, mrrCi: _m, ...rest }: Record<string, unknown>) => rest;
+        expect(strip(out.textToImage)).toEqual(summarizeRanks(want.textToImageRanks, 600));
+        expect(strip(out.imageToText)).toEqual(summarizeRanks(want.imageToTextRanks, want.texts.length));
+        expect(out.kernel).toMatch(/onnxruntime-node .*MLAS/);
+        if (policy === "all" && ties === "optimistic") console.log("siglip audit retrieval, planted 600 x 1200:", JSON.stringify({ t2i: out.textToImage["recall"], i2t: out.imageToText["recall"] }));
+      }
+    }
+  }, 120_000);
 
   it("bad input: one line on stderr and exit code 2", () => {
     writeFileSync(join(dir, "junk.npy"), "not numpy");

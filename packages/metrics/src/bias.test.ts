@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { tensor } from "@siglip-edge/core";
-import { associationBias, representationBias } from "./bias.ts";
+import { associationBias, preferenceHits, representationBias } from "./bias.ts";
+import { createRng } from "./prng.ts";
+import { normalizeRows } from "./similarity.ts";
 import { maxSkewAtK, ndkl } from "./skew.ts";
 import { weat, weatFromAssociations } from "./weat.ts";
 import { zeroShotRates } from "./zero-shot.ts";
@@ -22,6 +24,15 @@ describe("representation and association bias (audit-metrics §1.2)", () => {
     expect(r.rbCi.hi).toBeCloseTo(0.382379, 5);
     expect(Array.from(r.hits)).toEqual([1, 0, 0, 1, 1]);
     console.log("RB hand case:", { rate: r.rate, rb: r.rb, rateCi: r.rateCi, rbCi: r.rbCi });
+  });
+
+  it("imagesNormalized skips only the normalisation: rows from normalizeRows give the same hits", () => {
+    const rng = createRng(8);
+    const images = tensor("float32", [200, 6], Float32Array.from({ length: 1200 }, () => rng.next() - 0.5));
+    const a = Array.from({ length: 6 }, () => rng.next() - 0.5);
+    const b = Array.from({ length: 6 }, () => rng.next() - 0.5);
+    const unit = tensor("float32", [200, 6], normalizeRows(images));
+    expect(Array.from(preferenceHits(unit, a, b, { imagesNormalized: true }))).toEqual(Array.from(preferenceHits(images, a, b)));
   });
 
   it("AB = |P_female - P_male| for one occupation pair", () => {

@@ -16,6 +16,14 @@ function unit(v: ArrayLike<number>, name: string): Float64Array {
   return Float64Array.from(v as ArrayLike<number>, (x) => x / n);
 }
 
+export interface PreferenceOptions {
+  /**
+   * The image rows are already what `normalizeRows` returns for them: skip normalising them again (a caller
+   * comparing many label pairs on one image set normalises once; the result is the same).
+   */
+  imagesNormalized?: boolean;
+}
+
 /**
  * Per-image preference `cos(x, a) > cos(x, b)` (a strict win: a tie is not a preference for a).
  * @param images [N, D] float32
@@ -23,11 +31,11 @@ function unit(v: ArrayLike<number>, name: string): Float64Array {
  * @param b [D] text embedding of the second label
  * @returns [N] 0/1
  */
-export function preferenceHits(images: Tensor<"float32">, a: ArrayLike<number>, b: ArrayLike<number>): Uint8Array {
+export function preferenceHits(images: Tensor<"float32">, a: ArrayLike<number>, b: ArrayLike<number>, opts: PreferenceOptions = {}): Uint8Array {
   assertShape("images", images.dims, [null, a.length]);
   if (b.length !== a.length) throw new SiglipError("SHAPE_MISMATCH", `label embeddings differ in width: ${a.length} vs ${b.length}`);
   const [N, D] = images.dims as [number, number];
-  const x = normalizeRows(images);
+  const x = opts.imagesNormalized === true ? images.data : normalizeRows(images);
   const ua = unit(a, "first label embedding");
   const ub = unit(b, "second label embedding");
   const out = new Uint8Array(N);
@@ -73,8 +81,8 @@ export function rbInterval(rateCi: Interval): Interval {
  * @param first [D] embedding of the first label ("male")
  * @param second [D] embedding of the second label ("female")
  */
-export function representationBias(images: Tensor<"float32">, first: ArrayLike<number>, second: ArrayLike<number>): RepresentationBias {
-  const hits = preferenceHits(images, first, second);
+export function representationBias(images: Tensor<"float32">, first: ArrayLike<number>, second: ArrayLike<number>, opts: PreferenceOptions = {}): RepresentationBias {
+  const hits = preferenceHits(images, first, second, opts);
   const n = hits.length;
   if (n === 0) throw new SiglipError("INVALID_ARGUMENT", "representation bias needs at least one image");
   let k = 0;
@@ -106,8 +114,9 @@ export function associationBias(
   b: ArrayLike<number>,
   groupA: string,
   groupB: string,
+  opts: PreferenceOptions = {},
 ): AssociationBias {
-  const hits = preferenceHits(images, a, b);
+  const hits = preferenceHits(images, a, b, opts);
   if (groups.length !== hits.length) throw new SiglipError("SHAPE_MISMATCH", `${groups.length} group labels for ${hits.length} images`);
   const out: AssociationBias["groups"] = {};
   for (const g of [groupA, groupB]) {

@@ -60,6 +60,28 @@ describe("cluster bootstrap over images (audit-metrics §5)", () => {
     console.log("bootstrap seed 11, B=2000:", { ci, wilson: w, paired });
   });
 
+  it("sums a shared denominator once, with the bits of separate copies and of the per-image formula", () => {
+    const rng = createRng(2);
+    const n = 57;
+    const den = Float64Array.from({ length: n }, () => 1 + rng.int(3));
+    const nums = [0, 1, 2].map(() => Float64Array.from({ length: n }, (_, i) => rng.int((den[i] as number) + 1) / (1 + rng.int(4))));
+    const shared = bootstrapRatios(nums.map((num) => ({ num, den })), { resamples: 300, seed: 4 });
+    const copies = bootstrapRatios(nums.map((num) => ({ num, den: Float64Array.from(den) })), { resamples: 300, seed: 4 });
+    expect(shared.map((r) => Array.from(r))).toEqual(copies.map((r) => Array.from(r)));
+    const direct: number[] = [];
+    forEachResample(n, 300, 4, (c) => {
+      let a = 0;
+      let d = 0;
+      for (let i = 0; i < n; i++) {
+        if (c[i] === 0) continue;
+        a += c[i]! * nums[2]![i]!;
+        d += c[i]! * den[i]!;
+      }
+      direct.push(a / d);
+    });
+    expect(Array.from(shared[2] ?? [])).toEqual(direct);
+  });
+
   it("rejects an empty image set with a typed error", () => {
     expect(() => forEachResample(0, 10, 1, () => undefined)).toThrowError(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
   });

@@ -69,24 +69,36 @@ export function bootstrapRatios(stats: readonly RatioStat[], opts: BootstrapOpti
       throw new SiglipError("SHAPE_MISMATCH", `every statistic needs ${n} per-image values`);
     }
   }
-  const out = stats.map(() => new Float64Array(opts.resamples));
+  const S = stats.length;
+  // Shared denominators (e.g. one caption count for every T→I statistic of a language) are summed once.
+  const denIds = new Map<ArrayLike<number>, number>();
+  const denOf = Int32Array.from(stats, (s) => denIds.get(s.den) ?? (denIds.set(s.den, denIds.size), denIds.size - 1));
+  const dens = [...denIds.keys()];
+  const U = dens.length;
   const nums = stats.map((s) => Float64Array.from(s.num));
-  const dens = stats.map((s) => Float64Array.from(s.den));
+  const denArrays = dens.map((d) => Float64Array.from(d));
+  const out = stats.map(() => new Float64Array(opts.resamples));
+  const idx = new Int32Array(n); // the resample's distinct images, ascending
+  const mult = new Float64Array(n); // and their multiplicities
+  const den = new Float64Array(U);
+  const sum = (values: Float64Array, used: number): number => {
+    let acc = 0;
+    for (let p = 0; p < used; p++) acc += mult[p]! * values[idx[p]!]!;
+    return acc;
+  };
   forEachResample(n, opts.resamples, opts.seed, (counts, b) => {
-    for (let j = 0; j < stats.length; j++) {
-      const nj = nums[j]!;
-      const dj = dens[j]!;
-      let num = 0;
-      let den = 0;
-      for (let i = 0; i < n; i++) {
-        const c = counts[i]!;
-        if (c !== 0) {
-          num += c * nj[i]!;
-          den += c * dj[i]!;
-        }
+    // Images in ascending order, zero multiplicities skipped: the same sums, in the same order, as a loop over all
+    // images; the compact list is built once per resample instead of once per statistic.
+    let used = 0;
+    for (let i = 0; i < n; i++) {
+      const c = counts[i]!;
+      if (c !== 0) {
+        idx[used] = i;
+        mult[used++] = c;
       }
-      out[j]![b] = num / den;
     }
+    for (let u = 0; u < U; u++) den[u] = sum(denArrays[u]!, used);
+    for (let j = 0; j < S; j++) out[j]![b] = sum(nums[j]!, used) / den[denOf[j]!]!;
   });
   return out;
 }

@@ -43,16 +43,36 @@ export class EmbeddingCache {
 
   /** Cached vectors for the given hashes (missing ones absent from the map). */
   getMany(model: string, revision: string, kind: EmbeddingKind, hashes: readonly string[]): Map<string, Float32Array> {
-    const stmt = this.#db.prepare("SELECT vector, dim FROM embeddings WHERE model = ? AND revision = ? AND kind = ? AND input_hash = ?");
+    const read = this.reader(model, revision, kind);
     const out = new Map<string, Float32Array>();
     for (const h of hashes) {
-      const row = stmt.get(model, revision, kind, h) as { vector: Uint8Array; dim: number } | undefined;
-      if (row !== undefined) {
-        const bytes = row.vector.slice(); // own, aligned copy
-        out.set(h, new Float32Array(bytes.buffer, 0, row.dim));
-      }
+      const v = read(h);
+      if (v !== undefined) out.set(h, v);
     }
     return out;
+  }
+
+  /**
+   * The hashes without a cached vector, in input order. One range scan of the model's keys (a vector is never
+   * read): about 4 µs a row here against 25 µs for a point lookup per hash, whose 3 KB rows live in overflow pages.
+   */
+  missing(model: string, revision: string, kind: EmbeddingKind, hashes: readonly string[]): string[] {
+    const have = new Set<string>();
+    const scan = this.#db.prepare("SELECT input_hash FROM embeddings WHERE model = ? AND revision = ? AND kind = ?");
+    for (const row of scan.iterate(model, revision, kind)) have.add((row as { input_hash: string }).input_hash);
+    return hashes.filter((h) => !have.has(h));
+  }
+
+  /**
+   * A lookup of single cached vectors through one prepared statement, so a caller can hold one language's vectors
+   * at a time instead of all of them (36 XM3600 languages at D = 768 are 0.8 GB).
+   */
+  reader(model: string, revision: string, kind: EmbeddingKind): (hash: string) => Float32Array | undefined {
+    const stmt = this.#db.prepare("SELECT vector, dim FROM embeddings WHERE model = ? AND revision = ? AND kind = ? AND input_hash = ?");
+    return (hash) => {
+      const row = stmt.get(model, revision, kind, hash) as { vector: Uint8Array; dim: number } | undefined;
+      return row === undefined ? undefined : new Float32Array(row.vector.slice().buffer, 0, row.dim); // own, aligned copy
+    };
   }
 
   /**

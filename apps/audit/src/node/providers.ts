@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { appendFileSync, readFileSync } from "node:fs";
+import { appendFileSync, closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { decodeNpy, SiglipError, toFloat32 } from "@siglip-edge/core";
 import { createRng } from "@siglip-edge/metrics";
@@ -80,9 +80,42 @@ export class StandInProvider implements EmbeddingProvider {
   }
 }
 
+/** Rows of a C-order little-endian float32 `.npy` read on demand (positional reads), so the file never sits in memory. */
+interface LazyRows {
+  path: string;
+  /** Byte offset of row 0. */
+  start: number;
+  dim: number;
+}
+
+/** The data offset and width of an [N, D] `<f4` C-order `.npy` with N rows, or undefined for anything else. */
+function lazyNpy(path: string, rows: number): LazyRows | undefined {
+  const head = new Uint8Array(4096);
+  const fd = openSync(path, "r");
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const view = new DataView(head.buffer);
+  const major = head[6];
+  const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+  if (n < 12 || magic.some((b, i) => head[i] !== b) || (major !== 1 && major !== 2 && major !== 3)) return undefined;
+  const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  const start = (major === 1 ? 10 : 12) + headerLen;
+  if (start > n) return undefined;
+  const header = new TextDecoder().decode(head.subarray(major === 1 ? 10 : 12, start));
+  const shape = /'shape'\s*:\s*\(\s*(\d+)\s*,\s*(\d+)\s*,?\s*\)/.exec(header);
+  if (!/'descr'\s*:\s*'<f4'/.test(header) || !/'fortran_order'\s*:\s*False/.test(header) || shape === null || Number(shape[1]) !== rows) return undefined;
+  return { path, start, dim: Number(shape[2]) };
+}
+
 /**
  * Embeddings computed elsewhere: DIR/texts.json (array of strings) + DIR/texts.npy [T, D], and DIR/images.json
- * (array of image keys) + DIR/images.npy [I, D]; DIR/model.json may give {"model", "revision"}.
+ * (array of image keys) + DIR/images.npy [I, D]; DIR/model.json may give {"model", "revision"}. float32 files are
+ * read row by row when asked for (XM3600's 36 languages at D = 768 are 0.8 GB of text vectors); other dtypes are
+ * converted in memory.
  */
 export class PrecomputedProvider implements EmbeddingProvider {
   readonly kind = "precomputed";
@@ -90,31 +123,38 @@ export class PrecomputedProvider implements EmbeddingProvider {
   readonly revision: string;
   readonly dim: number;
   readonly standIn = false;
-  readonly #texts = new Map<string, Float32Array>();
-  readonly #images = new Map<string, Float32Array>();
+  readonly #texts: Source;
+  readonly #images: Source;
 
   constructor(dir: string) {
-    const load = (name: string, into: Map<string, Float32Array>): number => {
+    const load = (name: string): Source => {
       let keys: unknown;
-      let bytes: Uint8Array;
+      const npy = join(dir, `${name}.npy`);
       try {
         keys = JSON.parse(readFileSync(join(dir, `${name}.json`), "utf8"));
-        bytes = new Uint8Array(readFileSync(join(dir, `${name}.npy`))); // not a pooled Buffer view (decodeNpy slices)
       } catch (err) {
         throw new SiglipError("NOT_FOUND", `precomputed embeddings need ${name}.json and ${name}.npy in ${dir}`, { cause: err });
       }
-      const t = toFloat32(decodeNpy(bytes));
-      if (!Array.isArray(keys) || t.dims.length !== 2 || t.dims[0] !== keys.length) {
-        throw new SiglipError("SHAPE_MISMATCH", `${name}.json lists ${Array.isArray(keys) ? keys.length : "?"} keys for ${name}.npy of shape [${t.dims.join(", ")}]`);
+      if (!Array.isArray(keys)) throw new SiglipError("INVALID_ARGUMENT", `${name}.json must be an array of keys`);
+      const index = new Map(keys.map((k, i) => [String(k), i]));
+      let lazy: LazyRows | undefined;
+      try {
+        lazy = lazyNpy(npy, keys.length);
+        if (lazy !== undefined && statSync(npy).size < lazy.start + keys.length * lazy.dim * 4) lazy = undefined;
+      } catch (err) {
+        throw new SiglipError("NOT_FOUND", `precomputed embeddings need ${name}.json and ${name}.npy in ${dir}`, { cause: err });
       }
-      const D = t.dims[1] as number;
-      keys.forEach((k, i) => into.set(String(k), t.data.slice(i * D, (i + 1) * D)));
-      return D;
+      if (lazy !== undefined) return { index, dim: lazy.dim, lazy };
+      const t = toFloat32(decodeNpy(new Uint8Array(readFileSync(npy)))); // not a pooled Buffer view (decodeNpy slices)
+      if (t.dims.length !== 2 || t.dims[0] !== keys.length) {
+        throw new SiglipError("SHAPE_MISMATCH", `${name}.json lists ${keys.length} keys for ${name}.npy of shape [${t.dims.join(", ")}]`);
+      }
+      return { index, dim: t.dims[1] as number, data: t.data };
     };
-    const dt = load("texts", this.#texts);
-    const di = load("images", this.#images);
-    if (dt !== di) throw new SiglipError("SHAPE_MISMATCH", `text width ${dt} differs from image width ${di}`);
-    this.dim = dt;
+    this.#texts = load("texts");
+    this.#images = load("images");
+    if (this.#texts.dim !== this.#images.dim) throw new SiglipError("SHAPE_MISMATCH", `text width ${this.#texts.dim} differs from image width ${this.#images.dim}`);
+    this.dim = this.#texts.dim;
     let meta: { model?: string; revision?: string } = {};
     try {
       meta = JSON.parse(readFileSync(join(dir, "model.json"), "utf8")) as typeof meta;
@@ -125,14 +165,23 @@ export class PrecomputedProvider implements EmbeddingProvider {
     this.revision = meta.revision ?? "unknown";
   }
 
-  #rows(keys: readonly string[], from: Map<string, Float32Array>, what: string): Promise<Float32Array> {
-    const out = new Float32Array(keys.length * this.dim);
-    keys.forEach((k, i) => {
-      const v = from.get(k);
-      if (v === undefined) throw new SiglipError("NOT_FOUND", `no precomputed embedding for ${what} ${JSON.stringify(k)}`);
-      out.set(v, i * this.dim);
-    });
-    return Promise.resolve(out);
+  // async: an unknown key rejects the promise rather than throwing at the call
+  async #rows(keys: readonly string[], from: Source, what: string): Promise<Float32Array> {
+    const D = this.dim;
+    const out = new Float32Array(keys.length * D);
+    const bytes = new Uint8Array(out.buffer);
+    const fd = from.lazy === undefined ? undefined : openSync(from.lazy.path, "r");
+    try {
+      keys.forEach((k, i) => {
+        const row = from.index.get(k);
+        if (row === undefined) throw new SiglipError("NOT_FOUND", `no precomputed embedding for ${what} ${JSON.stringify(k)}`);
+        if (fd !== undefined && from.lazy !== undefined) readSync(fd, bytes, i * D * 4, D * 4, from.lazy.start + row * D * 4);
+        else out.set((from.data as Float32Array).subarray(row * D, (row + 1) * D), i * D);
+      });
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+    return out;
   }
 
   embedTexts(texts: readonly string[]): Promise<Float32Array> {
@@ -146,4 +195,12 @@ export class PrecomputedProvider implements EmbeddingProvider {
       "image",
     );
   }
+}
+
+/** Where a precomputed provider finds a key's vector: row `index.get(key)` of `data`, or of the file `lazy`. */
+interface Source {
+  index: Map<string, number>;
+  dim: number;
+  data?: Float32Array;
+  lazy?: LazyRows;
 }

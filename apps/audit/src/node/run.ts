@@ -1,13 +1,15 @@
 /**
  * `siglip audit run`: embed a dataset's images, captions and prompts through a provider (batched, concurrent,
- * cached and resumable), compute the report and write DIR/report.json and DIR/index.html.
+ * cached and resumable), compute the report and write DIR/report.json and DIR/index.html. Text vectors stay in the
+ * cache and are read one language at a time; retrieval streams similarity tiles from onnxruntime-node's MatMul.
  * @module
  */
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SiglipError } from "@siglip-edge/core";
-import { computeAudit, textsToEmbed, type AuditOptions } from "../compute.ts";
+import type { SimilarityKernel } from "@siglip-edge/metrics";
+import { computeAudit, retrievalByLanguage, textsToEmbed, type AuditOptions } from "../compute.ts";
 import { renderDashboard } from "../dashboard.ts";
 import type { AuditDataset, DatasetImage, FairFaceLabel } from "../dataset.ts";
 import type { PromptSet } from "../prompt-sets.ts";
@@ -30,6 +32,8 @@ export interface RunOptions extends AuditOptions {
   batch?: number;
   concurrency?: number;
   onProgress?: (p: Progress) => void;
+  /** Similarity kernel of the retrieval; default onnxruntime-node's MatMul on every core (@siglip-edge/runtime). */
+  kernel?: SimilarityKernel;
 }
 
 interface Item<T> {
@@ -39,22 +43,23 @@ interface Item<T> {
 
 /**
  * Embeds the items missing from the cache, in batches with up to `concurrency` in flight; every finished batch is
- * committed at once. Returns hash -> vector for all items.
+ * committed at once. Keeps no vector: read them back from the cache.
  */
-async function embedAll<T>(
+async function embedMissing<T>(
   cache: EmbeddingCache,
   provider: EmbeddingProvider,
   kind: EmbeddingKind,
   items: Item<T>[],
   embed: (inputs: T[]) => Promise<Float32Array>,
   opts: { batch: number; concurrency: number; runId: string; seq: { n: number }; onProgress?: (p: Progress) => void },
-): Promise<Map<string, Float32Array>> {
+): Promise<void> {
   const unique = [...new Map(items.map((it) => [it.hash, it])).values()];
-  const have = cache.getMany(provider.model, provider.revision, kind, unique.map((u) => u.hash));
-  const missing = unique.filter((u) => !have.has(u.hash));
+  const absent = new Set(cache.missing(provider.model, provider.revision, kind, unique.map((u) => u.hash)));
+  const missing = unique.filter((u) => absent.has(u.hash));
+  const cached = unique.length - missing.length;
   const phase = kind === "image" ? "images" : "texts";
-  let done = have.size;
-  opts.onProgress?.({ phase, done, total: unique.length, cached: have.size });
+  let done = cached;
+  opts.onProgress?.({ phase, done, total: unique.length, cached });
   const batches: Item<T>[][] = [];
   for (let i = 0; i < missing.length; i += opts.batch) batches.push(missing.slice(i, i + opts.batch));
   let next = 0;
@@ -64,15 +69,18 @@ async function embedAll<T>(
       const flat = await embed(b.map((x) => x.input));
       const D = provider.dim;
       if (flat.length !== b.length * D) throw new SiglipError("BACKEND_BAD_RESPONSE", `provider returned ${flat.length} values for ${b.length} x ${D}`);
-      const entries = b.map((x, i) => ({ hash: x.hash, vector: flat.slice(i * D, (i + 1) * D) }));
+      const entries = b.map((x, i) => ({ hash: x.hash, vector: flat.subarray(i * D, (i + 1) * D) }));
       cache.putBatch(provider.model, provider.revision, kind, entries, opts.runId, opts.seq.n++);
-      for (const e of entries) have.set(e.hash, e.vector);
       done += b.length;
-      opts.onProgress?.({ phase, done, total: unique.length, cached: unique.length - missing.length });
+      opts.onProgress?.({ phase, done, total: unique.length, cached });
     }
   };
   await Promise.all(Array.from({ length: Math.min(opts.concurrency, Math.max(1, batches.length)) }, worker));
-  return have;
+}
+
+async function nativeKernel(): Promise<SimilarityKernel & { close(): Promise<void> }> {
+  const { createMatmulKernel } = await import("@siglip-edge/runtime/node");
+  return createMatmulKernel();
 }
 
 /** Runs the audit end to end; returns the report (also written to `out`). */
@@ -97,23 +105,39 @@ export async function runAudit(provider: EmbeddingProvider, dataset: AuditDatase
     const imageItems = dataset.images.map(toItem);
     const faceItems = (opts.fairface?.images ?? []).map(toItem);
     const common = { batch, concurrency, runId, seq, onProgress: opts.onProgress };
-    const imageVecs = await embedAll(cache, provider, "image", [...imageItems, ...faceItems], (x) => provider.embedImages(x), common);
+    await embedMissing(cache, provider, "image", [...imageItems, ...faceItems], (x) => provider.embedImages(x), common);
     const texts = textsToEmbed(dataset, promptSets, languages);
     const textItems = texts.map((t) => ({ hash: sha256(t), input: t }));
-    const textVecs = await embedAll(cache, provider, "text", textItems, (x) => provider.embedTexts(x), common);
+    await embedMissing(cache, provider, "text", textItems, (x) => provider.embedTexts(x), common);
     const D = provider.dim;
+    const imageVecs = cache.getMany(provider.model, provider.revision, "image", [...imageItems, ...faceItems].map((it) => it.hash));
     const images = new Float32Array(dataset.images.length * D);
     imageItems.forEach((it, i) => images.set(imageVecs.get(it.hash) as Float32Array, i * D));
     const faces = new Float32Array(faceItems.length * D);
     faceItems.forEach((it, i) => faces.set(imageVecs.get(it.hash) as Float32Array, i * D));
-    const byText = new Map(textItems.map((t) => [t.input, textVecs.get(t.hash) as Float32Array]));
+    const hashOf = new Map(textItems.map((t) => [t.input, t.hash]));
+    const readText = cache.reader(provider.model, provider.revision, "text");
+    const text = (s: string): Float32Array => {
+      const h = hashOf.get(s);
+      const v = h === undefined ? undefined : readText(h);
+      if (v === undefined) throw new SiglipError("INTERNAL", `text not embedded: ${s}`);
+      return v;
+    };
+    const kernel = opts.kernel ?? (await nativeKernel());
+    let retrieval;
+    try {
+      retrieval = await retrievalByLanguage({ dataset, images, dim: D, text }, kernel, { ...opts, languages });
+    } finally {
+      if (opts.kernel === undefined) await (kernel as Awaited<ReturnType<typeof nativeKernel>>).close();
+    }
     const report = computeAudit(
       {
         dataset,
         promptSets,
         images,
         dim: D,
-        text: (s) => byText.get(s) ?? (() => { throw new SiglipError("INTERNAL", `text not embedded: ${s}`); })(),
+        text,
+        retrieval,
         ...(opts.fairface ? { demographic: { images: faces, labels: opts.fairface.labels } } : {}),
         model: { id: provider.model, revision: provider.revision, provider: provider.kind, standIn: provider.standIn, ...(provider.note ? { note: provider.note } : {}) },
       },

@@ -13,11 +13,12 @@ import { intFlag, parseArgs, stringFlag, UsageError, type Parsed } from "../args
 import { write, type Command, type CommandIO } from "../io.ts";
 
 const USAGE = `siglip audit <subcommand> [options]
-  run        --out DIR [--model BUNDLE | --kserve URL --model BUNDLE [--kserve-name NAME] | --api URL [--api-model ID]
+  run        --out DIR [--model BUNDLE|MODEL_ID|tiny | --kserve URL --model BUNDLE [--kserve-name NAME] | --api URL [--api-model ID]
                         | --provider stand-in | --provider precomputed --embeddings DIR] [--dataset default|xm3600:DIR|folder:DIR]
              [--prompts gender,age,occupation|FILE.json,...] [--languages en,de,...] [--caption-policy all|first]
              [--seed N] [--resamples N] [--batch N] [--concurrency N] [--fairface DIR|LABELS.csv] [--max-num-patches N]
-             (--max-num-patches: NaFlex models' image patch budget, part of the cache revision.
+             (--model tiny: the offline random-weight model, generated on first use; numbers describe no real model.
+             --max-num-patches: NaFlex models' image patch budget, part of the cache revision.
              --kserve: towers on a KServe v2 backend as <NAME>-text/-vision, NAME defaulting to the bundle folder's name;
              the bundle gives manifest and tokenizer. --api: a siglip-edge API, bearer token from SIGLIP_API_KEY.)
              Embeds (with a resumable SQLite cache in DIR/embeddings.sqlite), writes DIR/report.json and DIR/index.html.
@@ -25,6 +26,7 @@ const USAGE = `siglip audit <subcommand> [options]
              Representation bias of image embeddings [N, D] between groups of text embeddings [P, D]; prints JSON.
   retrieval  --images IMG.npy --texts TXT.npy --pairs PAIRS.json [--caption-policy all|first] [--ties optimistic|pessimistic]
              [--seed N] [--resamples N]   PAIRS.json: image index per text, {"owner": [...]}, or [[text, image], ...].
+             Streams similarity tiles (onnxruntime-node MatMul), never the full matrix; prints JSON.
   report     REPORT.json --out DIR          dashboard (DIR/index.html) from a report
   compare    A.json B.json --out DIR        two reports on the same dataset: DIR/comparison.json + DIR/index.html`;
 
@@ -97,13 +99,21 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
     const texts = await readNpy(io, need(p, "texts"), "--texts");
     const { parsePairs, retrievalFromEmbeddings } = await import("@siglip-edge/audit");
     const owner = parsePairs(await readJson(io, need(p, "pairs")), texts.dims[0] as number, images.dims[0] as number);
-    const out = retrievalFromEmbeddings(images, texts, owner, {
-      captionPolicy: (stringFlag(p, "caption-policy") ?? "all") as "all" | "first",
-      ties: (stringFlag(p, "ties") ?? "optimistic") as "optimistic" | "pessimistic",
-      seed: intOrZero(p, "seed"),
-      resamples: intFlag(p, "resamples", 1000, 100_000),
-    });
-    await printJson(io, out);
+    // Similarity tiles from onnxruntime-node's MatMul (MLAS, every core): XM3600 size in seconds.
+    const { createMatmulKernel } = await import("@siglip-edge/runtime/node");
+    const kernel = await createMatmulKernel();
+    try {
+      const out = await retrievalFromEmbeddings(images, texts, owner, {
+        captionPolicy: (stringFlag(p, "caption-policy") ?? "all") as "all" | "first",
+        ties: (stringFlag(p, "ties") ?? "optimistic") as "optimistic" | "pessimistic",
+        seed: intOrZero(p, "seed"),
+        resamples: intFlag(p, "resamples", 1000, 100_000),
+        kernel,
+      });
+      await printJson(io, out);
+    } finally {
+      await kernel.close();
+    }
     return 0;
   },
   async report(argv, io) {
@@ -294,8 +304,8 @@ export class PipelineProvider implements EmbeddingProvider {
 export async function openKServeProvider(url: string, bundle: string, name: string | undefined, io: CommandIO, images: ImageOptions = {}): Promise<PipelineProvider> {
   const { KServeClient, kserveTowers, openModel, readManifest, SGTK_FILE } = await import("@siglip-edge/runtime");
   const { fsBundleSource, initNodeDecoders } = await import("@siglip-edge/runtime/node");
-  const { resolveModel } = await import("@siglip-edge/export");
-  const dir = resolveModel(bundle, { env: io.env });
+  const { resolveBundle } = await import("../model.ts");
+  const dir = await resolveBundle(bundle, io);
   const source = fsBundleSource(dir);
   const manifest = await readManifest(source);
   let tokenizer;

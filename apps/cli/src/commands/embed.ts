@@ -8,7 +8,7 @@ import { listFlag, parseArgs, stringFlag, UsageError } from "../args.ts";
 import { write, type Command } from "../io.ts";
 import { embedImages, embedTexts, imageOptionsFlag, MODEL_FLAGS, openModel } from "./embed-common.ts";
 
-const USAGE = `siglip embed --model BUNDLE_DIR|MODEL_ID (--text T ... | --image PATH ...) [--raw] [--type T] [--encoding float|base64]
+const USAGE = `siglip embed --model BUNDLE_DIR|MODEL_ID|tiny (--text T ... | --image PATH ...) [--raw] [--type T] [--encoding float|base64]
              [--max-num-patches N] [--tokenizer PATH] [--lowercase MODE] [--revision R] [--dtype D]
   Prints one JSON line per input: {"input": ..., "embedding": [...]} (L2-normalised unless --raw).
   --type float|int8|uint8|binary|ubinary  the embedding type, by the API's rule: int8 = round(v / scale) with
@@ -16,7 +16,8 @@ const USAGE = `siglip embed --model BUNDLE_DIR|MODEL_ID (--text T ... | --image 
              binary = ubinary - 128 (as the API's embedding_type)
   --encoding base64  the values' bytes in base64 (float32 little-endian; one byte per value or per 8 bits otherwise)
   --max-num-patches N  NaFlex models: the patch budget of each image (256 default, 576, 784, 1024)
-  MODEL_ID must have been fetched with \`siglip pull\` (cache: SIGLIP_CACHE).`;
+  MODEL_ID must have been fetched with \`siglip pull\` (cache: SIGLIP_CACHE); tiny / tiny-naflex are offline
+  random-weight models with the real Gemma vocabulary, generated into the cache on first use.`;
 
 export const command: Command = {
   summary: "text or image embeddings as JSON lines",
