@@ -19,8 +19,8 @@ import {
   streamRetrievalSync,
   type CaptionPolicy,
   type RatioStat,
-  type RetrievalResult,
   type SimilarityKernel,
+  type StreamedRetrieval,
   type StreamRetrievalOptions,
   type TiePolicy,
 } from "@siglip-edge/metrics";
@@ -28,15 +28,22 @@ import type { AuditDataset, FairFaceLabel } from "./dataset.ts";
 import { LOW_RESOURCE_LANGUAGES } from "./languages.ts";
 import { promptsFor, type PromptSet } from "./prompt-sets.ts";
 import {
+  EXPLORER_K,
+  EXPLORER_MAX_QUERIES,
   packBits,
   packBytes,
+  packInts,
   REPORT_SCHEMA,
   REPORT_SCHEMA_VERSION,
+  STRONGEST_PER_SIDE,
   type AuditReport,
   type BiasCell,
+  type BiasPerImage,
   type Ci,
   type DemographicAudit,
   type DirectionResult,
+  type Explorer,
+  type Gallery,
   type LanguageRetrieval,
   type MeanRetrieval,
 } from "./report-schema.ts";
@@ -48,6 +55,8 @@ export interface AuditOptions {
   resamples?: number;
   level?: number;
   languages?: readonly string[];
+  /** Queries per language kept for the dashboard's explorer (default {@link EXPLORER_MAX_QUERIES}). */
+  explorerMaxQueries?: number;
 }
 
 export interface ModelInfo {
@@ -73,9 +82,11 @@ export interface AuditInputs {
   demographic?: { images: Float32Array; labels: readonly FairFaceLabel[] };
   /**
    * Retrieval per language computed beforehand ({@link retrievalByLanguage}, e.g. with a native kernel); languages
-   * missing here are computed synchronously with the pure-JS kernel.
+   * missing here are computed synchronously with the pure-JS kernel. Without `top` lists the explorer's are -1.
    */
-  retrieval?: ReadonlyMap<string, RetrievalResult>;
+  retrieval?: ReadonlyMap<string, StreamedRetrieval>;
+  /** Thumbnails of the dataset images (paths relative to the report's folder, null when absent) and how they were made. */
+  thumbnails?: { spec: NonNullable<Gallery["thumbnails"]> | null; paths: readonly (string | null)[] };
 }
 
 const KS = [1, 5, 10];
@@ -101,7 +112,7 @@ export function textsToEmbed(dataset: AuditDataset, promptSets: readonly PromptS
 }
 
 function streamOptions(opts: AuditOptions): Omit<StreamRetrievalOptions, "kernel"> {
-  return { captionPolicy: opts.captionPolicy ?? "all", ties: opts.ties ?? "optimistic", ks: KS };
+  return { captionPolicy: opts.captionPolicy ?? "all", ties: opts.ties ?? "optimistic", ks: KS, topK: EXPLORER_K };
 }
 
 /** One language's captions in dataset order and the image of each. */
@@ -126,12 +137,12 @@ export async function retrievalByLanguage(
   inputs: Pick<AuditInputs, "dataset" | "dim" | "text" | "images">,
   kernel: SimilarityKernel,
   opts: AuditOptions = {},
-): Promise<Map<string, RetrievalResult>> {
+): Promise<Map<string, StreamedRetrieval>> {
   const { dataset, dim: D } = inputs;
   const I = dataset.images.length;
   if (inputs.images.length !== I * D) throw new SiglipError("SHAPE_MISMATCH", `expected ${I}x${D} image embeddings, got ${inputs.images.length} values`);
   const images = tensor("float32", [I, D], normalizeAll(inputs.images, I, D));
-  const out = new Map<string, RetrievalResult>();
+  const out = new Map<string, StreamedRetrieval>();
   for (const language of (opts.languages ?? dataset.languages).filter((l) => dataset.languages.includes(l))) {
     const { caps, owner } = languageCaptions(dataset, language);
     out.set(language, await streamRetrieval(images, captionEmbeddings(inputs, caps), owner, { ...streamOptions(opts), imagesNormalized: true, kernel }));
@@ -162,7 +173,7 @@ export function computeAudit(inputs: AuditInputs, opts: AuditOptions = {}): Audi
       throw new SiglipError("INVALID_ARGUMENT", `precomputed retrieval for ${language} is ${given.captionPolicy}/${given.ties} over ${given.perQuery.imageToTextRanks.length} images, the audit ${captionPolicy}/${ties} over ${I}`);
     }
     const r = given ?? streamRetrievalSync(imageTensor, captionEmbeddings(inputs, caps), owner, streamed);
-    return { language, r, owner, captions: owner.length };
+    return { language, r, owner, caps, captions: owner.length };
   });
 
   // Ratio statistics per language: [t2i R@1, R@5, R@10, MRR, i2t R@1, R@5, R@10, MRR], all over the same resamples.
@@ -171,7 +182,7 @@ export function computeAudit(inputs: AuditInputs, opts: AuditOptions = {}): Audi
   const ci = (j: number): Ci => percentileInterval(reps[j] ?? [], level);
   const per = 2 * (KS.length + 1);
 
-  const direction = (s: RetrievalResult["textToImage"], base: number): DirectionResult => ({
+  const direction = (s: StreamedRetrieval["textToImage"], base: number): DirectionResult => ({
     queries: s.queries,
     candidates: s.candidates,
     recall: s.recall,
@@ -239,8 +250,11 @@ export function computeAudit(inputs: AuditInputs, opts: AuditOptions = {}): Audi
         const pf = side(first);
         const ps = side(second);
         if (pf.length === 0 || ps.length === 0 || objectRows.length === 0) continue;
-        const rb = representationBias(objectTensor, meanNormalized(pf.map(inputs.text)), meanNormalized(ps.map(inputs.text)), { imagesNormalized: true });
-        cells.push({ language, promptSet: set.id, column, first, second, rate: rb.rate, rateCi: rb.rateCi, rb: rb.rb, rbCi: rb.rbCi, prompts: { first: pf, second: ps } });
+        const vf = meanNormalized(pf.map(inputs.text));
+        const vs = meanNormalized(ps.map(inputs.text));
+        const rb = representationBias(objectTensor, vf, vs, { imagesNormalized: true });
+        const perImage = biasPerImage(objectTensor, objectRows, vf, vs);
+        cells.push({ language, promptSet: set.id, column, first, second, rate: rb.rate, rateCi: rb.rateCi, rb: rb.rb, rbCi: rb.rbCi, prompts: { first: pf, second: ps }, perImage });
       }
     }
   }
@@ -268,8 +282,86 @@ export function computeAudit(inputs: AuditInputs, opts: AuditOptions = {}): Audi
       similarity: "cosine of L2-normalised embeddings",
     },
     retrieval: { languages: perLanguage, mean: meanOver(languages), lowResourceMean: low.length > 0 ? meanOver(low) : null },
-    bias: { columns, cells },
-    demographics: inputs.demographic ? demographicAudit({ ...inputs, eatSeed: seed }, languages) : null,
+    bias: { columns, cells, images: objectRows },
+    gallery: {
+      thumbnails: inputs.thumbnails?.spec ?? null,
+      images: dataset.images.map((im, i) => ({ key: im.key, people: im.people, thumbnail: inputs.thumbnails?.paths[i] ?? null })),
+    },
+    explorer: explorer(dataset, partials, opts.explorerMaxQueries ?? EXPLORER_MAX_QUERIES),
+    demographics: inputs.demographic ? demographicAudit({ ...inputs, eatSeed: seed }, languages, { seed, resamples, level }) : null,
+  };
+}
+
+/**
+ * Per-image preferences of one bias cell: `cos(x, first) > cos(x, second)` as {@link preferenceHits} computes it
+ * (the same float64 sums, so the bitset equals its hits), and the images with the largest margins on each side.
+ */
+function biasPerImage(objects: Tensor<"float32">, rows: readonly number[], first: Float32Array, second: Float32Array): BiasPerImage {
+  const [N, D] = objects.dims as [number, number];
+  const unit = (v: Float32Array) => {
+    let ss = 0;
+    for (let i = 0; i < v.length; i++) ss += (v[i] as number) ** 2;
+    const n = Math.sqrt(ss);
+    return Float64Array.from(v, (x) => x / n);
+  };
+  const ua = unit(first);
+  const ub = unit(second);
+  const x = objects.data;
+  const margin = new Float64Array(N);
+  const prefer = new Uint8Array(N);
+  for (let r = 0; r < N; r++) {
+    let sa = 0;
+    let sb = 0;
+    for (let k = 0; k < D; k++) {
+      sa += (x[r * D + k] as number) * (ua[k] as number);
+      sb += (x[r * D + k] as number) * (ub[k] as number);
+    }
+    prefer[r] = sa > sb ? 1 : 0;
+    margin[r] = sa - sb;
+  }
+  const order = Array.from({ length: N }, (_, r) => r);
+  const round = (m: number) => Math.round(m * 1e6) / 1e6;
+  const side = (sign: 1 | -1) =>
+    order
+      .filter((r) => (sign === 1 ? prefer[r] === 1 : prefer[r] === 0))
+      .sort((p, q) => sign * ((margin[q] as number) - (margin[p] as number)) || p - q)
+      .slice(0, STRONGEST_PER_SIDE)
+      .map((r) => ({ image: rows[r] as number, margin: round(margin[r] as number) }));
+  return { preferFirst: packBits(prefer), strongest: { first: side(1), second: side(-1) } };
+}
+
+/** The explorer's per-query lists (T→I): the first `max` queries of each language in query order. */
+function explorer(
+  dataset: AuditDataset,
+  partials: { language: string; r: StreamedRetrieval; owner: Int32Array; caps: AuditDataset["captions"] }[],
+  max: number,
+): Explorer {
+  const I = dataset.images.length;
+  const intBytes = I < 0xffff ? 2 : 4;
+  const k = EXPLORER_K;
+  return {
+    direction: "textToImage",
+    k,
+    intBytes,
+    maxQueriesPerLanguage: max,
+    translationGroups: dataset.parallelCaptions === true ? "parallel" : "positional",
+    languages: partials.map(({ language, r, owner, caps }) => {
+      const texts = r.perQuery.texts;
+      const kept = Math.min(texts.length, max);
+      const top = r.top !== undefined && r.top.k >= k ? r.top : undefined;
+      const topOut = new Int32Array(kept * k).fill(-1);
+      if (top !== undefined) for (let q = 0; q < kept; q++) for (let j = 0; j < k; j++) topOut[q * k + j] = top.textToImage[q * top.k + j] as number;
+      const sel = Array.from(texts.subarray(0, kept));
+      return {
+        language,
+        queries: texts.length,
+        kept,
+        captions: sel.map((t) => (caps[t] as AuditDataset["captions"][number]).text),
+        image: packInts(sel.map((t) => owner[t] as number), intBytes),
+        rank: packInts(r.perQuery.textToImageRanks.subarray(0, kept), intBytes),
+        top: packInts(topOut, intBytes),
+      };
+    }),
   };
 }
 
@@ -284,7 +376,7 @@ export const EAT_ATTRIBUTES = {
 } as const;
 
 /** Association bias, ranking skew and an embedding association test on labelled face images (§1.2, §2). */
-function demographicAudit(inputs: AuditInputs, languages: readonly string[]): DemographicAudit {
+function demographicAudit(inputs: AuditInputs, languages: readonly string[], boot: { seed: number; resamples: number; level: number }): DemographicAudit {
   const demo = inputs.demographic as NonNullable<AuditInputs["demographic"]>;
   const D = inputs.dim;
   const N = demo.labels.length;
@@ -370,8 +462,10 @@ function demographicAudit(inputs: AuditInputs, languages: readonly string[]): De
       zeroShot.push({ language, labels: labels.map((c) => c.id), overall: cell(r.overall), byAttribute: { race: by("race"), gender: by("gender"), age: by("age") } });
     }
   }
+  void boot;
   return {
     zeroShot,
+    denigration: [],
     images: N,
     groups: { gender: count(genders), race: count(demo.labels.map((l) => l.race)), age: count(demo.labels.map((l) => l.age)) },
     association,

@@ -30,6 +30,12 @@ export interface AuditDataset {
   languages: string[];
   images: DatasetImage[];
   captions: DatasetCaption[];
+  /**
+   * The n-th caption of an image is a translation of the n-th caption of the same image in every other language
+   * (the default dataset). Otherwise captions were written per language (XM3600) and the dashboard pairs them by
+   * position only.
+   */
+  parallelCaptions?: boolean;
 }
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -57,6 +63,7 @@ export function loadDefaultDataset(root = REPO_ROOT): AuditDataset {
     languages: json.languages,
     images: json.images.map((img) => ({ key: img.key, path: join(root, img.file), people: img.people })),
     captions,
+    parallelCaptions: true,
   };
 }
 
