@@ -71,16 +71,16 @@ describe("dashboard in headless Chromium", () => {
     const box = await bar.boundingBox();
     expect(box?.height ?? 0).toBeCloseTo(200 * (de?.textToImage.recall["1"] ?? 0), 0);
     // heatmap: one cell per (language, column)
-    expect(await page.locator("#bias-heatmap rect.cell").count()).toBe(a.bias.cells.length);
+    expect(await page.locator("#bias-heatmap td.cell").count()).toBe(a.bias.cells.length);
     const cell = a.bias.cells.find((c) => c.language === "ja" && c.column === "gender");
-    expect(Number(await page.locator('#bias-heatmap rect.cell[data-language="ja"][data-column="gender"]').getAttribute("data-rb"))).toBe(cell?.rb);
+    expect(Number(await page.locator('#bias-heatmap td.cell[data-language="ja"][data-column="gender"]').getAttribute("data-rb"))).toBe(cell?.rb);
     // summary text shows the 36-language mean
     expect(await page.locator("#mean-t2i").textContent()).toBe(`${(100 * (a.retrieval.mean.textToImage.recall["1"] ?? 0)).toFixed(1)}%`);
     expect(await page.locator("#caption-policy").textContent()).toBe("all");
     // sorting: click "T→I R@1" twice -> descending
     const table = page.locator("#retrieval-table");
     expect(await table.locator("tbody tr").count()).toBe(langs.length);
-    const header = table.locator("th", { hasText: /^T→I R@1$/ });
+    const header = table.locator("th button", { hasText: /^T→I R@1$/ });
     await header.click();
     await header.click();
     const sorted = await table.locator("tbody tr td:nth-child(3)").evaluateAll((tds) => tds.map((td) => Number(td.getAttribute("data-sort"))));

@@ -64,3 +64,29 @@ export function syntheticReportWithFaces(seed = 1, noiseScale = 4): AuditReport 
   const images = Float32Array.from({ length: N * inputs.dim }, () => rng.next() - 0.5);
   return computeAudit({ ...inputs, demographic: { images, labels } }, { seed: 3, resamples: 200 });
 }
+
+/**
+ * A synthetic report as `siglip audit run` leaves it: DIR/report.json, DIR/index.html and the real thumbnails of
+ * the default dataset's photos in DIR/thumbs (made by the run's thumbnail writer).
+ */
+export async function writeSyntheticRun(dir: string, seed: number, noiseScale: number, id = `synthetic-${seed}`): Promise<AuditReport> {
+  const { mkdirSync, writeFileSync } = await import("node:fs");
+  const { writeThumbnails } = await import("../src/node/thumbnails.ts");
+  const { renderDashboard } = await import("../src/dashboard.ts");
+  const { sha256 } = await import("../src/node/providers.ts");
+  const { parseReport } = await import("../src/report-schema.ts");
+  mkdirSync(dir, { recursive: true });
+  const dataset = loadDefaultDataset();
+  const thumbs = await writeThumbnails(
+    dir,
+    dataset.images.map((im) => {
+      const bytes = new Uint8Array(readFileSync(im.path));
+      return { bytes, hash: sha256(bytes) };
+    }),
+  );
+  const inputs = syntheticInputs(dataset, builtinPromptSets(), seed, noiseScale);
+  const report = computeAudit({ ...inputs, model: { ...inputs.model, id }, thumbnails: { spec: thumbs.spec, paths: thumbs.paths } }, { seed: 3, resamples: 100 });
+  writeFileSync(join(dir, "report.json"), JSON.stringify(report, null, 1) + "\n");
+  writeFileSync(join(dir, "index.html"), renderDashboard(report));
+  return parseReport(JSON.parse(readFileSync(join(dir, "report.json"), "utf8")));
+}

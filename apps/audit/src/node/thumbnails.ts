@@ -6,11 +6,11 @@
  * report, so reruns and other reports of the same images reuse them; an image that cannot be decoded gets none.
  * @module
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { decodeImage, initNodeDecoders, resizeImage } from "@siglip-edge/preprocess/node";
-import type { Gallery } from "../report-schema.ts";
+import type { AuditReport, Gallery } from "../report-schema.ts";
 
 /** Longer side of a thumbnail by default (px): 96 x 72 for a 4:3 photo, about 2-4 KB of JPEG. */
 export const THUMBNAIL_MAX_SIDE = 96;
@@ -98,4 +98,30 @@ export async function writeThumbnails(
     paths.push(existsSync(file) ? `${THUMBNAIL_DIR}/${name}` : null);
   }
   return { spec: { dir: THUMBNAIL_DIR, maxSide, format: "jpeg", quality: THUMBNAIL_QUALITY }, paths, made, failed };
+}
+
+/**
+ * Copies the thumbnails a report names (relative to `reportDir`) into `outDir`, so a dashboard written there finds
+ * them at the same relative paths; files already there are kept. Returns how many were copied and how many were
+ * missing at the source (their images then show "no thumbnail").
+ */
+export function copyThumbnails(report: AuditReport, reportDir: string, outDir: string): { copied: number; missing: number } {
+  let copied = 0;
+  let missing = 0;
+  if (resolve(reportDir) === resolve(outDir)) return { copied, missing };
+  for (const im of report.gallery?.images ?? []) {
+    if (im.thumbnail === null) continue;
+    if (im.thumbnail.startsWith("/") || im.thumbnail.split("/").includes("..")) continue; // only paths below the report
+    const src = join(reportDir, im.thumbnail);
+    const dst = join(outDir, im.thumbnail);
+    if (existsSync(dst)) continue;
+    if (!existsSync(src)) {
+      missing++;
+      continue;
+    }
+    mkdirSync(dirname(dst), { recursive: true });
+    copyFileSync(src, dst);
+    copied++;
+  }
+  return { copied, missing };
 }
