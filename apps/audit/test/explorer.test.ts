@@ -13,6 +13,7 @@ import { compareReports } from "../src/compare.ts";
 import { computeAudit } from "../src/compute.ts";
 import { loadDefaultDataset } from "../src/dataset.ts";
 import { makeThumbnail, thumbnailSize, writeThumbnails } from "../src/node/thumbnails.ts";
+import { languageRankChanges, modelRankChanges } from "../src/rank-changes.ts";
 import { packInts, parseReport, unpackBits, unpackInts, type AuditReport } from "../src/report-schema.ts";
 import { builtinPromptSets, syntheticInputs } from "./helpers.ts";
 
@@ -93,6 +94,55 @@ describe("report schema 2: explorer", () => {
       expect(first.map((x) => x.margin)).toEqual([...first.map((x) => x.margin)].sort((a, b) => b - a));
       expect(second.map((x) => x.margin)).toEqual([...second.map((x) => x.margin)].sort((a, b) => a - b));
     }
+  });
+});
+
+describe("rank changes for the explorer", () => {
+  const D = inputs.dim;
+  const I = dataset.images.length;
+  const other = syntheticInputs(dataset, sets, 2, 6);
+  const reportB = computeAudit(other, { seed: 3, resamples: 20 });
+  /** T→I ranks of one language from the full similarity matrix (independent of the explorer). */
+  const ranksOf = (inp: typeof inputs, lang: string) => {
+    const caps = dataset.captions.filter((c) => c.language === lang);
+    const S = cosineSimilarityMatrix(tensor("float32", [I, D], inp.images), tensor("float32", [caps.length, D], Float32Array.from(caps.flatMap((c) => Array.from(inp.text(c.text))))));
+    return { caps, ranks: retrieval(S, caps.map((c) => c.image)).perQuery.textToImageRanks };
+  };
+  const expectedOrder = (pairs: { q: number; ra: number; rb: number }[]) =>
+    pairs
+      .filter((p) => p.ra !== p.rb)
+      .sort((x, y) => Math.abs(Math.log2(y.rb / y.ra)) - Math.abs(Math.log2(x.rb / x.ra)) || Math.abs(y.ra - y.rb) - Math.abs(x.ra - x.rb) || x.q - y.q)
+      .slice(0, 20);
+
+  it("model A vs B: the 20 queries with the largest |log2 rank ratio| per language, none for a report against itself", () => {
+    expect(Object.values(modelRankChanges(report, report).byLanguage).every((l) => l.length === 0)).toBe(true);
+    const got = modelRankChanges(report, reportB, 20);
+    expect(got.notes).toEqual([]);
+    for (const lang of ["en", "sw"]) {
+      const ra = ranksOf(inputs, lang).ranks;
+      const rb = ranksOf(other, lang).ranks;
+      const want = expectedOrder(Array.from(ra, (r, q) => ({ q, ra: r, rb: rb[q] as number })));
+      expect(want.length).toBeGreaterThan(5);
+      expect(got.byLanguage[lang]?.map((c) => [c.query, c.a.rank, c.b.rank])).toEqual(want.map((p) => [p.q, p.ra, p.rb]));
+    }
+  });
+
+  it("language vs en: each caption against the caption of the same image and position in English", () => {
+    const got = languageRankChanges(report, "en", 20);
+    const en = ranksOf(inputs, "en");
+    for (const lang of ["de", "quz"]) {
+      const l = ranksOf(inputs, lang);
+      const nth = (caps: typeof l.caps, t: number) => caps.slice(0, t).filter((c) => c.image === caps[t]?.image).length;
+      const pairs = l.caps.flatMap((c, q) => {
+        const p = en.caps.findIndex((e, t) => e.image === c.image && nth(en.caps, t) === nth(l.caps, q));
+        return p < 0 ? [] : [{ q, ra: l.ranks[q] as number, rb: en.ranks[p] as number, partner: en.caps[p]?.text }];
+      });
+      const want = expectedOrder(pairs);
+      const list = got.byLanguage[lang] ?? [];
+      expect(list.map((c) => [c.query, c.a.rank, c.b.rank])).toEqual(want.map((p) => [p.q, p.ra, p.rb]));
+      expect(list.map((c) => c.b.text)).toEqual(want.map((p) => pairs.find((x) => x.q === p.q)?.partner));
+    }
+    expect(got.byLanguage["en"]).toBeUndefined();
   });
 });
 
