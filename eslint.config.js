@@ -28,7 +28,7 @@ export default tseslint.config(
   {
     // lint-fixtures: files that must fail lint, linted on purpose by packages/runtime/test/lint-rules.test.ts.
     // packages/kernels/assembly is AssemblyScript (decorators on functions, wasm types); asc checks it at build.
-    ignores: ["**/node_modules/**", "**/dist/**", "**/.turbo/**", "tools/reference/.venv/**", "**/*.js", "**/*.mjs", "**/lint-fixtures/**", "packages/kernels/assembly/**", "packages/kernels/build/**"],
+    ignores: ["**/node_modules/**", "**/dist/**", "**/.turbo/**", "**/.wrangler/**", "tools/reference/.venv/**", "**/*.js", "**/*.mjs", "**/lint-fixtures/**", "packages/kernels/assembly/**", "packages/kernels/build/**"],
   },
   ...tseslint.configs.recommended,
   {

@@ -1,24 +1,24 @@
 /**
- * Opens the generated dashboards from disk in headless Debian Chromium (playwright-core, no browser download) and
- * checks that charts and tables render the report's numbers, that sorting works, and that the console stays clean.
- * Screenshots go to apps/audit/test-artifacts/ (gitignored). Needs `apt-get install chromium` (CI installs it).
+ * Opens the generated dashboards from disk in headless Chromium (playwright-core; the browser from browser.ts: the
+ * system's or SIGLIP_CHROMIUM's, else the one `npm ci` installs with @sparticuz/chromium) and checks that charts and
+ * tables render the report's numbers, that sorting works, and that the console stays clean.
+ * Screenshots go to apps/audit/test-artifacts/ (gitignored).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareReports } from "../src/compare.ts";
 import { fmtP, renderDashboard } from "../src/dashboard.ts";
 import type { AuditReport } from "../src/report-schema.ts";
+import { launchChromium } from "./browser.ts";
 import { syntheticReport, syntheticReportWithFaces } from "./helpers.ts";
 
-const CHROMIUM = process.env["SIGLIP_CHROMIUM"] ?? "/usr/bin/chromium";
 const ARTIFACTS = resolve(import.meta.dirname, "../test-artifacts");
 
 let context: BrowserContext;
-let userDir: string;
+let closeBrowser: (() => Promise<void>) | undefined;
 const a: AuditReport = syntheticReportWithFaces(1, 4);
 const noisy = syntheticReport(2, 8);
 const b: AuditReport = { ...noisy, model: { ...noisy.model, id: "synthetic-noisy" } };
@@ -42,19 +42,14 @@ async function open(html: string, name: string): Promise<{ page: Page; problems:
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)`);
-  userDir = mkdtempSync(join(tmpdir(), "siglip-audit-chromium-"));
-  context = await chromium.launchPersistentContext(userDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1300, height: 900 },
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-  });
-}, 60_000);
+  const b = await launchChromium({ viewport: { width: 1300, height: 900 } });
+  context = b.context;
+  closeBrowser = b.close;
+  console.log(`chromium: ${b.chromium.executablePath} (${b.chromium.source})`);
+}, 120_000);
 
 afterAll(async () => {
-  await context?.close();
-  if (userDir) rmSync(userDir, { recursive: true, force: true });
+  await closeBrowser?.();
 });
 
 describe("dashboard in headless Chromium", () => {

@@ -2,11 +2,11 @@
  * `npm start` (repo root): serves the API locally in workerd (`wrangler dev`) with a bundle in local R2.
  *
  *   npm start                                   google/siglip2-base-patch16-224 from the cache, pulled once if missing
- *   npm start -- --model tiny                   the tiny random-weight fixture (offline, seconds)
+ *   npm start -- --model tiny                   the offline random-weight model (generated once, seconds; also tiny-naflex)
  *   npm start -- --model DIR|OWNER/NAME         any bundle directory or hub id; also SIGLIP_MODEL=...
  *   npm start -- --port 8787 --dtype int8       (dtype of the pulled bundle; default fp32)
  *
- * Steps: resolve the bundle (build / find / pull), make sure it has `tokenizer.sgtk` (fast to load in a Worker),
+ * Steps: resolve the bundle (export's resolveModel, as every `siglip` command; pull a missing hub id), make sure it has `tokenizer.sgtk` (fast to load in a Worker),
  * copy its files into wrangler's local R2 (`wrangler r2 object put --local`, skipped when already there), then run
  * `wrangler dev` with MODEL_BUNDLES pointing at it.
  */
@@ -15,27 +15,16 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { isSiglipError } from "@siglip-edge/core";
-import { bundleCacheDir, cacheRoot, convertCheckpoint, generateCheckpoint, resolveModel } from "@siglip-edge/export";
+import { bundleCacheDir, cacheRoot, OFFLINE_HINT, resolveModel } from "@siglip-edge/export";
 import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
 
 const APP_DIR = resolve(import.meta.dirname, "..");
 const DEFAULT_MODEL = "google/siglip2-base-patch16-224";
 const BUCKET = "siglip-edge-models";
-const TINY_ID = "siglip-edge/tiny-fixres";
 
 function fail(message: string): never {
   process.stderr.write(`npm start: ${message}\n`);
   process.exit(2);
-}
-
-async function tinyBundle(): Promise<string> {
-  const dir = join(cacheRoot(), "bundles", "siglip-edge--tiny-fixres", "seed-20261129", "fp32");
-  if (!existsSync(join(dir, "manifest.json"))) {
-    const ck = join(cacheRoot(), "hub", "siglip-edge--tiny-fixres", "seed-20261129");
-    await generateCheckpoint(ck, "tiny-fixres", { seed: 20261129 });
-    await convertCheckpoint(ck, dir, { checkpointId: TINY_ID });
-  }
-  return dir;
 }
 
 async function pull(id: string, dtype: string): Promise<void> {
@@ -45,7 +34,7 @@ async function pull(id: string, dtype: string): Promise<void> {
     fail(
       `no bundle for ${id}: it is not in the cache (${cacheRoot()}) and pulling it failed.\n` +
         `  With internet once:  npx siglip pull ${id}\n` +
-        `  Offline:             npm start -- --model tiny   (tiny random-weight fixture model)`,
+        `  Offline:             npm start -- --model tiny   (${OFFLINE_HINT})`,
     );
   }
 }
@@ -83,20 +72,15 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { model: { type: "string" }, port: { type: "string", default: "8787" }, dtype: { type: "string", default: "fp32" } } });
   const spec = values.model ?? process.env["SIGLIP_MODEL"] ?? DEFAULT_MODEL;
   let dir: string;
-  let id: string;
-  if (spec === "tiny") {
-    dir = await tinyBundle();
-    id = TINY_ID;
-  } else {
-    try {
-      dir = resolveModel(spec, { dtype: values.dtype });
-    } catch (err) {
-      if (!isSiglipError(err) || !/^[^/]+\/[^/]+$/.test(spec) || existsSync(spec)) fail(isSiglipError(err) ? err.message : String(err));
-      await pull(spec, values.dtype);
-      dir = bundleCacheDir(spec, "main", values.dtype);
-    }
-    id = existsSync(join(spec, "manifest.json")) ? (JSON.parse(readFileSync(join(spec, "manifest.json"), "utf8")) as { checkpoint: { id: string } }).checkpoint.id : spec;
+  try {
+    dir = await resolveModel(spec, { dtype: values.dtype, log: (line) => process.stderr.write(`npm start: ${line}\n`) });
+  } catch (err) {
+    if (!isSiglipError(err) || !/^[^/]+\/[^/]+$/.test(spec) || existsSync(spec)) fail(isSiglipError(err) ? err.message : String(err));
+    await pull(spec, values.dtype);
+    dir = bundleCacheDir(spec, "main", values.dtype);
   }
+  // Served under the name given (hub id, tiny), or a directory's checkpoint id.
+  const id = existsSync(join(spec, "manifest.json")) ? (JSON.parse(readFileSync(join(spec, "manifest.json"), "utf8")) as { checkpoint: { id: string } }).checkpoint.id : spec;
   const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { text: { tokenizer: string | null }; tokenTable: { rows: number }; files: { path: string }[] };
   await ensureTokenizer(dir, manifest);
   const prefix = `${id.replaceAll("/", "--")}/`;

@@ -77,3 +77,61 @@ export async function readCappedBody(body: ReadableStream<Uint8Array> | null, de
   }
   return concatBytes(chunks);
 }
+
+/**
+ * Lingering close, as nginx's `lingering_close`: when the API answers before reading a request body to its end (413
+ * over the size cap, 415, an early 401), the server keeps reading and discarding the rest, up to these bounds, so a
+ * client that writes its whole body before reading (Python's urllib, many SDKs) gets the answer instead of a reset
+ * connection. Past either bound the connection is dropped.
+ */
+export const LINGER = { maxBytes: 128 * 1024 * 1024, maxMs: 30_000 };
+
+/**
+ * A request body for the app whose `cancel()` only detaches the app (readCappedBody cancels at the cap), leaving the
+ * connection's stream to `finish()`, which reads and discards what is left, within `limits`.
+ * `finish()` resolves true once the body was read to its end, false when a bound was hit (the stream is cancelled).
+ */
+export function lingeringBody(source: ReadableStream<Uint8Array>, limits: { maxBytes: number; maxMs: number } = LINGER): { body: ReadableStream<Uint8Array>; finish: () => Promise<boolean> } {
+  const reader = source.getReader();
+  let ended = false;
+  let detached = false;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (detached) return; // cancelled while this read was pending: finish() counts what follows
+        if (done) {
+          ended = true;
+          controller.close();
+        } else controller.enqueue(value);
+      },
+      cancel() {
+        detached = true;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  const finish = async (): Promise<boolean> => {
+    detached = true;
+    if (ended) return true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), limits.maxMs)));
+    let discarded = 0;
+    try {
+      for (;;) {
+        const r = await Promise.race([reader.read(), deadline]);
+        if (r === "timeout") break;
+        if (r.done) return (ended = true);
+        discarded += r.value.byteLength;
+        if (discarded > limits.maxBytes) break;
+      }
+      await reader.cancel().catch(() => undefined);
+      return false;
+    } catch {
+      return false; // the client went away
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return { body, finish };
+}

@@ -15,6 +15,7 @@ import { configFromVars } from "./config.ts";
 import { layeredEmbeddingCache, type CacheLike } from "./edge-cache.ts";
 import { errorResponse, TOWER_PATHS, TowerServer, workerTowers, type Fetcher } from "./tower-protocol.ts";
 import { FifoGate } from "./gate.ts";
+import { lingeringBody } from "./limits.ts";
 import type { WorkerEnv } from "./worker-env.ts";
 
 interface BundleEntry {
@@ -174,7 +175,13 @@ export default {
       }
     }
     if (env.INTERNAL_STATS === "1" && request.method === "GET" && new URL(request.url).pathname === "/internal/stats") return stats(role);
-    return app(env).fetch(request, env);
+    if (request.body === null) return app(env).fetch(request, env);
+    // What the app leaves unread (413 at the cap, 415, 401) is read and discarded before answering, within LINGER:
+    // workerd resets a connection whose request body was cancelled, and a client still writing loses the answer.
+    const body = lingeringBody(request.body);
+    const response = await app(env).fetch(new Request(request, { body: body.body }), env);
+    await body.finish();
+    return response;
   },
 };
 

@@ -21,6 +21,7 @@ import {
 import { createNodeEngine, fsBundleSource, initNodeDecoders } from "@siglip-edge/runtime/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevBackend, type DevBackend } from "../src/index.ts";
+import { rawWriteFirst } from "../../../apps/edge-api/test/write-first.ts";
 import { photo, TINY_ID, tinyBundle } from "./fixtures.ts";
 
 let dir = "";
@@ -122,6 +123,19 @@ describe("errors use the documented {\"error\": ...} body", () => {
       expect(typeof j.error, what).toBe("string");
     }
   });
+});
+
+describe("an oversized body", () => {
+  it("is read to its end and answered 400 with {error}, also to a client that writes all before reading", async () => {
+    const small = await startDevBackend({ bundles: [{ dir }], maxBodyBytes: 4 << 20 });
+    try {
+      const a = await rawWriteFirst(`${small.url}/v2/models/tiny-fixres-text/infer`, { "content-type": "application/json" }, 12 << 20);
+      expect(a.status).toBe(400);
+      expect(JSON.parse(a.body)).toEqual({ error: `request body is larger than ${4 << 20} bytes` });
+    } finally {
+      await small.close();
+    }
+  }, 60_000);
 });
 
 describe("the spec's own examples", () => {

@@ -14,6 +14,9 @@ export function cacheRoot(env: Env = process.env): string {
   return env["SIGLIP_CACHE"] ?? join(env["XDG_CACHE_HOME"] ?? join(homedir(), ".cache"), "siglip-edge");
 }
 
+/** What works without the hub (tiny.ts), said wherever a model is missing or the hub cannot be reached. */
+export const OFFLINE_HINT = "offline? --model tiny (or tiny-naflex) works in every command without a download: random weights, generated locally";
+
 const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** Validates a hub model id ("owner/name"); no path traversal. */
@@ -40,15 +43,19 @@ export function bundleCacheDir(id: string, revision: string, dtype: string, env:
 }
 
 /**
- * `--model` to a bundle directory: a directory holding manifest.json, or a hub id already pulled into the cache.
- * Throws `NOT_FOUND` with the command to run otherwise.
+ * `--model` to a bundle directory, for every command (`npm start`, `siglip serve|embed|classify|audit run|backend|
+ * triton-repo`): a directory holding manifest.json; `tiny` or `tiny-naflex`, the offline random-weight models,
+ * generated into the cache on first use (tiny.ts); or a hub id already pulled into the cache. Throws `NOT_FOUND`
+ * with the command to run otherwise.
  */
-export function resolveModel(model: string, opts: { revision?: string; dtype?: string; env?: Env } = {}): string {
+export async function resolveModel(model: string, opts: { revision?: string; dtype?: string; env?: Env; log?: (line: string) => void } = {}): Promise<string> {
   if (existsSync(join(model, "manifest.json"))) return model;
-  if (!MODEL_ID.test(model)) throw new SiglipError("NOT_FOUND", `${model}: not a bundle directory (no manifest.json) and not a hub model id`);
+  const tiny = await import("./tiny.ts");
+  if (tiny.isTinyModel(model)) return tiny.ensureTinyModel(model, opts);
+  if (!MODEL_ID.test(model)) throw new SiglipError("NOT_FOUND", `${model}: not a bundle directory (no manifest.json) and not a hub model id (${OFFLINE_HINT})`);
   const dir = bundleCacheDir(model, opts.revision ?? "main", opts.dtype ?? "fp32", opts.env);
   if (!existsSync(join(dir, "manifest.json"))) {
-    throw new SiglipError("NOT_FOUND", `${model} is not in the cache (${dir}); run: siglip pull ${model}`);
+    throw new SiglipError("NOT_FOUND", `${model} is not in the cache (${dir}); run: siglip pull ${model} (${OFFLINE_HINT})`);
   }
   return dir;
 }

@@ -13,20 +13,33 @@ import { parseModelConfig, toHfConfigJson, type ModelConfig, type TowerConfig } 
 import { writeSafetensors, type StDType } from "./safetensors.ts";
 import { expectedTensorShapes } from "./tensor-names.ts";
 
-/** Presets: tiny ones for tests (a few MB), `b16-*` with the real B/16 shapes (256000 x 768 token table). */
+// g-opt-like pairing: text tower narrower than vision, head 64 -> 96; head_dim 24 (inexact scale, like So400m).
+const TINY_FIXRES = {
+  model_type: "siglip",
+  text_config: { vocab_size: 1000, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, projection_size: 96 },
+  vision_config: { image_size: 48, patch_size: 8, hidden_size: 96, intermediate_size: 160, num_hidden_layers: 2, num_attention_heads: 4 },
+};
+// NaFlex keeps the released 16 x 16 position grid so small images downsample it (antialias matters).
+const TINY_NAFLEX = {
+  model_type: "siglip2",
+  text_config: { vocab_size: 1000, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4 },
+  vision_config: { num_patches: 256, patch_size: 4, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4 },
+};
+
+/** The same shapes with the real Gemma vocabulary (256000 rows): every id of the real tokenizer has its own row. */
+function gemmaVocab<T extends { text_config: object }>(preset: T): T {
+  return { ...preset, text_config: { ...preset.text_config, vocab_size: 256000 } };
+}
+
+/**
+ * Presets: tiny ones for tests (a few MB); their 256k-vocabulary twins, the offline `--model tiny` models (tiny.ts;
+ * a 256000 x 64 token table, 65.5 MB in fp32); `b16-*` with the real B/16 shapes (256000 x 768 token table).
+ */
 export const PRESETS: Readonly<Record<string, unknown>> = {
-  // g-opt-like pairing: text tower narrower than vision, head 64 -> 96; head_dim 24 (inexact scale, like So400m).
-  "tiny-fixres": {
-    model_type: "siglip",
-    text_config: { vocab_size: 1000, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, projection_size: 96 },
-    vision_config: { image_size: 48, patch_size: 8, hidden_size: 96, intermediate_size: 160, num_hidden_layers: 2, num_attention_heads: 4 },
-  },
-  // NaFlex keeps the released 16 x 16 position grid so small images downsample it (antialias matters).
-  "tiny-naflex": {
-    model_type: "siglip2",
-    text_config: { vocab_size: 1000, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4 },
-    vision_config: { num_patches: 256, patch_size: 4, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4 },
-  },
+  "tiny-fixres": TINY_FIXRES,
+  "tiny-naflex": TINY_NAFLEX,
+  "tiny-fixres-256k": gemmaVocab(TINY_FIXRES),
+  "tiny-naflex-256k": gemmaVocab(TINY_NAFLEX),
   "b16-fixres": { model_type: "siglip", text_config: { vocab_size: 256000 }, vision_config: { image_size: 224 } },
   "b16-naflex": { model_type: "siglip2", text_config: { vocab_size: 256000 }, vision_config: { num_patches: 256 } },
 };

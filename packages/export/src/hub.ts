@@ -13,7 +13,7 @@ import { get as httpsGet } from "node:https";
 import { dirname, join } from "node:path";
 import { SiglipError } from "@siglip-edge/core";
 import { sha256File } from "./bundle.ts";
-import { checkModelId, hubCacheDir, type Env } from "./cache.ts";
+import { checkModelId, hubCacheDir, OFFLINE_HINT, type Env } from "./cache.ts";
 
 interface Sibling {
   rfilename: string;
@@ -59,7 +59,7 @@ async function getJson(url: string, env: Env): Promise<unknown> {
   try {
     res = await fetch(url, { headers: headers(env) });
   } catch (cause) {
-    throw new SiglipError("DOWNLOAD_FAILED", `cannot reach ${url}`, { cause });
+    throw new SiglipError("DOWNLOAD_FAILED", `cannot reach ${url} (${OFFLINE_HINT})`, { cause });
   }
   if (res.status === 401 || res.status === 403) throw new SiglipError("DOWNLOAD_FAILED", `${url}: HTTP ${res.status} (gated or private: set HF_TOKEN)`);
   if (res.status === 404) throw new SiglipError("NOT_FOUND", `${url}: not found on the hub`);

@@ -9,3 +9,4 @@ export { WEIGHT_DTYPES, type WeightDType } from "./graphs/layers.ts";
 export * from "./cache.ts";
 export * from "./transformers-js.ts";
 export * from "./hub.ts";
+export * from "./tiny.ts";

@@ -13,11 +13,12 @@ import { intFlag, parseArgs, stringFlag, UsageError, type Parsed } from "../args
 import { write, type Command, type CommandIO } from "../io.ts";
 
 const USAGE = `siglip audit <subcommand> [options]
-  run        --out DIR [--model BUNDLE | --kserve URL --model BUNDLE [--kserve-name NAME] | --api URL [--api-model ID]
+  run        --out DIR [--model BUNDLE|MODEL_ID|tiny | --kserve URL --model BUNDLE [--kserve-name NAME] | --api URL [--api-model ID]
                         | --provider stand-in | --provider precomputed --embeddings DIR] [--dataset default|xm3600:DIR|folder:DIR]
              [--prompts gender,age,occupation|FILE.json,...] [--languages en,de,...] [--caption-policy all|first]
              [--seed N] [--resamples N] [--batch N] [--concurrency N] [--fairface DIR|LABELS.csv] [--thumbnails PX]
-             (--kserve: towers on a KServe v2 backend as <NAME>-text/-vision, NAME defaulting to the bundle folder's name;
+             (--model tiny: the offline random-weight model, generated on first use; numbers describe no real model.
+             --kserve: towers on a KServe v2 backend as <NAME>-text/-vision, NAME defaulting to the bundle folder's name;
              the bundle gives manifest and tokenizer. --api: a siglip-edge API, bearer token from SIGLIP_API_KEY.)
              Embeds (with a resumable SQLite cache in DIR/embeddings.sqlite), writes DIR/report.json and DIR/index.html
              with the dashboard's thumbnails in DIR/thumbs (longer side PX, default 96; 0: none).
@@ -297,8 +298,8 @@ export class PipelineProvider implements EmbeddingProvider {
 export async function openKServeProvider(url: string, bundle: string, name: string | undefined, io: CommandIO): Promise<PipelineProvider> {
   const { KServeClient, kserveTowers, openModel, readManifest, SGTK_FILE } = await import("@siglip-edge/runtime");
   const { fsBundleSource, initNodeDecoders } = await import("@siglip-edge/runtime/node");
-  const { resolveModel } = await import("@siglip-edge/export");
-  const dir = resolveModel(bundle, { env: io.env });
+  const { resolveBundle } = await import("../model.ts");
+  const dir = await resolveBundle(bundle, io);
   const source = fsBundleSource(dir);
   const manifest = await readManifest(source);
   let tokenizer;

@@ -6,7 +6,7 @@ import { parseArgs, stringFlag, UsageError } from "../args.ts";
 import { write, type Command } from "../io.ts";
 import { embedImages, embedTexts, MODEL_FLAGS, openModel } from "./embed-common.ts";
 
-const USAGE = `siglip classify --model BUNDLE_DIR|MODEL_ID --image PATH --labels a,b,c [--template T] [--tokenizer PATH] [--lowercase MODE] [--revision R] [--dtype D]
+const USAGE = `siglip classify --model BUNDLE_DIR|MODEL_ID|tiny --image PATH --labels a,b,c [--template T] [--tokenizer PATH] [--lowercase MODE] [--revision R] [--dtype D]
   Prints one JSON line per label, highest first: {"label", "score" (sigmoid), "logit"}.
   Logit = cos(image, text) * exp(logit_scale) + logit_bias, the checkpoint's own scale and bias.
   --template  "{}" is replaced by the label (default "${DEFAULT_TEMPLATE}")`;

@@ -5,13 +5,14 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SiglipError, WEIGHT_DTYPES } from "@siglip-edge/core";
-import { loadManifest, resolveModel } from "@siglip-edge/export";
+import { loadManifest } from "@siglip-edge/export";
 import { engineTowers, openModel as openBundle, type EngineTowers, type ModelPipeline } from "@siglip-edge/runtime";
 import { createNodeEngine, fsBundleSource, initNodeDecoders } from "@siglip-edge/runtime/node";
 import { DEFAULT_LOWERCASE, LOWERCASE_MODES, type LowercaseMode } from "@siglip-edge/tokenizer";
 import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
 import type { FlagSpecs } from "../args.ts";
 import type { CommandIO } from "../io.ts";
+import { resolveBundle } from "../model.ts";
 
 /** The flags that pick and feed a model, shared by `embed` and `classify`. */
 export const MODEL_FLAGS = {
@@ -24,7 +25,7 @@ export const MODEL_FLAGS = {
 } satisfies FlagSpecs;
 
 export interface OpenModelFlags {
-  /** Picks the cached bundle when `model` is a hub id (ignored for a directory). */
+  /** Picks the cached bundle when `model` is a hub id or `tiny` (ignored for a directory). */
   revision?: string | undefined;
   dtype?: string | undefined;
   /** A tokenizer file instead of the bundle's (else the Gemma development vocabulary for bundles without one). */
@@ -37,10 +38,7 @@ export interface OpenModelFlags {
  * the Gemma development vocabulary), loaded with the tokenizer package's compiled cache on the first text.
  */
 export async function openModel(model: string, io: CommandIO, flags: OpenModelFlags = {}): Promise<ModelPipeline<EngineTowers>> {
-  const opts: { revision?: string; dtype?: string; env: CommandIO["env"] } = { env: io.env };
-  if (flags.revision !== undefined) opts.revision = flags.revision;
-  if (flags.dtype !== undefined) opts.dtype = flags.dtype;
-  const dir = resolveModel(model, opts);
+  const dir = await resolveBundle(model, io, { revision: flags.revision, dtype: flags.dtype });
   const manifest = await loadManifest(dir);
   const tokenizer = async () => {
     const path = flags.tokenizer ?? (manifest.text.tokenizer !== null ? join(dir, manifest.text.tokenizer) : devTokenizerJsonPath());

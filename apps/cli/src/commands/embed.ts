@@ -5,9 +5,10 @@ import { listFlag, parseArgs, stringFlag, UsageError } from "../args.ts";
 import { write, type Command } from "../io.ts";
 import { embedImages, embedTexts, MODEL_FLAGS, openModel } from "./embed-common.ts";
 
-const USAGE = `siglip embed --model BUNDLE_DIR|MODEL_ID (--text T ... | --image PATH ...) [--raw] [--tokenizer PATH] [--lowercase MODE] [--revision R] [--dtype D]
+const USAGE = `siglip embed --model BUNDLE_DIR|MODEL_ID|tiny (--text T ... | --image PATH ...) [--raw] [--tokenizer PATH] [--lowercase MODE] [--revision R] [--dtype D]
   Prints one JSON line per input: {"input": ..., "embedding": [...]} (L2-normalised unless --raw).
-  MODEL_ID must have been fetched with \`siglip pull\` (cache: SIGLIP_CACHE).`;
+  MODEL_ID must have been fetched with \`siglip pull\` (cache: SIGLIP_CACHE); tiny / tiny-naflex are offline
+  random-weight models with the real Gemma vocabulary, generated into the cache on first use.`;
 
 export const command: Command = {
   summary: "text or image embeddings as JSON lines",

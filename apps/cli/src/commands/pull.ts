@@ -1,13 +1,15 @@
 /** `siglip pull`: download a checkpoint from the Hugging Face hub into the cache, then convert it to a bundle. */
-import { bundleCacheDir, convertCheckpoint, pullCheckpoint, WEIGHT_DTYPES, type WeightDType } from "@siglip-edge/export";
+import { bundleCacheDir, convertCheckpoint, isTinyModel, pullCheckpoint, WEIGHT_DTYPES, type WeightDType } from "@siglip-edge/export";
 import { intFlag, parseArgs, stringFlag, UsageError } from "../args.ts";
 import { write, type Command } from "../io.ts";
+import { resolveBundle } from "../model.ts";
 
 const USAGE = `siglip pull MODEL_ID [--revision R] [--dtype fp32|fp16|int8|q4] [--stages N]
   Downloads config, weights and tokenizer from the hub (HF_ENDPOINT, HF_TOKEN honoured), resuming partial files and
   verifying sizes and hashes, into the cache (SIGLIP_CACHE, default ~/.cache/siglip-edge), then converts to a bundle
   that \`siglip embed --model MODEL_ID\` finds. --stages N also writes N stage graphs per tower (see siglip convert),
-  for the staged B/16 deployment on Workers.`;
+  for the staged B/16 deployment on Workers. \`siglip pull tiny\` (or tiny-naflex) generates the offline random-weight
+  model into the cache instead (no download).`;
 
 function bar(done: number, total: number): string {
   const frac = total > 0 ? Math.min(1, done / total) : 0;
@@ -27,6 +29,11 @@ export const command: Command = {
     const dtype = (stringFlag(args, "dtype") ?? "fp32") as WeightDType;
     // Checked against the checkpoint's layer count by the conversion (a typed error, exit 2).
     const stages = stringFlag(args, "stages") === undefined ? 1 : intFlag(args, "stages", 1, 1000);
+    if (isTinyModel(id)) {
+      if (stages !== 1) throw new UsageError(`--stages is not available for ${id}`);
+      await write(io.stdout, (await resolveBundle(id, io, { dtype })) + "\n");
+      return 0;
+    }
     let lastFile = "";
     let lastDraw = 0;
     let res: Awaited<ReturnType<typeof pullCheckpoint>>;

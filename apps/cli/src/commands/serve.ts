@@ -9,20 +9,21 @@ import { GEMMA_VOCAB_SIZE } from "@siglip-edge/core";
 import { createApp, configFromVars, localModelProvider, nodeResolver, parseBackendRoutes, routedProvider, serveFetch, withBackendRouting, type LocalModel } from "@siglip-edge/edge-api/node";
 import { readManifest, SGTK_FILE } from "@siglip-edge/runtime";
 import { fsBundleSource, initNodeDecoders } from "@siglip-edge/runtime/node";
-import { resolveModel } from "@siglip-edge/export";
 import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
 import { intFlag, listFlag, parseArgs, stringFlag, UsageError } from "../args.ts";
 import { write, type Command, type CommandIO } from "../io.ts";
+import { resolveBundle } from "../model.ts";
 
-const USAGE = `siglip serve --model BUNDLE_DIR|MODEL_ID [--model ...] [--port 8080] [--host 127.0.0.1] [--engine node|web] [--threads N]
+const USAGE = `siglip serve --model BUNDLE_DIR|MODEL_ID|tiny [--model ...] [--port 8080] [--host 127.0.0.1] [--engine node|web] [--threads N]
   Serves POST /v1/embeddings, POST /v1/classify, GET /v1/models, /healthz, /openapi.json, /docs.
-  --model    a bundle directory or a hub id fetched with \`siglip pull\` (repeat to serve several)
+  --model    a bundle directory, a hub id fetched with \`siglip pull\`, or tiny / tiny-naflex (offline random-weight
+             models, generated on first use); repeat to serve several
   --engine   node: onnxruntime-node, native CPU (default); web: onnxruntime-web (WASM), as in the Worker
   Settings from the environment: API_KEY_HASHES (comma-separated sha256 hex of accepted keys; empty = no auth),
   MAX_BODY_BYTES, MAX_IMAGES, MAX_TEXTS, RATE_LIMIT_PER_MINUTE, MAX_CONCURRENT, IMAGE_URLS=off, SIGLIP_MODEL.`;
 
 async function localModel(spec: string, io: CommandIO): Promise<LocalModel> {
-  const dir = resolveModel(spec, { env: io.env });
+  const dir = await resolveBundle(spec, io);
   const manifest = await readManifest(fsBundleSource(dir));
   const model: LocalModel = { dir, id: existsSync(join(spec, "manifest.json")) ? manifest.checkpoint.id : spec };
   if (manifest.text.tokenizer === null && !existsSync(join(dir, SGTK_FILE))) {

@@ -2,11 +2,11 @@
 import { writeTritonRepo } from "@siglip-edge/backend";
 import { intFlag, parseArgs, stringFlag, UsageError } from "../args.ts";
 import { write, type Command } from "../io.ts";
-import { bundleSpec } from "./backend.ts";
+import { resolveBundleSpec } from "../model.ts";
 
-const USAGE = `siglip triton-repo BUNDLE_DIR[=NAME]... --out DIR [--max-batch-size 64] [--instances 1] [--kind gpu|cpu]
+const USAGE = `siglip triton-repo BUNDLE_DIR|MODEL_ID|tiny[=NAME]... --out DIR [--max-batch-size 64] [--instances 1] [--kind gpu|cpu]
                    [--max-queue-delay-us 2000] [--tensorrt-fp16]
-  Writes NAME-vision and NAME-text per bundle (NAME defaults to the folder name): config.pbtxt (onnxruntime backend,
+  Writes NAME-vision and NAME-text per bundle (NAME defaults to the folder name, else the model name): config.pbtxt (onnxruntime backend,
   dynamic batching, instance group, optional TensorRT FP16) and 1/model.onnx with its weights. Serve it with
   \`tritonserver --model-repository=DIR\` and route models to it with MODEL_BACKENDS (see packages/backend/README.md).`;
 
@@ -25,7 +25,8 @@ export const command: Command = {
     const out = stringFlag(args, "out");
     if (out === undefined) throw new UsageError("--out DIR is required");
     if (args.positionals.length === 0) throw new UsageError("give at least one bundle directory");
-    const res = await writeTritonRepo(args.positionals.map(bundleSpec), out, {
+    const specs = await Promise.all(args.positionals.map((m) => resolveBundleSpec(m, io)));
+    const res = await writeTritonRepo(specs, out, {
       maxBatchSize: intFlag(args, "max-batch-size", 64, 1 << 16),
       instances: intFlag(args, "instances", 1, 1024),
       kind: stringFlag(args, "kind") === "cpu" ? "KIND_CPU" : "KIND_GPU",

@@ -1,14 +1,19 @@
 /**
  * Serves a fetch-style handler (the Hono app) on Node's http module: the self-hosting path of `siglip serve`, with
- * no extra dependency. Request bodies stream into the handler, which enforces its own size cap.
+ * no extra dependency. Request bodies stream into the handler, which enforces its own size cap; what the handler
+ * leaves unread (an early 413, 415 or 401) is read and discarded before the answer is sent, within LINGER
+ * (limits.ts), so clients that write the whole body before reading get the answer, Node's own http.request
+ * included (after a complete early answer it stops writing and never finishes its request). Past LINGER's bounds the
+ * answer goes out with `connection: close` and the socket is dropped.
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { Readable } from "node:stream";
+import { lingeringBody } from "../limits.ts";
 
 export type FetchHandler = (req: Request) => Response | Promise<Response>;
 
-function toRequest(req: IncomingMessage, origin: string): Request {
+function toRequest(req: IncomingMessage, origin: string): { request: Request; finish: () => Promise<boolean> } {
   const headers = new Headers();
   for (const [k, v] of Object.entries(req.headers)) {
     if (Array.isArray(v)) for (const x of v) headers.append(k, x);
@@ -16,16 +21,22 @@ function toRequest(req: IncomingMessage, origin: string): Request {
   }
   const method = req.method ?? "GET";
   const init: RequestInit & { duplex?: "half" } = { method, headers };
+  let finish = (): Promise<boolean> => Promise.resolve(true);
   if (method !== "GET" && method !== "HEAD") {
-    init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>;
+    const body = lingeringBody(Readable.toWeb(req) as ReadableStream<Uint8Array>);
+    init.body = body.body;
     init.duplex = "half"; // required by undici for streamed request bodies
+    finish = body.finish;
   }
-  return new Request(new URL(req.url ?? "/", origin), init);
+  return { request: new Request(new URL(req.url ?? "/", origin), init), finish };
 }
 
-async function send(res: ServerResponse, response: Response): Promise<void> {
+const INTERNAL = '{"error":{"message":"internal error","type":"server_error","param":null,"code":"internal_error"}}';
+
+async function send(res: ServerResponse, response: Response, close: boolean): Promise<void> {
   res.statusCode = response.status;
   response.headers.forEach((value, key) => res.setHeader(key, value));
+  if (close) res.setHeader("connection", "close");
   if (response.body === null) {
     res.end();
     return;
@@ -38,12 +49,14 @@ async function send(res: ServerResponse, response: Response): Promise<void> {
 export async function serveFetch(handler: FetchHandler, port: number, host = "127.0.0.1"): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     const origin = `http://${req.headers.host ?? `${host}:${port}`}`;
+    const { request, finish } = toRequest(req, origin);
     Promise.resolve()
-      .then(() => handler(toRequest(req, origin)))
-      .then((r) => send(res, r))
+      .then(() => handler(request))
+      .catch(() => new Response(INTERNAL, { status: 500, headers: { "content-type": "application/json" } }))
+      .then(async (r) => send(res, r, !(await finish())))
       .catch(() => {
         if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-        res.end('{"error":{"message":"internal error","type":"server_error","param":null,"code":"internal_error"}}');
+        res.end(INTERNAL);
       });
   });
   await new Promise<void>((resolve, reject) => {
