@@ -1,21 +1,21 @@
 /**
  * The retrieval explorer, filters, heatmap details and keyboard use of the dashboard in headless Chromium
- * (playwright-core): a report and a comparison written as `siglip audit run` / `compare` write them (report.json,
+ * (playwright-core; the browser from browser.ts, `@siglip-edge/audit/testing`): a report and a comparison written as `siglip audit run` / `compare` write them (report.json,
  * index.html and real JPEG thumbnails of the fixture photos in thumbs/, copied beside the comparison), opened from
  * disk. Follows queries to their retrieved thumbnails, checks that every image on the page loads, and tabs through
  * the whole page. Screenshots go to apps/audit/test-artifacts/explorer/ (gitignored).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareReports } from "../src/compare.ts";
 import { renderDashboard } from "../src/dashboard.ts";
 import { copyThumbnails } from "../src/node/thumbnails.ts";
 import { languageRankChanges, modelRankChanges } from "../src/rank-changes.ts";
 import { parseReport, type AuditReport } from "../src/report-schema.ts";
+import { launchChromium } from "./browser.ts";
 import { writeSyntheticRun } from "./helpers.ts";
 
 /** The few DOM members the page callbacks use: this project compiles without the DOM lib; they run in Chromium. */
@@ -39,16 +39,14 @@ interface El {
 declare const document: { images: ArrayLike<El>; activeElement: El | null; body: El; querySelectorAll(selector: string): ArrayLike<El> };
 declare function getComputedStyle(e: El): { outlineStyle: string; outlineWidth: string };
 
-const CHROMIUM = process.env["SIGLIP_CHROMIUM"] ?? "/usr/bin/chromium";
 const ARTIFACTS = resolve(import.meta.dirname, "../test-artifacts/explorer");
 
 let context: BrowserContext;
-let userDir: string;
+let closeBrowser: (() => Promise<void>) | undefined;
 let a: AuditReport;
 let b: AuditReport;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)`);
   rmSync(ARTIFACTS, { recursive: true, force: true });
   a = await writeSyntheticRun(join(ARTIFACTS, "a"), 1, 3, "synthetic-a");
   b = await writeSyntheticRun(join(ARTIFACTS, "b"), 2, 6, "synthetic-b");
@@ -66,18 +64,14 @@ beforeAll(async () => {
   mkdirSync(join(ARTIFACTS, "v1"), { recursive: true });
   writeFileSync(join(ARTIFACTS, "v1", "index.html"), renderDashboard(parseReport(v1)));
 
-  userDir = mkdtempSync(join(tmpdir(), "siglip-audit-chromium-"));
-  context = await chromium.launchPersistentContext(userDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1300, height: 900 },
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-  });
-}, 120_000);
+  const browser = await launchChromium({ viewport: { width: 1300, height: 900 } });
+  context = browser.context;
+  closeBrowser = browser.close;
+  console.log(`chromium: ${browser.chromium.executablePath} (${browser.chromium.source})`);
+}, 180_000);
 
 afterAll(async () => {
-  await context?.close();
-  if (userDir) rmSync(userDir, { recursive: true, force: true });
+  await closeBrowser?.();
 });
 
 async function open(dir: string): Promise<{ page: Page; problems: string[] }> {
