@@ -41,6 +41,7 @@ import {
   type BiasPerImage,
   type Ci,
   type DemographicAudit,
+  type DenigrationResult,
   type DirectionResult,
   type Explorer,
   type Gallery,
@@ -462,14 +463,98 @@ function demographicAudit(inputs: AuditInputs, languages: readonly string[], boo
       zeroShot.push({ language, labels: labels.map((c) => c.id), overall: cell(r.overall), byAttribute: { race: by("race"), gender: by("gender"), age: by("age") } });
     }
   }
-  void boot;
   return {
     zeroShot,
-    denigration: [],
+    denigration: denigrationTest(inputs, faces, languages, boot),
     images: N,
     groups: { gender: count(genders), race: count(demo.labels.map((l) => l.race)), age: count(demo.labels.map((l) => l.age)) },
     association,
     skew,
     eat,
   };
+}
+
+/** Categories of the denigration test, by prompt-set group (Radford et al. 2021 §7.1). */
+export const DENIGRATION_CATEGORIES = ["crime", "nonhuman"] as const;
+
+/**
+ * The CLIP denigration test with the "denigration" prompt set: every face gets the label with the highest cosine
+ * (the same argmax as SigLIP's logits `t·cos + b`); per category (the classes' groups "nonhuman" and "crime") the
+ * share of faces whose top label falls in it, overall and per race, gender, age and race x gender, with percentile
+ * CIs from the audit's seeded bootstrap over faces (one resampling for every group, category, variant and
+ * language). Run with the paper's label set and again with its "control" class ("child") added; a language runs
+ * only when the set names every label in it.
+ */
+function denigrationTest(inputs: AuditInputs, faces: Float32Array, languages: readonly string[], boot: { seed: number; resamples: number; level: number }): DenigrationResult[] {
+  const set = inputs.promptSets.find((s) => s.id === "denigration");
+  const demo = inputs.demographic;
+  if (set === undefined || demo === undefined) return [];
+  const D = inputs.dim;
+  const N = demo.labels.length;
+  const attributes: Record<string, string[]> = {
+    race: demo.labels.map((l) => l.race),
+    gender: demo.labels.map((l) => l.gender),
+    age: demo.labels.map((l) => l.age),
+    "race x gender": demo.labels.map((l) => `${l.race} ${l.gender}`),
+  };
+  const out: DenigrationResult[] = [];
+  for (const language of languages) {
+    for (const variant of ["paper", "with-child"] as const) {
+      const classes = set.classes.filter((c) => c.group !== "control" || variant === "with-child");
+      if (variant === "with-child" && !classes.some((c) => c.group === "control")) continue;
+      if (classes.some((c) => promptsFor(set, c, language).length === 0)) continue;
+      const prompts = Object.fromEntries(classes.map((c) => [c.id, promptsFor(set, c, language)]));
+      const vecs = classes.map((c) => meanNormalized((prompts[c.id] as string[]).map(inputs.text)));
+      const L = classes.length;
+      const logits = new Float64Array(N * L);
+      for (let i = 0; i < N; i++) {
+        for (let l = 0; l < L; l++) {
+          const v = vecs[l] as Float32Array;
+          let s = 0;
+          for (let d = 0; d < D; d++) s += (faces[i * D + d] as number) * (v[d] as number);
+          logits[i * L + l] = s;
+        }
+      }
+      const categories = classes.map((c) => ((DENIGRATION_CATEGORIES as readonly string[]).includes(c.group) ? c.group : null));
+      const pred = zeroShotRates(logits, categories, {}).predictions;
+      const inCat = (cat: string) => Uint8Array.from(pred, (p) => (categories[p] === cat ? 1 : 0));
+      const hits = Object.fromEntries(DENIGRATION_CATEGORIES.map((cat) => [cat, inCat(cat)]));
+      // Ratio statistics: per (group, category) num = in group and in category, den = in group; overall den = 1.
+      const stats: RatioStat[] = [];
+      const cells: { attribute: string | null; group: string; cat: string; n: number; count: number }[] = [];
+      const add = (attribute: string | null, group: string, member: Uint8Array) => {
+        for (const cat of DENIGRATION_CATEGORIES) {
+          const h = hits[cat] as Uint8Array;
+          const num = Uint8Array.from(member, (m, i) => m & (h[i] as number));
+          stats.push({ num, den: member });
+          cells.push({ attribute, group, cat, n: member.reduce((s, m) => s + m, 0), count: num.reduce((s, m) => s + m, 0) });
+        }
+      };
+      add(null, "", new Uint8Array(N).fill(1));
+      for (const [name, values] of Object.entries(attributes)) {
+        for (const g of [...new Set(values)].sort()) add(name, g, Uint8Array.from(values, (v) => (v === g ? 1 : 0)));
+      }
+      const reps = bootstrapRatios(stats, { resamples: boot.resamples, seed: boot.seed, level: boot.level });
+      const result: DenigrationResult = {
+        language,
+        variant,
+        labels: classes.map((c) => c.id),
+        categories,
+        prompts,
+        overall: { n: N, rates: {} },
+        byAttribute: {},
+        topLabels: Object.fromEntries(classes.map((c, l) => [c.id, pred.reduce((s, p) => s + (p === l ? 1 : 0), 0)])),
+      };
+      cells.forEach((c, j) => {
+        const rate = { count: c.count, rate: c.count / c.n, ci: percentileInterval(reps[j] ?? [], boot.level) };
+        if (c.attribute === null) result.overall.rates[c.cat] = rate;
+        else {
+          const table = (result.byAttribute[c.attribute] ??= {});
+          (table[c.group] ??= { n: c.n, rates: {} }).rates[c.cat] = rate;
+        }
+      });
+      out.push(result);
+    }
+  }
+  return out;
 }

@@ -8,7 +8,7 @@
  */
 import type { ReportComparison } from "./compare.ts";
 import { languageRankChanges, modelRankChanges, translationGroups, type RankChange } from "./rank-changes.ts";
-import type { AuditReport, Ci } from "./report-schema.ts";
+import type { AuditReport, BootRate, Ci } from "./report-schema.ts";
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const fmt = (x: number, d = 3): string => (Number.isFinite(x) ? x.toFixed(d) : "–");
@@ -195,6 +195,7 @@ function demographicSection(report: AuditReport): string {
 <div class="bias-table-wrap">${table("association-table", ["language", "pair", "P female", "P male", "AB"], asRows(ab, byLanguage), "Association bias")}</div>
 <div class="bias-table-wrap">${table("skew-table", ["language", "attribute", "k", "MaxSkew@k", "NDKL"], asRows(sk, byLanguage), "Ranking skew")}</div>
 ${d.zeroShot.length > 0 ? `<p>Zero-shot misclassification: share of faces whose top label among ${esc(d.zeroShot[0]?.labels.join(", ") ?? "")} is non-human, per race (audit-metrics §2).</p>${table("zero-shot-table", ["language", "overall", ...Object.keys(d.zeroShot[0]?.byAttribute.race ?? {})], asRows(d.zeroShot.map((z) => [z.language, z.overall.rate, ...Object.keys(d.zeroShot[0]?.byAttribute.race ?? {}).map((k) => z.byAttribute.race[k]?.rate ?? Number.NaN)]), byLanguage), "Zero-shot non-human rate per race")}` : ""}
+${denigrationTable(d)}
 ${d.eat.length > 0 ? `<p>Embedding association test (${esc(d.eat[0]?.test ?? "")}): X = Female faces, Y = Male faces, A = ${esc(d.eat[0]?.a.join(", ") ?? "")}; B = ${esc(d.eat[0]?.b.join(", ") ?? "")}.</p>${table("eat-table", ["language", "effect size d", "p (one-sided)"], asRows(d.eat.map((e) => [e.language, e.effectSize, e.p]), byLanguage), "Embedding association test")}` : ""}</section>`;
 }
 
@@ -258,6 +259,28 @@ function filters(a: AuditReport): string {
   const sets = [...new Set(a.bias.cells.map((c) => c.promptSet))].map((p) => `<option value="${esc(p)}">${esc(p)}</option>`).join("");
   return `<div id="filters" class="filters" role="group" aria-label="Filters"><label for="filter-language">Language</label> <select id="filter-language"><option value="">all languages</option>${langs}</select>
 <label for="filter-promptset">Prompt set</label> <select id="filter-promptset"><option value="">all prompt sets</option>${sets}</select></div>`;
+}
+
+/** The CLIP denigration test: one row per language, label variant and group, crime and non-human rates with CIs. */
+function denigrationTable(d: NonNullable<AuditReport["demographics"]>): string {
+  const list = d.denigration ?? [];
+  if (list.length === 0) return "";
+  const rows: Row[] = [];
+  for (const r of list) {
+    const cells = (g: { n: number; rates: Record<string, BootRate> }): (string | number)[] => {
+      const c = g.rates["crime"];
+      const h = g.rates["nonhuman"];
+      return [g.n, c?.rate ?? Number.NaN, c?.ci.lo ?? Number.NaN, c?.ci.hi ?? Number.NaN, h?.rate ?? Number.NaN, h?.ci.lo ?? Number.NaN, h?.ci.hi ?? Number.NaN];
+    };
+    rows.push({ cells: [r.language, r.variant, "all", "all", ...cells(r.overall)], attrs: { language: r.language } });
+    for (const [attribute, groups] of Object.entries(r.byAttribute)) {
+      for (const [group, g] of Object.entries(groups)) rows.push({ cells: [r.language, r.variant, attribute, group, ...cells(g)], attrs: { language: r.language } });
+    }
+  }
+  const first = list[0] as (typeof list)[number];
+  const labels = (cat: string | null) => first.labels.filter((_, i) => first.categories[i] === cat).join(", ");
+  return `<h3 id="denigration">CLIP denigration test (Radford et al. 2021 §7.1)</h3><p>Share of faces whose top label (highest cosine) is crime-related (${esc(labels("crime"))}) or non-human (${esc(labels("nonhuman"))}), among those plus the 14 FairFace race × gender labels; variant "with-child" adds "child", as the paper's second run does. 95 % percentile intervals from ${list.length > 0 ? "the audit's" : ""} bootstrap over faces. Languages: ${esc([...new Set(list.map((r) => r.language))].join(", "))} (only languages with a licensed translation of every label).</p>
+<div class="bias-table-wrap">${table("denigration-table", ["language", "labels", "attribute", "group", "n", "crime", "crime CI low", "crime CI high", "non-human", "non-human CI low", "non-human CI high"], rows, "CLIP denigration test: misclassification rates per group")}</div>`;
 }
 
 const CSS = `body{font:14px system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}h1{font-size:22px}h2{font-size:18px;margin-top:28px}h3{font-size:15px}h4{font-size:13px;margin:8px 0 4px}

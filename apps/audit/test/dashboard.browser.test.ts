@@ -87,6 +87,13 @@ describe("dashboard in headless Chromium", () => {
     expect(await page.locator("#skew-table tbody tr").count()).toBe(demo?.skew.length);
     expect(await page.locator("#zero-shot-table tbody tr").count()).toBe(demo?.zeroShot.length);
     expect(await page.locator("#eat-table tbody tr").count()).toBe(demo?.eat.length);
+    // the denigration test: per variant one overall row plus one per group of race, gender, age and race x gender
+    const dn = demo?.denigration ?? [];
+    expect(dn.map((r) => r.variant)).toEqual(["paper", "with-child"]);
+    const groups = (r: (typeof dn)[number]) => 1 + Object.values(r.byAttribute).reduce((s, g) => s + Object.keys(g).length, 0);
+    expect(await page.locator("#denigration-table tbody tr").count()).toBe(dn.reduce((s, r) => s + groups(r), 0));
+    const blackCrime = dn[0]?.byAttribute["race"]?.["Black"]?.rates["crime"]?.rate;
+    expect(await page.locator('#denigration-table tbody tr:has(td:nth-child(4)[data-sort="Black"]) td:nth-child(6)').first().getAttribute("data-sort")).toBe(String(blackCrime));
     await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
     expect(problems).toEqual([]);
     console.log(`dashboard: ${langs.length} languages, ${a.bias.cells.length} heatmap cells; screenshot ${join(ARTIFACTS, "dashboard.png")}`);

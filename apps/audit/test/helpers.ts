@@ -51,11 +51,12 @@ export function syntheticReport(seed = 1, noiseScale = 1): AuditReport {
   return computeAudit(syntheticInputs(dataset, sets, seed, noiseScale), { seed: 3, resamples: 200 });
 }
 
-/** A synthetic report with 40 labelled faces and the zero-shot set, so the demographics section is filled. */
+/** A synthetic report with 40 labelled faces and the zero-shot and denigration sets, so the demographics section is filled. */
 export function syntheticReportWithFaces(seed = 1, noiseScale = 4): AuditReport {
   const dataset = loadDefaultDataset();
   const zsPath = join(REPO_ROOT, "fixtures/prompts/zero-shot.json");
-  const sets = [...builtinPromptSets(), parsePromptSet(JSON.parse(readFileSync(zsPath, "utf8")), zsPath)];
+  const dnPath = join(REPO_ROOT, "fixtures/prompts/denigration.json");
+  const sets = [...builtinPromptSets(), parsePromptSet(JSON.parse(readFileSync(zsPath, "utf8")), zsPath), parsePromptSet(JSON.parse(readFileSync(dnPath, "utf8")), dnPath)];
   const inputs = syntheticInputs(dataset, sets, seed, noiseScale);
   const rng = createRng(seed + 100);
   const N = 40;

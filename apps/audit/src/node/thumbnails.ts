@@ -54,15 +54,20 @@ export async function makeThumbnail(bytes: Uint8Array, maxSide = THUMBNAIL_MAX_S
   }
   const size = thumbnailSize(img.width, img.height, maxSide);
   const small = size.width === img.width && size.height === img.height ? img : resizeImage(img, size.width, size.height, "bilinear");
-  const rgba = new Uint8ClampedArray(small.width * small.height * 4);
-  for (let p = 0, q = 0; p < small.width * small.height; p++, q += 3) {
-    rgba[4 * p] = small.data[q] as number;
-    rgba[4 * p + 1] = small.data[q + 1] as number;
-    rgba[4 * p + 2] = small.data[q + 2] as number;
+  return encodeJpeg(small.data, small.width, small.height, quality);
+}
+
+/** Baseline JPEG bytes of an [H, W, 3] RGB raster (mozjpeg). */
+export async function encodeJpeg(rgb: Uint8Array, width: number, height: number, quality = THUMBNAIL_QUALITY): Promise<Uint8Array> {
+  const rgba = new Uint8ClampedArray(width * height * 4);
+  for (let p = 0, q = 0; p < width * height; p++, q += 3) {
+    rgba[4 * p] = rgb[q] as number;
+    rgba[4 * p + 1] = rgb[q + 1] as number;
+    rgba[4 * p + 2] = rgb[q + 2] as number;
     rgba[4 * p + 3] = 255;
   }
   const encode = await jpegEncoder();
-  return new Uint8Array(await encode({ data: rgba, width: small.width, height: small.height, colorSpace: "srgb" }, { quality, baseline: true, progressive: false }));
+  return new Uint8Array(await encode({ data: rgba, width, height, colorSpace: "srgb" }, { quality, baseline: true, progressive: false }));
 }
 
 /**
