@@ -8,7 +8,7 @@
  * Run: node bench/xm3600-bench.ts (npm run bench:xm3600 -w @siglip-edge/audit)
  */
 import { spawnSync } from "node:child_process";
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -96,6 +96,8 @@ try {
         allCached: cached,
         exactPlantedRecall: exact,
         biasCells: report.bias.cells.length,
+        // schemaVersion 2 carries the explorer (captions, ranks, top-5 per query) and per-image bias preferences
+        bytes: { reportJson: statSync(join(out, "report.json")).size, indexHtml: statSync(join(out, "index.html")).size, explorer: JSON.stringify(report.explorer).length, bias: JSON.stringify(report.bias).length },
         machine: `${cpus().length} x ${cpus()[0]?.model ?? "?"}, node ${process.version}`,
       },
       null,

@@ -348,7 +348,12 @@ var n=report.bias.images.length,bits=atob(c.perImage.preferFirst),k=0;for(var i=
 d.appendChild(el("h4",{},["Per-image preferences: "+k+" of "+n+" images closer to "+c.first+", "+(n-k)+" closer to "+c.second]));
 function side(name,list,total){return el("div",{"class":"pref"},[el("h4",{},["closer to "+name+(list.length<total?" (the "+list.length+" strongest of "+total+")":"")+", margin cos(first) − cos(second)"]),
 el("ol",{"class":"thumbs"},list.map(function(x){return el("li",{},[thumb(x.image,(ex.images[x.image]||{key:""}).key+" "+(x.margin>0?"+":"")+x.margin.toFixed(4),"margin "+x.margin.toFixed(4))])}))])}
-d.appendChild(side(c.first,c.perImage.strongest.first,k));d.appendChild(side(c.second,c.perImage.strongest.second,n-k))}
+d.appendChild(side(c.first,c.perImage.strongest.first,k));d.appendChild(side(c.second,c.perImage.strongest.second,n-k));
+// the rest of the per-image preferences from the bitset (no margins recorded), for up to 200 images
+var listed={};c.perImage.strongest.first.concat(c.perImage.strongest.second).forEach(function(x){listed[x.image]=1});
+var rest=[[],[]];for(var j=0;j<n;j++){var im=report.bias.images[j];if(!listed[im])rest[((bits.charCodeAt(j>>3)>>(j&7))&1)?0:1].push(im)}
+if(n<=200&&(rest[0].length||rest[1].length))[c.first,c.second].forEach(function(name,s){if(!rest[s].length)return;
+d.appendChild(el("h4",{},["also closer to "+name+" ("+rest[s].length+", margins not recorded)"]));d.appendChild(el("ol",{"class":"thumbs rest"},rest[s].map(function(im){return el("li",{},[thumb(im,(ex.images[im]||{key:""}).key,"closer to "+name)])})))})}
 // explorer
 var modeSel=document.getElementById("explorer-mode"),list=document.getElementById("explorer-list"),note=document.getElementById("explorer-note"),detail=document.getElementById("query-detail");
 if(modeSel){ex.modes.forEach(function(m,i){modeSel.appendChild(el("option",{value:String(i)},[m.label]))});modeSel.addEventListener("change",renderList)}

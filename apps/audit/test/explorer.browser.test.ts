@@ -14,7 +14,7 @@ import { compareReports } from "../src/compare.ts";
 import { renderDashboard } from "../src/dashboard.ts";
 import { copyThumbnails } from "../src/node/thumbnails.ts";
 import { languageRankChanges, modelRankChanges } from "../src/rank-changes.ts";
-import { parseReport, type AuditReport } from "../src/report-schema.ts";
+import { parseReport, unpackBits, type AuditReport } from "../src/report-schema.ts";
 import { launchChromium } from "./browser.ts";
 import { writeSyntheticRun } from "./helpers.ts";
 
@@ -159,11 +159,18 @@ describe("retrieval explorer in headless Chromium", () => {
     expect(await detail.locator("h3").textContent()).toBe(`ja · age: ${cell?.first} vs ${cell?.second}`);
     const prompts = await detail.locator("ul.prompt-list").evaluateAll((uls) => uls.map((u) => Array.from((u as unknown as El).querySelectorAll("li"), (li) => li.textContent)));
     expect(prompts).toEqual([cell?.prompts.first, cell?.prompts.second]);
-    const shown = await detail.locator("ol.thumbs").evaluateAll((ols) => ols.map((o) => Array.from((o as unknown as El).querySelectorAll("img"), (im) => Number(im.getAttribute("data-image")))));
+    const shown = await detail.locator("ol.thumbs:not(.rest)").evaluateAll((ols) => ols.map((o) => Array.from((o as unknown as El).querySelectorAll("img"), (im) => Number(im.getAttribute("data-image")))));
     expect(shown).toEqual([cell?.perImage?.strongest.first.map((x) => x.image), cell?.perImage?.strongest.second.map((x) => x.image)]);
     expect(await detail.locator("h4", { hasText: "Per-image preferences" }).textContent()).toContain(`of ${a.dataset.biasImages} images`);
+    // with 41 bias images (<= 200) the rest of them follow, on the side the bitset puts them: every image once
+    const rest = await detail.locator("ol.thumbs.rest").evaluateAll((ols) => ols.map((o) => Array.from((o as unknown as El).querySelectorAll("img"), (im) => Number(im.getAttribute("data-image")))));
+    const objects = a.bias.images ?? [];
+    const bits = unpackBits(cell?.perImage?.preferFirst ?? "", objects.length);
+    const side = (want: number) => objects.filter((_, j) => bits[j] === want);
+    expect([...(shown[0] ?? []), ...(rest[0] ?? [])].sort((x, y) => x - y)).toEqual(side(1));
+    expect([...(shown[1] ?? []), ...(rest[1] ?? [])].sort((x, y) => x - y)).toEqual(side(0));
     const loaded = await imagesLoaded(page);
-    expect(loaded).toBe((cell?.perImage?.strongest.first.length ?? 0) + (cell?.perImage?.strongest.second.length ?? 0));
+    expect(loaded).toBe(objects.length);
     await detail.screenshot({ path: join(ARTIFACTS, "bias-detail.png") });
     expect(problems).toEqual([]);
   }, 60_000);
