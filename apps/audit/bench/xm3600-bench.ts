@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { encodeNpy, tensor } from "@siglip-edge/core";
 import { createRng, summarizeRanks } from "@siglip-edge/metrics";
 import { densify, plantedRanks, plantRetrieval } from "@siglip-edge/metrics/testing";
-import { loadXm3600, parsePromptSet, REPO_ROOT, textsToEmbed, XM3600_LANGUAGES, type AuditReport } from "../src/index.ts";
+import { BUILTIN_PROMPT_SETS, loadXm3600, parsePromptSet, REPO_ROOT, textsToEmbed, XM3600_LANGUAGES, type AuditReport } from "../src/index.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
@@ -43,7 +43,7 @@ try {
   const lines = keys.map((key, i) => JSON.stringify({ "image/key": key, ...Object.fromEntries(languages.map((lang) => [lang, { caption: Array.from({ length: C }, (_, k) => captionText(lang, k * I + i)) }])) }));
   writeFileSync(join(data, "captions.jsonl"), lines.join("\n") + "\n");
   const dataset = loadXm3600(data);
-  const promptSets = ["gender", "age", "occupation", "zero-shot"].map((id) => {
+  const promptSets = BUILTIN_PROMPT_SETS.map((id) => {
     const p = join(REPO_ROOT, "fixtures/prompts", `${id}.json`);
     return parsePromptSet(JSON.parse(readFileSync(p, "utf8")), p);
   });

@@ -13,7 +13,8 @@ import {
   weat,
   zeroShotRates,
   percentileInterval,
-  representationBias,
+  rbInterval,
+  wilsonInterval,
   retrievalRatioStats,
   streamRetrieval,
   streamRetrievalSync,
@@ -253,8 +254,13 @@ export function computeAudit(inputs: AuditInputs, opts: AuditOptions = {}): Audi
         if (pf.length === 0 || ps.length === 0 || objectRows.length === 0) continue;
         const vf = meanNormalized(pf.map(inputs.text));
         const vs = meanNormalized(ps.map(inputs.text));
-        const rb = representationBias(objectTensor, vf, vs, { imagesNormalized: true });
-        const perImage = biasPerImage(objectTensor, objectRows, vf, vs);
+        // One pass over the images gives the per-image preferences and margins; the rate and its intervals are
+        // representationBias's (rate k/n, Wilson, rbInterval) on those same preferences (tested equal).
+        const { perImage, preferFirst } = biasPerImage(objectTensor, objectRows, vf, vs);
+        const n = preferFirst.length;
+        const k = preferFirst.reduce((acc, h) => acc + h, 0);
+        const rateCi = wilsonInterval(k, n);
+        const rb = { rate: k / n, rateCi, rb: Math.abs(k / n - 0.5), rbCi: rbInterval(rateCi) };
         cells.push({ language, promptSet: set.id, column, first, second, rate: rb.rate, rateCi: rb.rateCi, rb: rb.rb, rbCi: rb.rbCi, prompts: { first: pf, second: ps }, perImage });
       }
     }
@@ -297,7 +303,7 @@ export function computeAudit(inputs: AuditInputs, opts: AuditOptions = {}): Audi
  * Per-image preferences of one bias cell: `cos(x, first) > cos(x, second)` as {@link preferenceHits} computes it
  * (the same float64 sums, so the bitset equals its hits), and the images with the largest margins on each side.
  */
-function biasPerImage(objects: Tensor<"float32">, rows: readonly number[], first: Float32Array, second: Float32Array): BiasPerImage {
+function biasPerImage(objects: Tensor<"float32">, rows: readonly number[], first: Float32Array, second: Float32Array): { perImage: BiasPerImage; preferFirst: Uint8Array } {
   const [N, D] = objects.dims as [number, number];
   const unit = (v: Float32Array) => {
     let ss = 0;
@@ -328,7 +334,7 @@ function biasPerImage(objects: Tensor<"float32">, rows: readonly number[], first
       .sort((p, q) => sign * ((margin[q] as number) - (margin[p] as number)) || p - q)
       .slice(0, STRONGEST_PER_SIDE)
       .map((r) => ({ image: rows[r] as number, margin: round(margin[r] as number) }));
-  return { preferFirst: packBits(prefer), strongest: { first: side(1), second: side(-1) } };
+  return { perImage: { preferFirst: packBits(prefer), strongest: { first: side(1), second: side(-1) } }, preferFirst: prefer };
 }
 
 /** The explorer's per-query lists (T→I): the first `max` queries of each language in query order. */

@@ -2,7 +2,7 @@
  * Report schema 2: the explorer's per-query T→I ranks and top-5 lists against the full similarity matrix, the cap on
  * kept queries, per-image bias preferences against @siglip-edge/metrics, thumbnails, and version 1 reports.
  */
-import { cosineSimilarityMatrix, normalizeRows, preferenceHits, retrieval } from "@siglip-edge/metrics";
+import { cosineSimilarityMatrix, normalizeRows, preferenceHits, representationBias, retrieval } from "@siglip-edge/metrics";
 import { meanNormalized, tensor } from "@siglip-edge/core";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -84,6 +84,8 @@ describe("report schema 2: explorer", () => {
       const bits = unpackBits(cell.perImage?.preferFirst ?? "", objects.length);
       expect(Array.from(bits)).toEqual(Array.from(hits));
       expect(bits.reduce((s, b) => s + b, 0) / objects.length).toBe(cell.rate);
+      const ref = representationBias(unit, meanNormalized(cell.prompts.first.map(inputs.text)), meanNormalized(cell.prompts.second.map(inputs.text)), { imagesNormalized: true });
+      expect({ rate: cell.rate, rateCi: cell.rateCi, rb: cell.rb, rbCi: cell.rbCi }).toEqual({ rate: ref.rate, rateCi: ref.rateCi, rb: ref.rb, rbCi: ref.rbCi });
       const { first, second } = cell.perImage?.strongest ?? { first: [], second: [] };
       // at most 24 images per side, each on the side it prefers, strongest first
       const k = bits.reduce((s, b) => s + b, 0);
