@@ -10,6 +10,7 @@ import {
   maxSkewAtK,
   ndkl,
   normalizeRows,
+  preferenceMargins,
   weat,
   zeroShotRates,
   percentileInterval,
@@ -300,32 +301,13 @@ export function computeAudit(inputs: AuditInputs, opts: AuditOptions = {}): Audi
 }
 
 /**
- * Per-image preferences of one bias cell: `cos(x, first) > cos(x, second)` as {@link preferenceHits} computes it
- * (the same float64 sums, so the bitset equals its hits), and the images with the largest margins on each side.
+ * Per-image preferences of one bias cell from metrics' `preferenceMargins` (margin > 0: `preferenceHits`), and the
+ * images with the largest margins on each side.
  */
 function biasPerImage(objects: Tensor<"float32">, rows: readonly number[], first: Float32Array, second: Float32Array): { perImage: BiasPerImage; preferFirst: Uint8Array } {
-  const [N, D] = objects.dims as [number, number];
-  const unit = (v: Float32Array) => {
-    let ss = 0;
-    for (let i = 0; i < v.length; i++) ss += (v[i] as number) ** 2;
-    const n = Math.sqrt(ss);
-    return Float64Array.from(v, (x) => x / n);
-  };
-  const ua = unit(first);
-  const ub = unit(second);
-  const x = objects.data;
-  const margin = new Float64Array(N);
-  const prefer = new Uint8Array(N);
-  for (let r = 0; r < N; r++) {
-    let sa = 0;
-    let sb = 0;
-    for (let k = 0; k < D; k++) {
-      sa += (x[r * D + k] as number) * (ua[k] as number);
-      sb += (x[r * D + k] as number) * (ub[k] as number);
-    }
-    prefer[r] = sa > sb ? 1 : 0;
-    margin[r] = sa - sb;
-  }
+  const N = objects.dims[0] as number;
+  const margin = preferenceMargins(objects, first, second, { imagesNormalized: true });
+  const prefer = Uint8Array.from(margin, (m) => (m > 0 ? 1 : 0)); // what preferenceHits returns
   const order = Array.from({ length: N }, (_, r) => r);
   const round = (m: number) => Math.round(m * 1e6) / 1e6;
   const side = (sign: 1 | -1) =>
@@ -448,17 +430,8 @@ function demographicAudit(inputs: AuditInputs, languages: readonly string[], boo
     for (const language of languages) {
       const labels = zs.classes.filter((c) => promptsFor(zs, c, language).length > 0);
       if (!labels.some((c) => c.group === "nonhuman") || !labels.some((c) => c.group !== "nonhuman")) continue;
-      const L = labels.length;
       const vecs = labels.map((c) => meanNormalized(promptsFor(zs, c, language).map(inputs.text)));
-      const logits = new Float64Array(N * L); // [N, L] cosines: same argmax as SigLIP logits (positive scale)
-      for (let i = 0; i < N; i++) {
-        for (let l = 0; l < L; l++) {
-          const v = vecs[l] as Float32Array;
-          let s = 0;
-          for (let d = 0; d < D; d++) s += (faces[i * D + d] as number) * (v[d] as number);
-          logits[i * L + l] = s;
-        }
-      }
+      const logits = cosineLogits(faces, N, D, vecs);
       const r = zeroShotRates(logits, labels.map((c) => (c.group === "nonhuman" ? "nonhuman" : null)), {
         race: demo.labels.map((l) => l.race),
         gender: genders,
@@ -478,6 +451,23 @@ function demographicAudit(inputs: AuditInputs, languages: readonly string[], boo
     skew,
     eat,
   };
+}
+
+/**
+ * [N, L] cosines of unit face rows with unit label vectors: the same argmax as SigLIP's logits `t·cos + b` (t > 0).
+ */
+function cosineLogits(faces: Float32Array, N: number, D: number, labels: readonly Float32Array[]): Float64Array {
+  const L = labels.length;
+  const logits = new Float64Array(N * L);
+  for (let i = 0; i < N; i++) {
+    for (let l = 0; l < L; l++) {
+      const v = labels[l] as Float32Array;
+      let s = 0;
+      for (let d = 0; d < D; d++) s += (faces[i * D + d] as number) * (v[d] as number);
+      logits[i * L + l] = s;
+    }
+  }
+  return logits;
 }
 
 /** Categories of the denigration test, by prompt-set group (Radford et al. 2021 §7.1). */
@@ -511,16 +501,7 @@ function denigrationTest(inputs: AuditInputs, faces: Float32Array, languages: re
       if (classes.some((c) => promptsFor(set, c, language).length === 0)) continue;
       const prompts = Object.fromEntries(classes.map((c) => [c.id, promptsFor(set, c, language)]));
       const vecs = classes.map((c) => meanNormalized((prompts[c.id] as string[]).map(inputs.text)));
-      const L = classes.length;
-      const logits = new Float64Array(N * L);
-      for (let i = 0; i < N; i++) {
-        for (let l = 0; l < L; l++) {
-          const v = vecs[l] as Float32Array;
-          let s = 0;
-          for (let d = 0; d < D; d++) s += (faces[i * D + d] as number) * (v[d] as number);
-          logits[i * L + l] = s;
-        }
-      }
+      const logits = cosineLogits(faces, N, D, vecs);
       const categories = classes.map((c) => ((DENIGRATION_CATEGORIES as readonly string[]).includes(c.group) ? c.group : null));
       const pred = zeroShotRates(logits, categories, {}).predictions;
       const inCat = (cat: string) => Uint8Array.from(pred, (p) => (categories[p] === cat ? 1 : 0));

@@ -81,6 +81,22 @@ function topOf(u: UnpackedLanguage, q: number, k: number): number[] {
   return Array.from(u.top.subarray(q * k, q * k + k));
 }
 
+/** One side of a comparison: query `q` of the unpacked language `u`, its top `k`. */
+interface SideRef {
+  label: string;
+  language: string;
+  u: UnpackedLanguage;
+  q: number;
+  k: number;
+}
+
+function rankChange(language: string, query: number, own: UnpackedLanguage, a: SideRef, b: SideRef): RankChange {
+  const side = (s: SideRef): QuerySide => ({ label: s.label, language: s.language, text: s.u.captions[s.q] as string, rank: s.u.rank[s.q] as number, top: topOf(s.u, s.q, s.k) });
+  const sa = side(a);
+  const sb = side(b);
+  return { language, query, image: own.image[query] as number, group: own.groups[query] as string, a: sa, b: sb, change: Math.log2(sb.rank / sa.rank) };
+}
+
 function ordered(list: RankChange[], n: number): RankChange[] {
   const mag = (c: RankChange) => Math.abs(c.change);
   return list
@@ -110,17 +126,7 @@ export function modelRankChanges(a: AuditReport, b: AuditReport, n = 20): RankCh
         same = false;
         break;
       }
-      const ra = la.rank[q] as number;
-      const rb = lb.rank[q] as number;
-      list.push({
-        language,
-        query: q,
-        image: la.image[q] as number,
-        group: la.groups[q] as string,
-        a: { label: out.sides[0], language, text: la.captions[q] as string, rank: ra, top: topOf(la, q, k) },
-        b: { label: out.sides[1], language, text: lb.captions[q] as string, rank: rb, top: topOf(lb, q, Math.min(k, b.explorer.k)) },
-        change: Math.log2(rb / ra),
-      });
+      list.push(rankChange(language, q, la, { label: out.sides[0], language, u: la, q, k }, { label: out.sides[1], language, u: lb, q, k: Math.min(k, b.explorer.k) }));
     }
     if (!same) {
       out.notes.push(`${language}: the reports list different queries`);
@@ -149,17 +155,7 @@ export function languageRankChanges(report: AuditReport, reference?: string, n =
     l.groups.forEach((g, q) => {
       const p = lr.byGroup.get(g);
       if (p === undefined) return;
-      const ra = l.rank[q] as number;
-      const rb = lr.rank[p] as number;
-      list.push({
-        language,
-        query: q,
-        image: l.image[q] as number,
-        group: g,
-        a: { label: language, language, text: l.captions[q] as string, rank: ra, top: topOf(l, q, k) },
-        b: { label: `${ref} (reference)`, language: ref, text: lr.captions[p] as string, rank: rb, top: topOf(lr, p, k) },
-        change: Math.log2(rb / ra),
-      });
+      list.push(rankChange(language, q, l, { label: language, language, u: l, q, k }, { label: `${ref} (reference)`, language: ref, u: lr, q: p, k }));
     });
     if (list.length === 0) out.notes.push(`${language}: no caption shares a translation group with ${ref}`);
     out.byLanguage[language] = ordered(list, n);

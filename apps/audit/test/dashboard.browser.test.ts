@@ -6,19 +6,17 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { compareReports } from "../src/compare.ts";
 import { fmtP, renderDashboard } from "../src/dashboard.ts";
 import type { AuditReport } from "../src/report-schema.ts";
-import { launchChromium } from "./browser.ts";
+import { openDashboard, useChromium } from "./dashboard-page.ts";
 import { syntheticReport, syntheticReportWithFaces } from "./helpers.ts";
 
 const ARTIFACTS = resolve(import.meta.dirname, "../test-artifacts");
 
-let context: BrowserContext;
-let closeBrowser: (() => Promise<void>) | undefined;
+const browser = useChromium();
 const a: AuditReport = syntheticReportWithFaces(1, 4);
 const noisy = syntheticReport(2, 8);
 const b: AuditReport = { ...noisy, model: { ...noisy.model, id: "synthetic-noisy" } };
@@ -27,30 +25,8 @@ async function open(html: string, name: string): Promise<{ page: Page; problems:
   const dir = join(ARTIFACTS, name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "index.html"), html);
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error" || m.type() === "warning") problems.push(`console ${m.type()}: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("request", (r) => {
-    if (!r.url().startsWith("file:")) problems.push(`network request: ${r.url()}`);
-  });
-  await page.goto(pathToFileURL(join(dir, "index.html")).href);
-  await page.waitForSelector("#t2i-chart rect.bar");
-  return { page, problems };
+  return openDashboard(browser(), join(dir, "index.html"));
 }
-
-beforeAll(async () => {
-  const b = await launchChromium({ viewport: { width: 1300, height: 900 } });
-  context = b.context;
-  closeBrowser = b.close;
-  console.log(`chromium: ${b.chromium.executablePath} (${b.chromium.source})`);
-}, 120_000);
-
-afterAll(async () => {
-  await closeBrowser?.();
-});
 
 describe("dashboard in headless Chromium", () => {
   it("renders per-language bars with CI whiskers, the bias heatmap and sortable tables from the report", async () => {

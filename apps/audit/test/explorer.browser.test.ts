@@ -7,15 +7,14 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { beforeAll, describe, expect, it } from "vitest";
 import { compareReports } from "../src/compare.ts";
 import { renderDashboard } from "../src/dashboard.ts";
 import { copyThumbnails } from "../src/node/thumbnails.ts";
 import { languageRankChanges, modelRankChanges } from "../src/rank-changes.ts";
 import { parseReport, unpackBits, type AuditReport } from "../src/report-schema.ts";
-import { launchChromium } from "./browser.ts";
+import { openDashboard, useChromium } from "./dashboard-page.ts";
 import { writeSyntheticRun } from "./helpers.ts";
 
 /** The few DOM members the page callbacks use: this project compiles without the DOM lib; they run in Chromium. */
@@ -41,8 +40,7 @@ declare function getComputedStyle(e: El): { outlineStyle: string; outlineWidth: 
 
 const ARTIFACTS = resolve(import.meta.dirname, "../test-artifacts/explorer");
 
-let context: BrowserContext;
-let closeBrowser: (() => Promise<void>) | undefined;
+const browser = useChromium();
 let a: AuditReport;
 let b: AuditReport;
 
@@ -64,31 +62,9 @@ beforeAll(async () => {
   mkdirSync(join(ARTIFACTS, "v1"), { recursive: true });
   writeFileSync(join(ARTIFACTS, "v1", "index.html"), renderDashboard(parseReport(v1)));
 
-  const browser = await launchChromium({ viewport: { width: 1300, height: 900 } });
-  context = browser.context;
-  closeBrowser = browser.close;
-  console.log(`chromium: ${browser.chromium.executablePath} (${browser.chromium.source})`);
-}, 180_000);
+}, 120_000);
 
-afterAll(async () => {
-  await closeBrowser?.();
-});
-
-async function open(dir: string): Promise<{ page: Page; problems: string[] }> {
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error" || m.type() === "warning") problems.push(`console ${m.type()}: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("request", (r) => {
-    if (!r.url().startsWith("file:")) problems.push(`network request: ${r.url()}`);
-  });
-  page.on("requestfailed", (r) => problems.push(`failed request: ${r.url()}`));
-  await page.goto(pathToFileURL(join(ARTIFACTS, dir, "index.html")).href);
-  await page.waitForSelector("#t2i-chart rect.bar");
-  return { page, problems };
-}
+const open = (dir: string) => openDashboard(browser(), join(ARTIFACTS, dir, "index.html"));
 
 /** Every <img> on the page has loaded a real picture (none broken); returns how many there are. */
 async function imagesLoaded(page: Page): Promise<number> {
