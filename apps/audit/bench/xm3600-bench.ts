@@ -8,14 +8,14 @@
  * Run: node bench/xm3600-bench.ts (npm run bench:xm3600 -w @siglip-edge/audit)
  */
 import { spawnSync } from "node:child_process";
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeNpy, tensor } from "@siglip-edge/core";
 import { createRng, summarizeRanks } from "@siglip-edge/metrics";
 import { densify, plantedRanks, plantRetrieval } from "@siglip-edge/metrics/testing";
-import { loadXm3600, parsePromptSet, REPO_ROOT, textsToEmbed, XM3600_LANGUAGES, type AuditReport } from "../src/index.ts";
+import { BUILTIN_PROMPT_SETS, loadXm3600, parsePromptSet, REPO_ROOT, textsToEmbed, XM3600_LANGUAGES, type AuditReport } from "../src/index.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
@@ -43,7 +43,7 @@ try {
   const lines = keys.map((key, i) => JSON.stringify({ "image/key": key, ...Object.fromEntries(languages.map((lang) => [lang, { caption: Array.from({ length: C }, (_, k) => captionText(lang, k * I + i)) }])) }));
   writeFileSync(join(data, "captions.jsonl"), lines.join("\n") + "\n");
   const dataset = loadXm3600(data);
-  const promptSets = ["gender", "age", "occupation", "zero-shot"].map((id) => {
+  const promptSets = BUILTIN_PROMPT_SETS.map((id) => {
     const p = join(REPO_ROOT, "fixtures/prompts", `${id}.json`);
     return parsePromptSet(JSON.parse(readFileSync(p, "utf8")), p);
   });
@@ -96,6 +96,8 @@ try {
         allCached: cached,
         exactPlantedRecall: exact,
         biasCells: report.bias.cells.length,
+        // schemaVersion 2 carries the explorer (captions, ranks, top-5 per query) and per-image bias preferences
+        bytes: { reportJson: statSync(join(out, "report.json")).size, indexHtml: statSync(join(out, "index.html")).size, explorer: JSON.stringify(report.explorer).length, bias: JSON.stringify(report.bias).length },
         machine: `${cpus().length} x ${cpus()[0]?.model ?? "?"}, node ${process.version}`,
       },
       null,

@@ -10,17 +10,19 @@ import {
   maxSkewAtK,
   ndkl,
   normalizeRows,
+  preferenceMargins,
   weat,
   zeroShotRates,
   percentileInterval,
-  representationBias,
+  rbInterval,
+  wilsonInterval,
   retrievalRatioStats,
   streamRetrieval,
   streamRetrievalSync,
   type CaptionPolicy,
   type RatioStat,
-  type RetrievalResult,
   type SimilarityKernel,
+  type StreamedRetrieval,
   type StreamRetrievalOptions,
   type TiePolicy,
 } from "@siglip-edge/metrics";
@@ -28,15 +30,23 @@ import type { AuditDataset, FairFaceLabel } from "./dataset.ts";
 import { LOW_RESOURCE_LANGUAGES } from "./languages.ts";
 import { promptsFor, type PromptSet } from "./prompt-sets.ts";
 import {
+  EXPLORER_K,
+  EXPLORER_MAX_QUERIES,
   packBits,
   packBytes,
+  packInts,
   REPORT_SCHEMA,
   REPORT_SCHEMA_VERSION,
+  STRONGEST_PER_SIDE,
   type AuditReport,
   type BiasCell,
+  type BiasPerImage,
   type Ci,
   type DemographicAudit,
+  type DenigrationResult,
   type DirectionResult,
+  type Explorer,
+  type Gallery,
   type LanguageRetrieval,
   type MeanRetrieval,
 } from "./report-schema.ts";
@@ -48,6 +58,8 @@ export interface AuditOptions {
   resamples?: number;
   level?: number;
   languages?: readonly string[];
+  /** Queries per language kept for the dashboard's explorer (default {@link EXPLORER_MAX_QUERIES}). */
+  explorerMaxQueries?: number;
 }
 
 export interface ModelInfo {
@@ -73,9 +85,11 @@ export interface AuditInputs {
   demographic?: { images: Float32Array; labels: readonly FairFaceLabel[] };
   /**
    * Retrieval per language computed beforehand ({@link retrievalByLanguage}, e.g. with a native kernel); languages
-   * missing here are computed synchronously with the pure-JS kernel.
+   * missing here are computed synchronously with the pure-JS kernel. Without `top` lists the explorer's are -1.
    */
-  retrieval?: ReadonlyMap<string, RetrievalResult>;
+  retrieval?: ReadonlyMap<string, StreamedRetrieval>;
+  /** Thumbnails of the dataset images (paths relative to the report's folder, null when absent) and how they were made. */
+  thumbnails?: { spec: NonNullable<Gallery["thumbnails"]> | null; paths: readonly (string | null)[] };
 }
 
 const KS = [1, 5, 10];
@@ -101,7 +115,7 @@ export function textsToEmbed(dataset: AuditDataset, promptSets: readonly PromptS
 }
 
 function streamOptions(opts: AuditOptions): Omit<StreamRetrievalOptions, "kernel"> {
-  return { captionPolicy: opts.captionPolicy ?? "all", ties: opts.ties ?? "optimistic", ks: KS };
+  return { captionPolicy: opts.captionPolicy ?? "all", ties: opts.ties ?? "optimistic", ks: KS, topK: EXPLORER_K };
 }
 
 /** One language's captions in dataset order and the image of each. */
@@ -126,12 +140,12 @@ export async function retrievalByLanguage(
   inputs: Pick<AuditInputs, "dataset" | "dim" | "text" | "images">,
   kernel: SimilarityKernel,
   opts: AuditOptions = {},
-): Promise<Map<string, RetrievalResult>> {
+): Promise<Map<string, StreamedRetrieval>> {
   const { dataset, dim: D } = inputs;
   const I = dataset.images.length;
   if (inputs.images.length !== I * D) throw new SiglipError("SHAPE_MISMATCH", `expected ${I}x${D} image embeddings, got ${inputs.images.length} values`);
   const images = tensor("float32", [I, D], normalizeAll(inputs.images, I, D));
-  const out = new Map<string, RetrievalResult>();
+  const out = new Map<string, StreamedRetrieval>();
   for (const language of (opts.languages ?? dataset.languages).filter((l) => dataset.languages.includes(l))) {
     const { caps, owner } = languageCaptions(dataset, language);
     out.set(language, await streamRetrieval(images, captionEmbeddings(inputs, caps), owner, { ...streamOptions(opts), imagesNormalized: true, kernel }));
@@ -162,7 +176,7 @@ export function computeAudit(inputs: AuditInputs, opts: AuditOptions = {}): Audi
       throw new SiglipError("INVALID_ARGUMENT", `precomputed retrieval for ${language} is ${given.captionPolicy}/${given.ties} over ${given.perQuery.imageToTextRanks.length} images, the audit ${captionPolicy}/${ties} over ${I}`);
     }
     const r = given ?? streamRetrievalSync(imageTensor, captionEmbeddings(inputs, caps), owner, streamed);
-    return { language, r, owner, captions: owner.length };
+    return { language, r, owner, caps, captions: owner.length };
   });
 
   // Ratio statistics per language: [t2i R@1, R@5, R@10, MRR, i2t R@1, R@5, R@10, MRR], all over the same resamples.
@@ -171,7 +185,7 @@ export function computeAudit(inputs: AuditInputs, opts: AuditOptions = {}): Audi
   const ci = (j: number): Ci => percentileInterval(reps[j] ?? [], level);
   const per = 2 * (KS.length + 1);
 
-  const direction = (s: RetrievalResult["textToImage"], base: number): DirectionResult => ({
+  const direction = (s: StreamedRetrieval["textToImage"], base: number): DirectionResult => ({
     queries: s.queries,
     candidates: s.candidates,
     recall: s.recall,
@@ -239,8 +253,16 @@ export function computeAudit(inputs: AuditInputs, opts: AuditOptions = {}): Audi
         const pf = side(first);
         const ps = side(second);
         if (pf.length === 0 || ps.length === 0 || objectRows.length === 0) continue;
-        const rb = representationBias(objectTensor, meanNormalized(pf.map(inputs.text)), meanNormalized(ps.map(inputs.text)), { imagesNormalized: true });
-        cells.push({ language, promptSet: set.id, column, first, second, rate: rb.rate, rateCi: rb.rateCi, rb: rb.rb, rbCi: rb.rbCi, prompts: { first: pf, second: ps } });
+        const vf = meanNormalized(pf.map(inputs.text));
+        const vs = meanNormalized(ps.map(inputs.text));
+        // One pass over the images gives the per-image preferences and margins; the rate and its intervals are
+        // representationBias's (rate k/n, Wilson, rbInterval) on those same preferences (tested equal).
+        const { perImage, preferFirst } = biasPerImage(objectTensor, objectRows, vf, vs);
+        const n = preferFirst.length;
+        const k = preferFirst.reduce((acc, h) => acc + h, 0);
+        const rateCi = wilsonInterval(k, n);
+        const rb = { rate: k / n, rateCi, rb: Math.abs(k / n - 0.5), rbCi: rbInterval(rateCi) };
+        cells.push({ language, promptSet: set.id, column, first, second, rate: rb.rate, rateCi: rb.rateCi, rb: rb.rb, rbCi: rb.rbCi, prompts: { first: pf, second: ps }, perImage });
       }
     }
   }
@@ -268,8 +290,67 @@ export function computeAudit(inputs: AuditInputs, opts: AuditOptions = {}): Audi
       similarity: "cosine of L2-normalised embeddings",
     },
     retrieval: { languages: perLanguage, mean: meanOver(languages), lowResourceMean: low.length > 0 ? meanOver(low) : null },
-    bias: { columns, cells },
-    demographics: inputs.demographic ? demographicAudit({ ...inputs, eatSeed: seed }, languages) : null,
+    bias: { columns, cells, images: objectRows },
+    gallery: {
+      thumbnails: inputs.thumbnails?.spec ?? null,
+      images: dataset.images.map((im, i) => ({ key: im.key, people: im.people, thumbnail: inputs.thumbnails?.paths[i] ?? null })),
+    },
+    explorer: explorer(dataset, partials, opts.explorerMaxQueries ?? EXPLORER_MAX_QUERIES),
+    demographics: inputs.demographic ? demographicAudit({ ...inputs, eatSeed: seed }, languages, { seed, resamples, level }) : null,
+  };
+}
+
+/**
+ * Per-image preferences of one bias cell from metrics' `preferenceMargins` (margin > 0: `preferenceHits`), and the
+ * images with the largest margins on each side.
+ */
+function biasPerImage(objects: Tensor<"float32">, rows: readonly number[], first: Float32Array, second: Float32Array): { perImage: BiasPerImage; preferFirst: Uint8Array } {
+  const N = objects.dims[0] as number;
+  const margin = preferenceMargins(objects, first, second, { imagesNormalized: true });
+  const prefer = Uint8Array.from(margin, (m) => (m > 0 ? 1 : 0)); // what preferenceHits returns
+  const order = Array.from({ length: N }, (_, r) => r);
+  const round = (m: number) => Math.round(m * 1e6) / 1e6;
+  const side = (sign: 1 | -1) =>
+    order
+      .filter((r) => (sign === 1 ? prefer[r] === 1 : prefer[r] === 0))
+      .sort((p, q) => sign * ((margin[q] as number) - (margin[p] as number)) || p - q)
+      .slice(0, STRONGEST_PER_SIDE)
+      .map((r) => ({ image: rows[r] as number, margin: round(margin[r] as number) }));
+  return { perImage: { preferFirst: packBits(prefer), strongest: { first: side(1), second: side(-1) } }, preferFirst: prefer };
+}
+
+/** The explorer's per-query lists (T→I): the first `max` queries of each language in query order. */
+function explorer(
+  dataset: AuditDataset,
+  partials: { language: string; r: StreamedRetrieval; owner: Int32Array; caps: AuditDataset["captions"] }[],
+  max: number,
+): Explorer {
+  const I = dataset.images.length;
+  const intBytes = I < 0xffff ? 2 : 4;
+  const k = EXPLORER_K;
+  return {
+    direction: "textToImage",
+    k,
+    intBytes,
+    maxQueriesPerLanguage: max,
+    translationGroups: dataset.parallelCaptions === true ? "parallel" : "positional",
+    languages: partials.map(({ language, r, owner, caps }) => {
+      const texts = r.perQuery.texts;
+      const kept = Math.min(texts.length, max);
+      const top = r.top !== undefined && r.top.k >= k ? r.top : undefined;
+      const topOut = new Int32Array(kept * k).fill(-1);
+      if (top !== undefined) for (let q = 0; q < kept; q++) for (let j = 0; j < k; j++) topOut[q * k + j] = top.textToImage[q * top.k + j] as number;
+      const sel = Array.from(texts.subarray(0, kept));
+      return {
+        language,
+        queries: texts.length,
+        kept,
+        captions: sel.map((t) => (caps[t] as AuditDataset["captions"][number]).text),
+        image: packInts(sel.map((t) => owner[t] as number), intBytes),
+        rank: packInts(r.perQuery.textToImageRanks.subarray(0, kept), intBytes),
+        top: packInts(topOut, intBytes),
+      };
+    }),
   };
 }
 
@@ -284,7 +365,7 @@ export const EAT_ATTRIBUTES = {
 } as const;
 
 /** Association bias, ranking skew and an embedding association test on labelled face images (§1.2, §2). */
-function demographicAudit(inputs: AuditInputs, languages: readonly string[]): DemographicAudit {
+function demographicAudit(inputs: AuditInputs, languages: readonly string[], boot: { seed: number; resamples: number; level: number }): DemographicAudit {
   const demo = inputs.demographic as NonNullable<AuditInputs["demographic"]>;
   const D = inputs.dim;
   const N = demo.labels.length;
@@ -349,17 +430,8 @@ function demographicAudit(inputs: AuditInputs, languages: readonly string[]): De
     for (const language of languages) {
       const labels = zs.classes.filter((c) => promptsFor(zs, c, language).length > 0);
       if (!labels.some((c) => c.group === "nonhuman") || !labels.some((c) => c.group !== "nonhuman")) continue;
-      const L = labels.length;
       const vecs = labels.map((c) => meanNormalized(promptsFor(zs, c, language).map(inputs.text)));
-      const logits = new Float64Array(N * L); // [N, L] cosines: same argmax as SigLIP logits (positive scale)
-      for (let i = 0; i < N; i++) {
-        for (let l = 0; l < L; l++) {
-          const v = vecs[l] as Float32Array;
-          let s = 0;
-          for (let d = 0; d < D; d++) s += (faces[i * D + d] as number) * (v[d] as number);
-          logits[i * L + l] = s;
-        }
-      }
+      const logits = cosineLogits(faces, N, D, vecs);
       const r = zeroShotRates(logits, labels.map((c) => (c.group === "nonhuman" ? "nonhuman" : null)), {
         race: demo.labels.map((l) => l.race),
         gender: genders,
@@ -372,10 +444,104 @@ function demographicAudit(inputs: AuditInputs, languages: readonly string[]): De
   }
   return {
     zeroShot,
+    denigration: denigrationTest(inputs, faces, languages, boot),
     images: N,
     groups: { gender: count(genders), race: count(demo.labels.map((l) => l.race)), age: count(demo.labels.map((l) => l.age)) },
     association,
     skew,
     eat,
   };
+}
+
+/**
+ * [N, L] cosines of unit face rows with unit label vectors: the same argmax as SigLIP's logits `t·cos + b` (t > 0).
+ */
+function cosineLogits(faces: Float32Array, N: number, D: number, labels: readonly Float32Array[]): Float64Array {
+  const L = labels.length;
+  const logits = new Float64Array(N * L);
+  for (let i = 0; i < N; i++) {
+    for (let l = 0; l < L; l++) {
+      const v = labels[l] as Float32Array;
+      let s = 0;
+      for (let d = 0; d < D; d++) s += (faces[i * D + d] as number) * (v[d] as number);
+      logits[i * L + l] = s;
+    }
+  }
+  return logits;
+}
+
+/** Categories of the denigration test, by prompt-set group (Radford et al. 2021 §7.1). */
+export const DENIGRATION_CATEGORIES = ["crime", "nonhuman"] as const;
+
+/**
+ * The CLIP denigration test with the "denigration" prompt set: every face gets the label with the highest cosine
+ * (the same argmax as SigLIP's logits `t·cos + b`); per category (the classes' groups "nonhuman" and "crime") the
+ * share of faces whose top label falls in it, overall and per race, gender, age and race x gender, with percentile
+ * CIs from the audit's seeded bootstrap over faces (one resampling for every group, category, variant and
+ * language). Run with the paper's label set and again with its "control" class ("child") added; a language runs
+ * only when the set names every label in it.
+ */
+function denigrationTest(inputs: AuditInputs, faces: Float32Array, languages: readonly string[], boot: { seed: number; resamples: number; level: number }): DenigrationResult[] {
+  const set = inputs.promptSets.find((s) => s.id === "denigration");
+  const demo = inputs.demographic;
+  if (set === undefined || demo === undefined) return [];
+  const D = inputs.dim;
+  const N = demo.labels.length;
+  const attributes: Record<string, string[]> = {
+    race: demo.labels.map((l) => l.race),
+    gender: demo.labels.map((l) => l.gender),
+    age: demo.labels.map((l) => l.age),
+    "race x gender": demo.labels.map((l) => `${l.race} ${l.gender}`),
+  };
+  const out: DenigrationResult[] = [];
+  for (const language of languages) {
+    for (const variant of ["paper", "with-child"] as const) {
+      const classes = set.classes.filter((c) => c.group !== "control" || variant === "with-child");
+      if (variant === "with-child" && !classes.some((c) => c.group === "control")) continue;
+      if (classes.some((c) => promptsFor(set, c, language).length === 0)) continue;
+      const prompts = Object.fromEntries(classes.map((c) => [c.id, promptsFor(set, c, language)]));
+      const vecs = classes.map((c) => meanNormalized((prompts[c.id] as string[]).map(inputs.text)));
+      const logits = cosineLogits(faces, N, D, vecs);
+      const categories = classes.map((c) => ((DENIGRATION_CATEGORIES as readonly string[]).includes(c.group) ? c.group : null));
+      const pred = zeroShotRates(logits, categories, {}).predictions;
+      const inCat = (cat: string) => Uint8Array.from(pred, (p) => (categories[p] === cat ? 1 : 0));
+      const hits = Object.fromEntries(DENIGRATION_CATEGORIES.map((cat) => [cat, inCat(cat)]));
+      // Ratio statistics: per (group, category) num = in group and in category, den = in group; overall den = 1.
+      const stats: RatioStat[] = [];
+      const cells: { attribute: string | null; group: string; cat: string; n: number; count: number }[] = [];
+      const add = (attribute: string | null, group: string, member: Uint8Array) => {
+        for (const cat of DENIGRATION_CATEGORIES) {
+          const h = hits[cat] as Uint8Array;
+          const num = Uint8Array.from(member, (m, i) => m & (h[i] as number));
+          stats.push({ num, den: member });
+          cells.push({ attribute, group, cat, n: member.reduce((s, m) => s + m, 0), count: num.reduce((s, m) => s + m, 0) });
+        }
+      };
+      add(null, "", new Uint8Array(N).fill(1));
+      for (const [name, values] of Object.entries(attributes)) {
+        for (const g of [...new Set(values)].sort()) add(name, g, Uint8Array.from(values, (v) => (v === g ? 1 : 0)));
+      }
+      const reps = bootstrapRatios(stats, { resamples: boot.resamples, seed: boot.seed, level: boot.level });
+      const result: DenigrationResult = {
+        language,
+        variant,
+        labels: classes.map((c) => c.id),
+        categories,
+        prompts,
+        overall: { n: N, rates: {} },
+        byAttribute: {},
+        topLabels: Object.fromEntries(classes.map((c, l) => [c.id, pred.reduce((s, p) => s + (p === l ? 1 : 0), 0)])),
+      };
+      cells.forEach((c, j) => {
+        const rate = { count: c.count, rate: c.count / c.n, ci: percentileInterval(reps[j] ?? [], boot.level) };
+        if (c.attribute === null) result.overall.rates[c.cat] = rate;
+        else {
+          const table = (result.byAttribute[c.attribute] ??= {});
+          (table[c.group] ??= { n: c.n, rates: {} }).rates[c.cat] = rate;
+        }
+      });
+      out.push(result);
+    }
+  }
+  return out;
 }

@@ -30,6 +30,12 @@ export interface AuditDataset {
   languages: string[];
   images: DatasetImage[];
   captions: DatasetCaption[];
+  /**
+   * The n-th caption of an image is a translation of the n-th caption of the same image in every other language
+   * (the default dataset). Otherwise captions were written per language (XM3600) and the dashboard pairs them by
+   * position only.
+   */
+  parallelCaptions?: boolean;
 }
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -57,6 +63,7 @@ export function loadDefaultDataset(root = REPO_ROOT): AuditDataset {
     languages: json.languages,
     images: json.images.map((img) => ({ key: img.key, path: join(root, img.file), people: img.people })),
     captions,
+    parallelCaptions: true,
   };
 }
 
@@ -190,10 +197,16 @@ export function loadFairFaceLabels(file: string): FairFaceLabel[] {
   });
 }
 
-/** FairFace-style labelled images: `DIR/labels.csv`, or a CSV path whose `file` column is relative to its folder. */
+/** Label files looked for in a FairFace folder, in order: ours, then FairFace's own (validation set first). */
+export const FAIRFACE_LABEL_FILES = ["labels.csv", "fairface_label_val.csv", "fairface_label_train.csv"];
+
+/**
+ * FairFace-style labelled images: a folder laid out as FairFace is (`fairface_label_val.csv` with `file` paths such
+ * as `val/1.jpg`), or with our `labels.csv`, or a CSV path; `file` is relative to the CSV's folder.
+ */
 export function loadFairFaceFolder(path: string): { labels: FairFaceLabel[]; images: DatasetImage[] } {
-  const csv = path.endsWith(".csv") ? path : join(path, "labels.csv");
-  if (!existsSync(csv)) throw new SiglipError("NOT_FOUND", `no FairFace label CSV at ${csv}`);
+  const csv = path.endsWith(".csv") ? path : (FAIRFACE_LABEL_FILES.map((f) => join(path, f)).find((f) => existsSync(f)) ?? join(path, "labels.csv"));
+  if (!existsSync(csv)) throw new SiglipError("NOT_FOUND", path.endsWith(".csv") ? `no FairFace label CSV at ${csv}` : `no FairFace label CSV in ${path} (looked for ${FAIRFACE_LABEL_FILES.join(", ")})`);
   const root = dirname(csv);
   const labels = loadFairFaceLabels(csv);
   return { labels, images: labels.map((l) => ({ key: l.file, path: join(root, l.file), people: true })) };

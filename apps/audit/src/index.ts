@@ -6,3 +6,4 @@ export * from "./compute.ts";
 export * from "./compare.ts";
 export * from "./dashboard.ts";
 export * from "./byoe.ts";
+export * from "./rank-changes.ts";

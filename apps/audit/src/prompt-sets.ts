@@ -89,4 +89,4 @@ export function allPrompts(set: PromptSet, languages: readonly string[]): string
 }
 
 /** Built-in prompt set ids (fixtures/prompts/<id>.json). */
-export const BUILTIN_PROMPT_SETS = ["gender", "age", "occupation", "zero-shot"] as const;
+export const BUILTIN_PROMPT_SETS = ["gender", "age", "occupation", "zero-shot", "denigration"] as const;

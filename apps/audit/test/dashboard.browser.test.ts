@@ -6,19 +6,17 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { compareReports } from "../src/compare.ts";
 import { fmtP, renderDashboard } from "../src/dashboard.ts";
 import type { AuditReport } from "../src/report-schema.ts";
-import { launchChromium } from "./browser.ts";
+import { openDashboard, useChromium } from "./dashboard-page.ts";
 import { syntheticReport, syntheticReportWithFaces } from "./helpers.ts";
 
 const ARTIFACTS = resolve(import.meta.dirname, "../test-artifacts");
 
-let context: BrowserContext;
-let closeBrowser: (() => Promise<void>) | undefined;
+const browser = useChromium();
 const a: AuditReport = syntheticReportWithFaces(1, 4);
 const noisy = syntheticReport(2, 8);
 const b: AuditReport = { ...noisy, model: { ...noisy.model, id: "synthetic-noisy" } };
@@ -27,30 +25,8 @@ async function open(html: string, name: string): Promise<{ page: Page; problems:
   const dir = join(ARTIFACTS, name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "index.html"), html);
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error" || m.type() === "warning") problems.push(`console ${m.type()}: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("request", (r) => {
-    if (!r.url().startsWith("file:")) problems.push(`network request: ${r.url()}`);
-  });
-  await page.goto(pathToFileURL(join(dir, "index.html")).href);
-  await page.waitForSelector("#t2i-chart rect.bar");
-  return { page, problems };
+  return openDashboard(browser(), join(dir, "index.html"));
 }
-
-beforeAll(async () => {
-  const b = await launchChromium({ viewport: { width: 1300, height: 900 } });
-  context = b.context;
-  closeBrowser = b.close;
-  console.log(`chromium: ${b.chromium.executablePath} (${b.chromium.source})`);
-}, 120_000);
-
-afterAll(async () => {
-  await closeBrowser?.();
-});
 
 describe("dashboard in headless Chromium", () => {
   it("renders per-language bars with CI whiskers, the bias heatmap and sortable tables from the report", async () => {
@@ -66,16 +42,16 @@ describe("dashboard in headless Chromium", () => {
     const box = await bar.boundingBox();
     expect(box?.height ?? 0).toBeCloseTo(200 * (de?.textToImage.recall["1"] ?? 0), 0);
     // heatmap: one cell per (language, column)
-    expect(await page.locator("#bias-heatmap rect.cell").count()).toBe(a.bias.cells.length);
+    expect(await page.locator("#bias-heatmap td.cell").count()).toBe(a.bias.cells.length);
     const cell = a.bias.cells.find((c) => c.language === "ja" && c.column === "gender");
-    expect(Number(await page.locator('#bias-heatmap rect.cell[data-language="ja"][data-column="gender"]').getAttribute("data-rb"))).toBe(cell?.rb);
+    expect(Number(await page.locator('#bias-heatmap td.cell[data-language="ja"][data-column="gender"]').getAttribute("data-rb"))).toBe(cell?.rb);
     // summary text shows the 36-language mean
     expect(await page.locator("#mean-t2i").textContent()).toBe(`${(100 * (a.retrieval.mean.textToImage.recall["1"] ?? 0)).toFixed(1)}%`);
     expect(await page.locator("#caption-policy").textContent()).toBe("all");
     // sorting: click "T→I R@1" twice -> descending
     const table = page.locator("#retrieval-table");
     expect(await table.locator("tbody tr").count()).toBe(langs.length);
-    const header = table.locator("th", { hasText: /^T→I R@1$/ });
+    const header = table.locator("th button", { hasText: /^T→I R@1$/ });
     await header.click();
     await header.click();
     const sorted = await table.locator("tbody tr td:nth-child(3)").evaluateAll((tds) => tds.map((td) => Number(td.getAttribute("data-sort"))));
@@ -87,6 +63,13 @@ describe("dashboard in headless Chromium", () => {
     expect(await page.locator("#skew-table tbody tr").count()).toBe(demo?.skew.length);
     expect(await page.locator("#zero-shot-table tbody tr").count()).toBe(demo?.zeroShot.length);
     expect(await page.locator("#eat-table tbody tr").count()).toBe(demo?.eat.length);
+    // the denigration test: per variant one overall row plus one per group of race, gender, age and race x gender
+    const dn = demo?.denigration ?? [];
+    expect(dn.map((r) => r.variant)).toEqual(["paper", "with-child"]);
+    const groups = (r: (typeof dn)[number]) => 1 + Object.values(r.byAttribute).reduce((s, g) => s + Object.keys(g).length, 0);
+    expect(await page.locator("#denigration-table tbody tr").count()).toBe(dn.reduce((s, r) => s + groups(r), 0));
+    const blackCrime = dn[0]?.byAttribute["race"]?.["Black"]?.rates["crime"]?.rate;
+    expect(await page.locator('#denigration-table tbody tr:has(td:nth-child(4)[data-sort="Black"]) td:nth-child(6)').first().getAttribute("data-sort")).toBe(String(blackCrime));
     await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
     expect(problems).toEqual([]);
     console.log(`dashboard: ${langs.length} languages, ${a.bias.cells.length} heatmap cells; screenshot ${join(ARTIFACTS, "dashboard.png")}`);

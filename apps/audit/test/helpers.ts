@@ -51,11 +51,12 @@ export function syntheticReport(seed = 1, noiseScale = 1): AuditReport {
   return computeAudit(syntheticInputs(dataset, sets, seed, noiseScale), { seed: 3, resamples: 200 });
 }
 
-/** A synthetic report with 40 labelled faces and the zero-shot set, so the demographics section is filled. */
+/** A synthetic report with 40 labelled faces and the zero-shot and denigration sets, so the demographics section is filled. */
 export function syntheticReportWithFaces(seed = 1, noiseScale = 4): AuditReport {
   const dataset = loadDefaultDataset();
   const zsPath = join(REPO_ROOT, "fixtures/prompts/zero-shot.json");
-  const sets = [...builtinPromptSets(), parsePromptSet(JSON.parse(readFileSync(zsPath, "utf8")), zsPath)];
+  const dnPath = join(REPO_ROOT, "fixtures/prompts/denigration.json");
+  const sets = [...builtinPromptSets(), parsePromptSet(JSON.parse(readFileSync(zsPath, "utf8")), zsPath), parsePromptSet(JSON.parse(readFileSync(dnPath, "utf8")), dnPath)];
   const inputs = syntheticInputs(dataset, sets, seed, noiseScale);
   const rng = createRng(seed + 100);
   const N = 40;
@@ -63,4 +64,30 @@ export function syntheticReportWithFaces(seed = 1, noiseScale = 4): AuditReport 
   const labels = Array.from({ length: N }, (_, i) => ({ file: `${i}.jpg`, gender: i % 2 === 0 ? "Female" : "Male", race: races[i % 4] as string, age: i < 20 ? "20-29" : "50-59" }));
   const images = Float32Array.from({ length: N * inputs.dim }, () => rng.next() - 0.5);
   return computeAudit({ ...inputs, demographic: { images, labels } }, { seed: 3, resamples: 200 });
+}
+
+/**
+ * A synthetic report as `siglip audit run` leaves it: DIR/report.json, DIR/index.html and the real thumbnails of
+ * the default dataset's photos in DIR/thumbs (made by the run's thumbnail writer).
+ */
+export async function writeSyntheticRun(dir: string, seed: number, noiseScale: number, id = `synthetic-${seed}`): Promise<AuditReport> {
+  const { mkdirSync, writeFileSync } = await import("node:fs");
+  const { writeThumbnails } = await import("../src/node/thumbnails.ts");
+  const { renderDashboard } = await import("../src/dashboard.ts");
+  const { sha256 } = await import("../src/node/providers.ts");
+  const { parseReport } = await import("../src/report-schema.ts");
+  mkdirSync(dir, { recursive: true });
+  const dataset = loadDefaultDataset();
+  const thumbs = await writeThumbnails(
+    dir,
+    dataset.images.map((im) => {
+      const bytes = new Uint8Array(readFileSync(im.path));
+      return { bytes, hash: sha256(bytes) };
+    }),
+  );
+  const inputs = syntheticInputs(dataset, builtinPromptSets(), seed, noiseScale);
+  const report = computeAudit({ ...inputs, model: { ...inputs.model, id }, thumbnails: { spec: thumbs.spec, paths: thumbs.paths } }, { seed: 3, resamples: 100 });
+  writeFileSync(join(dir, "report.json"), JSON.stringify(report, null, 1) + "\n");
+  writeFileSync(join(dir, "index.html"), renderDashboard(report));
+  return parseReport(JSON.parse(readFileSync(join(dir, "report.json"), "utf8")));
 }

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 
 const BIN = fileURLToPath(new URL("../bin/siglip.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "siglip-audit-cli-"));
+const REPO = fileURLToPath(new URL("../../..", import.meta.url));
 
 function siglip(args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, NODE_NO_WARNINGS: "1" } });
@@ -114,6 +115,10 @@ describe("siglip audit run / report / compare", () => {
     const rep = siglip(["audit", "report", "out/report.json", "--out", "dash"]);
     expect(rep.code, rep.stderr).toBe(0);
     expect(readFileSync(join(dir, "dash/index.html"), "utf8")).toMatch(/<svg id="t2i-chart"/);
+    // thumbnails: written beside the report by run, copied beside the dashboard by report (43 photos)
+    const gallery = (JSON.parse(readFileSync(join(dir, "out/report.json"), "utf8")) as { gallery: { images: { thumbnail: string }[] } }).gallery.images;
+    expect(gallery).toHaveLength(43);
+    for (const g of gallery) expect(existsSync(join(dir, "dash", g.thumbnail)) && existsSync(join(dir, "out", g.thumbnail))).toBe(true);
     const cmp = siglip(["audit", "compare", "out/report.json", "out/report.json", "--out", "cmp"]);
     expect(cmp.code, cmp.stderr).toBe(0);
     expect(existsSync(join(dir, "cmp/index.html"))).toBe(true);
@@ -129,6 +134,14 @@ describe("siglip audit run / report / compare", () => {
     expect(withFaces.demographics.images).toBe(4);
     expect(withFaces.demographics.association).toHaveLength(5);
     expect(withFaces.demographics.skew).toHaveLength(3);
+    // the denigration test on the synthetic stand-in laid out as FairFace (fairface_label_val.csv + val/), no thumbnails
+    const dn = siglip(["audit", "run", "--provider", "stand-in", "--out", "out-dn", "--languages", "en,de", "--prompts", "denigration", "--resamples", "50", "--thumbnails", "0", "--fairface", join(REPO, "fixtures/fairface-standin")]);
+    expect(dn.code, dn.stderr).toBe(0);
+    const dr = JSON.parse(readFileSync(join(dir, "out-dn/report.json"), "utf8")) as { gallery: { thumbnails: unknown }; demographics: { images: number; denigration: { language: string; variant: string }[] } };
+    expect(dr.gallery.thumbnails).toBeNull();
+    expect(existsSync(join(dir, "out-dn/thumbs"))).toBe(false);
+    expect(dr.demographics.images).toBe(42);
+    expect(dr.demographics.denigration.map((r) => `${r.language} ${r.variant}`)).toEqual(["en paper", "en with-child"]);
     writeFileSync(join(dir, "not-a-report.json"), "{}");
     const bad = siglip(["audit", "report", "not-a-report.json", "--out", "dash2"]);
     expect(bad.code).toBe(2);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { tensor } from "@siglip-edge/core";
-import { associationBias, preferenceHits, representationBias } from "./bias.ts";
+import { associationBias, preferenceHits, preferenceMargins, representationBias } from "./bias.ts";
 import { createRng } from "./prng.ts";
 import { normalizeRows } from "./similarity.ts";
 import { maxSkewAtK, ndkl } from "./skew.ts";
@@ -23,6 +23,10 @@ describe("representation and association bias (audit-metrics §1.2)", () => {
     expect(r.rbCi.lo).toBe(0);
     expect(r.rbCi.hi).toBeCloseTo(0.382379, 5);
     expect(Array.from(r.hits)).toEqual([1, 0, 0, 1, 1]);
+    // margins cos(x, e1) - cos(x, e2) = (x1 - x2) / |x|: [1/√5, -2/√10, 0, 4.9/√25.01, 2/√10]; the tie is exactly 0
+    const m = preferenceMargins(t2([[2, 1], [1, 3], [1, 1], [5, 0.1], [3, 1]]), [1, 0], [0, 1]);
+    [1 / Math.sqrt(5), -2 / Math.sqrt(10), 0, 4.9 / Math.sqrt(25.01), 2 / Math.sqrt(10)].forEach((want, i) => expect(m[i]).toBeCloseTo(want, 6));
+    expect(m[2]).toBe(0);
     console.log("RB hand case:", { rate: r.rate, rb: r.rb, rateCi: r.rateCi, rbCi: r.rbCi });
   });
 

@@ -25,20 +25,21 @@ export interface PreferenceOptions {
 }
 
 /**
- * Per-image preference `cos(x, a) > cos(x, b)` (a strict win: a tie is not a preference for a).
+ * Per-image margins `cos(x, a) − cos(x, b)` (float64 sums over the unit rows), the quantity behind
+ * {@link preferenceHits}: an image prefers `a` exactly when its margin is > 0.
  * @param images [N, D] float32
  * @param a [D] text embedding of the first label
  * @param b [D] text embedding of the second label
- * @returns [N] 0/1
+ * @returns [N] float64
  */
-export function preferenceHits(images: Tensor<"float32">, a: ArrayLike<number>, b: ArrayLike<number>, opts: PreferenceOptions = {}): Uint8Array {
+export function preferenceMargins(images: Tensor<"float32">, a: ArrayLike<number>, b: ArrayLike<number>, opts: PreferenceOptions = {}): Float64Array {
   assertShape("images", images.dims, [null, a.length]);
   if (b.length !== a.length) throw new SiglipError("SHAPE_MISMATCH", `label embeddings differ in width: ${a.length} vs ${b.length}`);
   const [N, D] = images.dims as [number, number];
   const x = opts.imagesNormalized === true ? images.data : normalizeRows(images);
   const ua = unit(a, "first label embedding");
   const ub = unit(b, "second label embedding");
-  const out = new Uint8Array(N);
+  const out = new Float64Array(N);
   for (let r = 0; r < N; r++) {
     let sa = 0;
     let sb = 0;
@@ -46,9 +47,21 @@ export function preferenceHits(images: Tensor<"float32">, a: ArrayLike<number>, 
       sa += (x[r * D + k] as number) * (ua[k] as number);
       sb += (x[r * D + k] as number) * (ub[k] as number);
     }
-    out[r] = sa > sb ? 1 : 0;
+    // for finite doubles sa > sb exactly when sa - sb > 0 (a difference of distinct doubles never rounds to 0)
+    out[r] = sa - sb;
   }
   return out;
+}
+
+/**
+ * Per-image preference `cos(x, a) > cos(x, b)` (a strict win: a tie is not a preference for a).
+ * @param images [N, D] float32
+ * @param a [D] text embedding of the first label
+ * @param b [D] text embedding of the second label
+ * @returns [N] 0/1
+ */
+export function preferenceHits(images: Tensor<"float32">, a: ArrayLike<number>, b: ArrayLike<number>, opts: PreferenceOptions = {}): Uint8Array {
+  return Uint8Array.from(preferenceMargins(images, a, b, opts), (m) => (m > 0 ? 1 : 0));
 }
 
 export interface RepresentationBias {

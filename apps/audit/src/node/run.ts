@@ -16,6 +16,7 @@ import type { PromptSet } from "../prompt-sets.ts";
 import type { AuditReport } from "../report-schema.ts";
 import { EmbeddingCache, type EmbeddingKind } from "./cache.ts";
 import { sha256, type EmbeddingProvider, type ImageInput } from "./providers.ts";
+import { THUMBNAIL_MAX_SIDE, writeThumbnails } from "./thumbnails.ts";
 
 export interface Progress {
   phase: "images" | "texts";
@@ -34,6 +35,8 @@ export interface RunOptions extends AuditOptions {
   onProgress?: (p: Progress) => void;
   /** Similarity kernel of the retrieval; default onnxruntime-node's MatMul on every core (@siglip-edge/runtime). */
   kernel?: SimilarityKernel;
+  /** Longer side of the dashboard's thumbnails in OUT/thumbs (default 96 px); 0 writes none. */
+  thumbnails?: number;
 }
 
 interface Item<T> {
@@ -103,6 +106,7 @@ export async function runAudit(provider: EmbeddingProvider, dataset: AuditDatase
       return { hash: sha256(bytes), input: { key: im.key, path: im.path, bytes } };
     };
     const imageItems = dataset.images.map(toItem);
+    const thumbs = await writeThumbnails(opts.out, imageItems.map((it) => ({ bytes: it.input.bytes, hash: it.hash })), opts.thumbnails ?? THUMBNAIL_MAX_SIDE);
     const faceItems = (opts.fairface?.images ?? []).map(toItem);
     const common = { batch, concurrency, runId, seq, onProgress: opts.onProgress };
     await embedMissing(cache, provider, "image", [...imageItems, ...faceItems], (x) => provider.embedImages(x), common);
@@ -138,6 +142,7 @@ export async function runAudit(provider: EmbeddingProvider, dataset: AuditDatase
         dim: D,
         text,
         retrieval,
+        thumbnails: { spec: thumbs.paths.some((p) => p !== null) ? thumbs.spec : null, paths: thumbs.paths },
         ...(opts.fairface ? { demographic: { images: faces, labels: opts.fairface.labels } } : {}),
         model: { id: provider.model, revision: provider.revision, provider: provider.kind, standIn: provider.standIn, ...(provider.note ? { note: provider.note } : {}) },
       },

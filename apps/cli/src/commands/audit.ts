@@ -4,7 +4,7 @@
  */
 import { decodeNpy, SiglipError, toFloat32, type Tensor } from "@siglip-edge/core";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { existsSync } from "node:fs";
 import { createHash } from "node:crypto";
 import type { EmbeddingProvider, ImageInput } from "@siglip-edge/audit/node";
@@ -17,17 +17,19 @@ const USAGE = `siglip audit <subcommand> [options]
                         | --provider stand-in | --provider precomputed --embeddings DIR] [--dataset default|xm3600:DIR|folder:DIR]
              [--prompts gender,age,occupation|FILE.json,...] [--languages en,de,...] [--caption-policy all|first]
              [--seed N] [--resamples N] [--batch N] [--concurrency N] [--fairface DIR|LABELS.csv] [--max-num-patches N]
+             [--thumbnails PX]
              (--model tiny: the offline random-weight model, generated on first use; numbers describe no real model.
              --max-num-patches: NaFlex models' image patch budget, part of the cache revision.
              --kserve: towers on a KServe v2 backend as <NAME>-text/-vision, NAME defaulting to the bundle folder's name;
              the bundle gives manifest and tokenizer. --api: a siglip-edge API, bearer token from SIGLIP_API_KEY.)
-             Embeds (with a resumable SQLite cache in DIR/embeddings.sqlite), writes DIR/report.json and DIR/index.html.
+             Embeds (with a resumable SQLite cache in DIR/embeddings.sqlite), writes DIR/report.json and DIR/index.html
+             with the dashboard's thumbnails in DIR/thumbs (longer side PX, default 96; 0: none).
   bias       --images IMG.npy --groups name=A.npy,name=B.npy [--seed N] [--resamples N]
              Representation bias of image embeddings [N, D] between groups of text embeddings [P, D]; prints JSON.
   retrieval  --images IMG.npy --texts TXT.npy --pairs PAIRS.json [--caption-policy all|first] [--ties optimistic|pessimistic]
              [--seed N] [--resamples N]   PAIRS.json: image index per text, {"owner": [...]}, or [[text, image], ...].
              Streams similarity tiles (onnxruntime-node MatMul), never the full matrix; prints JSON.
-  report     REPORT.json --out DIR          dashboard (DIR/index.html) from a report
+  report     REPORT.json --out DIR          dashboard (DIR/index.html, thumbnails copied to DIR/thumbs) from a report
   compare    A.json B.json --out DIR        two reports on the same dataset: DIR/comparison.json + DIR/index.html`;
 
 async function readNpy(io: CommandIO, path: string, name: string): Promise<Tensor<"float32">> {
@@ -121,8 +123,10 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
     if (p.positionals.length !== 1) throw new UsageError("give one REPORT.json");
     const report = await readReport(io, p.positionals[0] as string);
     const { renderDashboard } = await import("@siglip-edge/audit");
+    const { copyThumbnails } = await import("@siglip-edge/audit/node");
     const out = resolve(io.cwd, need(p, "out"));
     await mkdir(out, { recursive: true });
+    copyThumbnails(report, dirname(resolve(io.cwd, p.positionals[0] as string)), out);
     await writeFile(join(out, "index.html"), renderDashboard(report));
     await write(io.stderr, `wrote ${join(out, "index.html")}\n`);
     return 0;
@@ -136,6 +140,9 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
     const comparison = compareReports(a, b);
     const out = resolve(io.cwd, need(p, "out"));
     await mkdir(out, { recursive: true });
+    const { copyThumbnails } = await import("@siglip-edge/audit/node");
+    copyThumbnails(a, dirname(resolve(io.cwd, p.positionals[0] as string)), out);
+    copyThumbnails(b, dirname(resolve(io.cwd, p.positionals[1] as string)), out);
     await writeFile(join(out, "comparison.json"), JSON.stringify(comparison, null, 1) + "\n");
     await writeFile(join(out, "index.html"), renderDashboard(a, { other: b, comparison }));
     await write(io.stderr, `wrote ${join(out, "comparison.json")} and ${join(out, "index.html")}\n`);
@@ -162,6 +169,7 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
       concurrency: { type: "string" },
       fairface: { type: "string" },
       "max-num-patches": { type: "string" },
+      thumbnails: { type: "string" },
     });
     quietSqliteWarning();
     const { imageOptionsFlag } = await import("./embed-common.ts");
@@ -215,6 +223,7 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
       resamples: intFlag(p, "resamples", 1000, 100_000),
       batch: intFlag(p, "batch", 32, 4096),
       concurrency: intFlag(p, "concurrency", 2, 64),
+      thumbnails: stringFlag(p, "thumbnails") === "0" ? 0 : intFlag(p, "thumbnails", 96, 512),
       ...(stringFlag(p, "fairface") ? { fairface: audit.loadFairFaceFolder(resolve(io.cwd, stringFlag(p, "fairface") ?? "")) } : {}),
       onProgress: node.progressPrinter((s) => void io.stderr.write(s), stderr.isTTY === true),
     });
