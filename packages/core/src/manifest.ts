@@ -95,6 +95,11 @@ export interface BundleManifest {
    * last output `hidden_states_out`; the last outputs `pooler_output`.
    */
   stages?: { vision: string[]; textSplit: string[] };
+  /**
+   * int8 bundles: the towers packed for the WebAssembly kernels (@siglip-edge/kernels format.ts), one file per
+   * tower (role "kernels"), computing the function of `graphs.vision` and `graphs.textSplit` (and their stages).
+   */
+  kernels?: { format: "siglip-kernels-w8a12"; version: 1; vision: string; textSplit: string };
   files: BundleFile[];
 }
 

@@ -117,51 +117,70 @@ export function softmaxRows(x: usize, ld: i32, m: i32, n: i32): void {
 
 /** Scratch bytes `attention` needs for m tokens and head dim hd. */
 export function attentionScratchBytes(m: i32, hd: i32): i32 {
-  const mp = (m + 7) & ~7;
-  const mq = (m + 3) & ~3;
-  return (hd * mp + mq * hd + m * mp + mq * m + hd * m) << 2;
+  return crossAttentionScratchBytes(m, m, hd);
+}
+
+/** Scratch bytes `crossAttention` needs for mq queries, mk keys and head dim hd. */
+export function crossAttentionScratchBytes(mq: i32, mk: i32, hd: i32): i32 {
+  const kp = (mk + 7) & ~7;
+  const q4 = (mq + 3) & ~3;
+  return (hd * kp + q4 * hd + mq * kp + q4 * mk + hd * mk) << 2;
 }
 
 /**
- * out[i, h * hd + d] = softmax_j(scale * Q_h[i] . K_h[j]) . V_h[j, d] for every head h < heads.
- * Row i of Q_h starts at qkv + (i * ldq + qOff + h * hd) floats (likewise K with kOff, V with vOff); hd % 8 == 0.
- * Per head, the operands are first packed in the order the loops read them (all sequential, the inner operand
- * small enough for L1): K_h^T in chunks of 8 keys [m/8][hd][8], Q_h in blocks of 4 rows [m/4][hd][4], P in blocks of
- * 4 rows [m/4][m][4], V_h in chunks of 8 dims [hd/8][m][8].
+ * Self-attention on a fused QKV buffer: `crossAttention` with the queries, keys and values all in `qkv` (m rows)
+ * and no key mask.
  */
 export function attention(
   qkv: usize, ldq: i32, m: i32, heads: i32, hd: i32, qOff: i32, kOff: i32, vOff: i32, scale: f32,
   out: usize, ldo: i32, scratch: usize,
 ): void {
-  const mp = (m + 7) & ~7;
-  const mq = (m + 3) & ~3;
+  crossAttention(qkv, ldq, m, qkv, ldq, m, heads, hd, qOff, kOff, vOff, scale, 0, out, ldo, scratch);
+}
+
+/**
+ * out[i, h * hd + d] = softmax_j(scale * Q_h[i] . K_h[j] + keyBias[j]) . V_h[j, d] for every head h < heads, i < mq,
+ * j < mk. Row i of Q_h starts at q + (i * ldq + qOff + h * hd) floats, row j of K_h at kv + (j * ldkv + kOff + h * hd)
+ * (V likewise with vOff); hd % 8 == 0. keyBias: mk floats added to every row's scores (an additive key mask, HF's
+ * float32-min for masked keys), or 0 for none.
+ * Per head, the operands are first packed in the order the loops read them (all sequential, the inner operand
+ * small enough for L1): K_h^T in chunks of 8 keys [mk/8][hd][8], Q_h in blocks of 4 rows [mq/4][hd][4], P in blocks
+ * of 4 rows [mq/4][mk][4], V_h in chunks of 8 dims [hd/8][mk][8].
+ */
+export function crossAttention(
+  q: usize, ldq: i32, mq: i32, kv: usize, ldkv: i32, mk: i32, heads: i32, hd: i32, qOff: i32, kOff: i32, vOff: i32,
+  scale: f32, keyBias: usize, out: usize, ldo: i32, scratch: usize,
+): void {
+  const mp = (mk + 7) & ~7;
+  const mq4 = (mq + 3) & ~3;
   const kt = scratch; // [mp / 8][hd][8]
-  const qp = kt + (<usize>(hd * mp) << 2); // [mq / 4][hd][4]
-  const s = qp + (<usize>(mq * hd) << 2); // [m][mp]
-  const pp = s + (<usize>(m * mp) << 2); // [mq / 4][m][4]
-  const vp = pp + (<usize>(mq * m) << 2); // [hd / 8][m][8]
+  const qp = kt + (<usize>(hd * mp) << 2); // [mq4 / 4][hd][4]
+  const s = qp + (<usize>(mq4 * hd) << 2); // [mq][mp]
+  const pp = s + (<usize>(mq * mp) << 2); // [mq4 / 4][mk][4]
+  const vp = pp + (<usize>(mq4 * mk) << 2); // [hd / 8][mk][8]
   const ldqB = <usize>ldq << 2;
+  const ldkvB = <usize>ldkv << 2;
   const mpB = <usize>mp << 2;
   const ldoB = <usize>ldo << 2;
   const vscale = f32x4.splat(scale);
   const one = f32x4.splat(1);
   for (let h = 0; h < heads; h++) {
-    const qh = qkv + (<usize>(qOff + h * hd) << 2);
-    const kh = qkv + (<usize>(kOff + h * hd) << 2);
-    const vh = qkv + (<usize>(vOff + h * hd) << 2);
-    // K_h^T chunks and Q_h blocks, 4 x 4 transposes (rows past m read as zeros)
+    const qh = q + (<usize>(qOff + h * hd) << 2);
+    const kh = kv + (<usize>(kOff + h * hd) << 2);
+    const vh = kv + (<usize>(vOff + h * hd) << 2);
+    // K_h^T chunks and Q_h blocks, 4 x 4 transposes (rows past mk / mq read as zeros)
     for (let j0 = 0; j0 < mp; j0 += 4) {
       const dst = kt + (<usize>((j0 >> 3) * hd * 8 + (j0 & 7)) << 2);
-      for (let d = 0; d < hd; d += 4) transpose4(kh, ldqB, j0, m, d, dst + (<usize>(d * 8) << 2), 32);
+      for (let d = 0; d < hd; d += 4) transpose4(kh, ldkvB, j0, mk, d, dst + (<usize>(d * 8) << 2), 32);
     }
-    for (let i0 = 0; i0 < mq; i0 += 4) {
+    for (let i0 = 0; i0 < mq4; i0 += 4) {
       const dst = qp + (<usize>(i0 * hd) << 2);
-      for (let d = 0; d < hd; d += 4) transpose4(qh, ldqB, i0, m, d, dst + (<usize>(d * 4) << 2), 16);
+      for (let d = 0; d < hd; d += 4) transpose4(qh, ldqB, i0, mq, d, dst + (<usize>(d * 4) << 2), 16);
     }
-    for (let j = 0; j < m; j++) {
-      const src = vh + <usize>j * ldqB;
+    for (let j = 0; j < mk; j++) {
+      const src = vh + <usize>j * ldkvB;
       for (let d0 = 0; d0 < hd; d0 += 8) {
-        const dst = vp + (<usize>(d0 * m + j * 8) << 2);
+        const dst = vp + (<usize>(d0 * mk + j * 8) << 2);
         v128.store(dst, v128.load(src + (<usize>d0 << 2)));
         v128.store(dst, v128.load(src + (<usize>d0 << 2), 16), 16);
       }
@@ -169,26 +188,38 @@ export function attention(
     // scores, 4 query rows x 8 keys per block
     for (let j0 = 0; j0 < mp; j0 += 8) {
       const kBase = kt + (<usize>(j0 * hd) << 2);
-      for (let i0 = 0; i0 < m; i0 += 4) {
+      for (let i0 = 0; i0 < mq; i0 += 4) {
         const qq = qp + (<usize>(i0 * hd) << 2);
-        block4x8(qq, qq + (<usize>hd << 4), kBase, s + <usize>i0 * mpB + (<usize>j0 << 2), mpB, m - i0, vscale);
+        block4x8(qq, qq + (<usize>hd << 4), kBase, s + <usize>i0 * mpB + (<usize>j0 << 2), mpB, mq - i0, vscale);
       }
     }
-    for (let i = 0; i < m; i++) softmaxRow(s + <usize>i * mpB, m);
-    for (let i0 = 0; i0 < mq; i0 += 4) {
-      const dst = pp + (<usize>(i0 * m) << 2);
+    if (keyBias != 0) {
+      // scale * q.k first, then the mask, as the graph (and HF eager) add it
+      for (let i = 0; i < mq; i++) {
+        const row = s + <usize>i * mpB;
+        let j = 0;
+        for (; j + 4 <= mk; j += 4) {
+          const o = <usize>j << 2;
+          v128.store(row + o, f32x4.add(v128.load(row + o), v128.load(keyBias + o)));
+        }
+        for (; j < mk; j++) store<f32>(row + (<usize>j << 2), load<f32>(row + (<usize>j << 2)) + load<f32>(keyBias + (<usize>j << 2)));
+      }
+    }
+    for (let i = 0; i < mq; i++) softmaxRow(s + <usize>i * mpB, mk);
+    for (let i0 = 0; i0 < mq4; i0 += 4) {
+      const dst = pp + (<usize>(i0 * mk) << 2);
       let j = 0;
-      for (; j + 4 <= m; j += 4) transpose4(s, mpB, i0, m, j, dst + (<usize>(j * 4) << 2), 16);
-      for (; j < m; j++) {
-        for (let r = 0; r < 4; r++) store<f32>(dst + (<usize>(j * 4 + r) << 2), i0 + r < m ? load<f32>(s + <usize>(i0 + r) * mpB + (<usize>j << 2)) : 0);
+      for (; j + 4 <= mk; j += 4) transpose4(s, mpB, i0, mq, j, dst + (<usize>(j * 4) << 2), 16);
+      for (; j < mk; j++) {
+        for (let r = 0; r < 4; r++) store<f32>(dst + (<usize>(j * 4 + r) << 2), i0 + r < mq ? load<f32>(s + <usize>(i0 + r) * mpB + (<usize>j << 2)) : 0);
       }
     }
     // P . V_h, 4 query rows x 8 dims per block
     for (let d0 = 0; d0 < hd; d0 += 8) {
-      const vBase = vp + (<usize>(d0 * m) << 2);
-      for (let i0 = 0; i0 < m; i0 += 4) {
-        const pq = pp + (<usize>(i0 * m) << 2);
-        block4x8(pq, pq + (<usize>m << 4), vBase, out + <usize>i0 * ldoB + (<usize>(h * hd + d0) << 2), ldoB, m - i0, one);
+      const vBase = vp + (<usize>(d0 * mk) << 2);
+      for (let i0 = 0; i0 < mq; i0 += 4) {
+        const pq = pp + (<usize>(i0 * mk) << 2);
+        block4x8(pq, pq + (<usize>mk << 4), vBase, out + <usize>i0 * ldoB + (<usize>(h * hd + d0) << 2), ldoB, mq - i0, one);
       }
     }
   }

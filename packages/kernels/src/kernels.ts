@@ -6,14 +6,10 @@
  */
 import { SiglipError } from "@siglip-edge/core";
 import { Arena } from "./arena.ts";
-import { packInt8Panels, packedBytes, PANEL_COLS, type Int8Linear } from "./weights.ts";
+import { linearLayout, MAX_K, writeLinear, type Int8Linear } from "./weights.ts";
 
 /** Rows per packed activation block (the kernel's register block height). */
 export const BLOCK_ROWS = 4;
-/** Largest |q| of an activation (the quantisers clamp to it). */
-export const AMAX = 2047;
-/** Largest K with exact int32 accumulation: 2047 * 127 * K < 2^31. */
-export const MAX_K = Math.floor((2 ** 31 - 1) / (AMAX * 127));
 
 const FLAG_GELU = 1;
 const FLAG_RAW_I32 = 2;
@@ -27,12 +23,14 @@ export interface KernelExports {
   layerNormQuantize(x: number, ldx: number, m: number, k: number, gamma: number, beta: number, eps: number, kPairs: number, a: number, rowScale: number, tmpRow: number): void;
   attention(qkv: number, ldq: number, m: number, heads: number, hd: number, qOff: number, kOff: number, vOff: number, scale: number, out: number, ldo: number, scratch: number): void;
   attentionScratchBytes(m: number, hd: number): number;
+  crossAttention(q: number, ldq: number, mq: number, kv: number, ldkv: number, mk: number, heads: number, hd: number, qOff: number, kOff: number, vOff: number, scale: number, keyBias: number, out: number, ldo: number, scratch: number): void;
+  crossAttentionScratchBytes(mq: number, mk: number, hd: number): number;
   softmaxRows(x: number, ld: number, m: number, n: number): void;
   expF32(src: number, dst: number, n: number): void;
   geluF32(src: number, dst: number, n: number): void;
 }
 
-const REQUIRED: (keyof KernelExports)[] = ["heapBase", "gemmW8A12", "quantizeRows", "layerNorm", "layerNormQuantize", "attention", "attentionScratchBytes", "softmaxRows", "expF32", "geluF32"];
+const REQUIRED: (keyof KernelExports)[] = ["heapBase", "gemmW8A12", "quantizeRows", "layerNorm", "layerNormQuantize", "attention", "attentionScratchBytes", "crossAttention", "crossAttentionScratchBytes", "softmaxRows", "expF32", "geluF32"];
 
 /** Activations quantised per row, packed in blocks of 4 rows (int16 pairs) with their row scales. */
 export interface QuantizedRows {
@@ -133,23 +131,13 @@ export class Kernels {
     this.arena.release(mark);
   }
 
-  /** Copies a linear layer's int8 weights into memory in panel order (once, at load). */
+  /** Copies a linear layer's int8 weights into memory in panel order (once, at load), laid out as `linearLayout`. */
   loadLinear(lin: Int8Linear): PackedLinear {
-    const { k, n } = lin;
-    checkDims(n, k);
-    if (k > MAX_K) throw new SiglipError("SHAPE_MISMATCH", `K = ${k} exceeds ${MAX_K}, the largest K whose int32 sums cannot overflow`);
-    if (lin.scale.length !== n) throw new SiglipError("SHAPE_MISMATCH", `scale has ${lin.scale.length} values, expected ${n}`);
-    if (lin.bias !== undefined && lin.bias.length !== n) throw new SiglipError("SHAPE_MISMATCH", `bias has ${lin.bias.length} values, expected ${n}`);
-    const kPairs = Math.ceil(k / 2);
-    const padded = Math.ceil(n / PANEL_COLS) * PANEL_COLS;
-    const bytes = packedBytes(k, n);
-    const w = this.arena.alloc(bytes);
-    packInt8Panels(lin.q, k, n, this.i8(w, bytes));
-    const colScale = this.arena.allocZeroed(padded * 4);
-    this.f32(colScale, n).set(lin.scale);
-    const bias = this.arena.allocZeroed(padded * 4);
-    if (lin.bias !== undefined) this.f32(bias, n).set(lin.bias);
-    return { k, n, kPairs, w, colScale, bias };
+    checkDims(lin.n, lin.k);
+    const bytes = linearLayout(lin.k, lin.n).bytes;
+    const base = this.arena.alloc(bytes);
+    writeLinear(lin, new Uint8Array(this.memory.buffer, base, bytes));
+    return this.linearAt(base, lin.k, lin.n);
   }
 
   /** out [M, N] (byte offset, fp32) = epilogue(a x w); see GemmOptions. */
@@ -164,17 +152,32 @@ export class Kernels {
 
   /**
    * Multi-head attention on a fused QKV buffer [M, ldq] (Q at column qOff, K at kOff, V at vOff, heads x hd each)
-   * into out [M, ldo] at column 0; scores are scaled by `scale`.
+   * into out [M, ldo] at column 0; scores are scaled by `scale`, then `keyBias` (byte offset of M floats, an additive
+   * key mask) is added when given.
    */
-  attention(qkv: number, m: number, opts: { heads: number; headDim: number; ldq: number; qOff: number; kOff: number; vOff: number; scale: number; out: number; ldo: number }): void {
+  attention(qkv: number, m: number, opts: { heads: number; headDim: number; ldq: number; qOff: number; kOff: number; vOff: number; scale: number; out: number; ldo: number; keyBias?: number }): void {
+    this.crossAttention(qkv, m, qkv, m, { ...opts, ldkv: opts.ldq });
+  }
+
+  /**
+   * Multi-head attention of mq query rows (at `q`, row stride ldq, Q at column qOff) over mk key/value rows (at `kv`,
+   * row stride ldkv, K at column kOff, V at vOff) into out [mq, ldo]: softmax(scale * q.k + keyBias) . v per head.
+   */
+  crossAttention(q: number, mq: number, kv: number, mk: number, opts: { heads: number; headDim: number; ldq: number; ldkv: number; qOff: number; kOff: number; vOff: number; scale: number; out: number; ldo: number; keyBias?: number }): void {
     if (opts.headDim % 8 !== 0) throw new SiglipError("SHAPE_MISMATCH", `head dim ${opts.headDim} is not a multiple of 8`);
-    checkDims(m, opts.headDim);
+    checkDims(mq, opts.headDim);
+    checkDims(mk, opts.headDim);
     const mark = this.arena.mark();
-    const scratch = this.arena.alloc(this.raw.attentionScratchBytes(m, opts.headDim));
-    this.raw.attention(qkv, opts.ldq, m, opts.heads, opts.headDim, opts.qOff, opts.kOff, opts.vOff, opts.scale, opts.out, opts.ldo, scratch);
+    const scratch = this.arena.alloc(this.raw.crossAttentionScratchBytes(mq, mk, opts.headDim));
+    this.raw.crossAttention(q, opts.ldq, mq, kv, opts.ldkv, mk, opts.heads, opts.headDim, opts.qOff, opts.kOff, opts.vOff, opts.scale, opts.keyBias ?? 0, opts.out, opts.ldo, scratch);
     this.arena.release(mark);
   }
 
+  /** A linear whose packed bytes already sit in memory at `base` (see `linearLayout`): no copy. */
+  linearAt(base: number, k: number, n: number): PackedLinear {
+    const l = linearLayout(k, n);
+    return { k, n, kPairs: Math.ceil(k / 2), w: base + l.w, colScale: base + l.colScale, bias: base + l.bias };
+  }
 }
 
 function checkDims(m: number, k: number): void {

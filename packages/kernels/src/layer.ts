@@ -87,6 +87,59 @@ function int8(lin: LinearWeights, inF: number): Int8Linear {
   return quantizeLinear(lin.weight, inF, outF, "nk", lin.bias);
 }
 
+/** A layer's four linears, quantised: LayerNorms folded (or not), the attention scale in Q's columns. */
+export interface LayerLinears {
+  qkv: Int8Linear;
+  out: Int8Linear;
+  fc1: Int8Linear;
+  fc2: Int8Linear;
+}
+
+/** The shape of a layer: D hidden, H heads, F MLP width, LayerNorm eps. */
+export interface LayerDims {
+  hidden: number;
+  heads: number;
+  intermediate: number;
+  eps: number;
+}
+
+/** A layer whose packed linears already sit in the kernels' memory (a kernels file's block); LayerNorms folded. */
+export interface PackedLayer extends LayerDims {
+  qkv: PackedLinear;
+  out: PackedLinear;
+  fc1: PackedLinear;
+  fc2: PackedLinear;
+}
+
+/** Checks D / H is a whole multiple of 8 (the attention kernel's register block). */
+export function checkHeads(D: number, H: number): void {
+  if (!Number.isInteger(D / H) || (D / H) % 8 !== 0) throw new SiglipError("SHAPE_MISMATCH", `hidden ${D} / heads ${H} must be a multiple of 8`);
+}
+
+/**
+ * Quantises a layer's linears (what `EncoderLayer` loads and a kernels file stores): LayerNorm 1 folded into q|k|v
+ * and LayerNorm 2 into fc1 in float64 when `foldLayerNorm` (default), then int8 per output channel; the attention
+ * scale 1/sqrt(hd) multiplies Q's column scales and bias (f32) after quantising, so Q's integers are those of the
+ * unscaled weights.
+ */
+export function quantizeLayer(w: EncoderLayerWeights, options: EncoderLayerOptions = {}): LayerLinears {
+  const { hidden: D, heads: H, intermediate: F } = w;
+  checkHeads(D, H);
+  const fold = options.foldLayerNorm ?? true;
+  const pre1 = (l: LinearWeights): LinearWeights => (fold ? foldLayerNorm(w.layerNorm1, l) : l);
+  const qkv = int8(concatRows([pre1(w.q), pre1(w.k), pre1(w.v)]), D);
+  scaleColumns(qkv, 0, D, 1 / Math.sqrt(D / H));
+  return { qkv, out: int8(w.out, D), fc1: int8(fold ? foldLayerNorm(w.layerNorm2, w.fc1) : w.fc1, D), fc2: int8(w.fc2, F) };
+}
+
+/** softmax(Q K^T / sqrt(hd)): the scale goes into columns [c0, c1)'s scales and bias (f32 products). */
+export function scaleColumns(lin: Int8Linear, c0: number, c1: number, s: number): void {
+  for (let c = c0; c < c1; c++) {
+    lin.scale[c] = (lin.scale[c] as number) * s;
+    if (lin.bias !== undefined) lin.bias[c] = (lin.bias[c] as number) * s;
+  }
+}
+
 export class EncoderLayer {
   readonly hidden: number;
   readonly heads: number;
@@ -100,35 +153,39 @@ export class EncoderLayer {
   /** byte offsets of LayerNorm gains/biases when not folded (0 = plain normalise) */
   private readonly ln: { g1: number; b1: number; g2: number; b2: number };
 
-  /** Quantises and packs the weights into the kernels' memory (once). */
-  constructor(K: Kernels, w: EncoderLayerWeights, options: EncoderLayerOptions = {}) {
+  /**
+   * From fp32 weights: quantises and packs them into the kernels' memory (once). From a `PackedLayer`: uses the
+   * linears where they are (LayerNorms folded).
+   */
+  constructor(K: Kernels, w: EncoderLayerWeights | PackedLayer, options: EncoderLayerOptions = {}) {
     const { hidden: D, heads: H, intermediate: F } = w;
-    if (D % H !== 0 || (D / H) % 8 !== 0) throw new SiglipError("SHAPE_MISMATCH", `hidden ${D} / heads ${H} must be a multiple of 8`);
+    checkHeads(D, H);
     this.K = K;
     this.hidden = D;
     this.heads = H;
     this.intermediate = F;
     this.eps = w.eps;
-    const fold = options.foldLayerNorm ?? true;
-    const pre1 = (l: LinearWeights): LinearWeights => (fold ? foldLayerNorm(w.layerNorm1, l) : l);
-    const qkv = int8(concatRows([pre1(w.q), pre1(w.k), pre1(w.v)]), D);
-    // softmax(Q K^T / sqrt(hd)): the scale goes into Q's column scales and bias
-    const s = 1 / Math.sqrt(D / H);
-    for (let c = 0; c < D; c++) {
-      qkv.scale[c] = (qkv.scale[c] as number) * s;
-      (qkv.bias as Float32Array)[c] = ((qkv.bias as Float32Array)[c] as number) * s;
+    if (!("layerNorm1" in w)) {
+      ({ qkv: this.qkv, out: this.out, fc1: this.fc1, fc2: this.fc2 } = w);
+      this.ln = { g1: 0, b1: 0, g2: 0, b2: 0 };
+      return;
     }
-    this.qkv = K.loadLinear(qkv);
-    this.out = K.loadLinear(int8(w.out, D));
-    this.fc1 = K.loadLinear(int8(fold ? foldLayerNorm(w.layerNorm2, w.fc1) : w.fc1, D));
-    this.fc2 = K.loadLinear(int8(w.fc2, F));
+    const fold = options.foldLayerNorm ?? true;
+    const q = quantizeLayer(w, options);
+    this.qkv = K.loadLinear(q.qkv);
+    this.out = K.loadLinear(q.out);
+    this.fc1 = K.loadLinear(q.fc1);
+    this.fc2 = K.loadLinear(q.fc2);
     this.ln = fold
       ? { g1: 0, b1: 0, g2: 0, b2: 0 }
       : { g1: K.putF32(w.layerNorm1.weight), b1: K.putF32(w.layerNorm1.bias), g2: K.putF32(w.layerNorm2.weight), b2: K.putF32(w.layerNorm2.bias) };
   }
 
-  /** x [M, D] fp32 at byte offset `x`, updated in place; `timings` accumulates ms per stage if given. */
-  forward(x: number, m: number, timings?: LayerTimings): void {
+  /**
+   * x [M, D] fp32 at byte offset `x`, updated in place; `timings` accumulates ms per stage if given; `keyBias`: byte
+   * offset of M floats added to every attention score row (an additive key mask), 0 for none.
+   */
+  forward(x: number, m: number, timings?: LayerTimings, keyBias = 0): void {
     const { K, hidden: D, heads: H, intermediate: F } = this;
     const t = timings === undefined ? undefined : { at: performance.now() };
     const lap = (stage: (typeof LAYER_STAGES)[number]): void => {
@@ -146,7 +203,7 @@ export class EncoderLayer {
     K.gemm(a1, this.qkv, qkv);
     lap("qkv");
     const att = K.arena.alloc(m * D * 4); // [M, D]
-    K.attention(qkv, m, { heads: H, headDim: D / H, ldq: 3 * D, qOff: 0, kOff: D, vOff: 2 * D, scale: 1, out: att, ldo: D });
+    K.attention(qkv, m, { heads: H, headDim: D / H, ldq: 3 * D, qOff: 0, kOff: D, vOff: 2 * D, scale: 1, out: att, ldo: D, keyBias });
     lap("attention");
     const a2 = K.allocRows(m, D);
     K.quantizeRows(att, a2);

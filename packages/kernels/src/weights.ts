@@ -4,9 +4,14 @@
  * @module
  */
 import { SiglipError } from "@siglip-edge/core";
+import { ALIGN, alignUp } from "./arena.ts";
 
 /** Largest |q| of a weight. */
 export const WMAX = 127;
+/** Largest |q| of an activation (the quantisers clamp to it). */
+export const AMAX = 2047;
+/** Largest K with exact int32 accumulation: 2047 * 127 * K < 2^31. */
+export const MAX_K = Math.floor((2 ** 31 - 1) / (AMAX * 127));
 /** Columns per packed panel (the kernel's register block width). */
 export const PANEL_COLS = 8;
 
@@ -79,4 +84,30 @@ export function packInt8Panels(q: Int8Array, k: number, n: number, dst: Int8Arra
       for (let c = 0; c < cols; c++) dst[base + (c >> 2) * 8 + (c & 3) * 2] = q[src + c] as number;
     }
   }
+}
+
+/**
+ * Byte offsets of a packed linear's parts inside one buffer, each 64-byte aligned: int8 panels (`packInt8Panels`),
+ * then f32 column scales and f32 bias, both padded with zeros to whole panels. This is the layout `loadLinear`
+ * writes and the layout a kernels file stores (one copy from file to memory).
+ */
+export function linearLayout(k: number, n: number): { w: number; colScale: number; bias: number; bytes: number } {
+  const padded = Math.ceil(n / PANEL_COLS) * PANEL_COLS;
+  const colScale = alignUp(packedBytes(k, n), ALIGN);
+  const bias = colScale + alignUp(padded * 4, ALIGN);
+  return { w: 0, colScale, bias, bytes: bias + alignUp(padded * 4, ALIGN) };
+}
+
+/** Writes a quantised linear into `dst` (linearLayout(k, n).bytes bytes, 4-byte aligned) in that layout. */
+export function writeLinear(lin: Int8Linear, dst: Uint8Array): void {
+  const { k, n } = lin;
+  if (k > MAX_K) throw new SiglipError("SHAPE_MISMATCH", `K = ${k} exceeds ${MAX_K}, the largest K whose int32 sums cannot overflow`);
+  if (lin.scale.length !== n) throw new SiglipError("SHAPE_MISMATCH", `scale has ${lin.scale.length} values, expected ${n}`);
+  if (lin.bias !== undefined && lin.bias.length !== n) throw new SiglipError("SHAPE_MISMATCH", `bias has ${lin.bias.length} values, expected ${n}`);
+  const l = linearLayout(k, n);
+  if (dst.byteLength !== l.bytes) throw new SiglipError("SHAPE_MISMATCH", `linear buffer has ${dst.byteLength} bytes, expected ${l.bytes}`);
+  dst.fill(0);
+  packInt8Panels(lin.q, k, n, new Int8Array(dst.buffer, dst.byteOffset, packedBytes(k, n)));
+  new Float32Array(dst.buffer, dst.byteOffset + l.colScale, n).set(lin.scale);
+  if (lin.bias !== undefined) new Float32Array(dst.buffer, dst.byteOffset + l.bias, n).set(lin.bias);
 }

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { hasErrorCode } from "@siglip-edge/core";
 import { loadKernels } from "../src/node.ts";
-import { AMAX, MAX_K, type Kernels, type QuantizedRows } from "../src/kernels.ts";
-import { quantizeLinear } from "../src/weights.ts";
+import type { Kernels, QuantizedRows } from "../src/kernels.ts";
+import { AMAX, MAX_K, quantizeLinear } from "../src/weights.ts";
 import { geluRef, matmulBigIntRef, matmulIntRef, packRows, rng } from "./reference.ts";
 
 let K: Kernels;

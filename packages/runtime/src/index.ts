@@ -12,3 +12,4 @@ export { ModelPipeline, modelCard, type ModelPipelineOptions } from "./model-pip
 export { openModel, loadBundleTokenizer, lazyBundleTokenizer, SGTK_FILE, type OpenModelOptions } from "./model-factory.ts";
 export { naflexPositionEmbeddings } from "./naflex.ts";
 export * from "./kserve/index.ts";
+export { createKernelsEngine, kernelsGraph, kernelsSupport, type KernelsEngine, type KernelsGraph } from "./kernels-engine.ts";

@@ -3,3 +3,4 @@ export { createMatmulKernel, type MatmulKernel, type MatmulKernelOptions } from 
 export { createWebEngineForNode } from "./web-engine.ts";
 export { fsBundleSource } from "./fs-source.ts";
 export { initNodeDecoders } from "@siglip-edge/preprocess/node";
+export { createKernelsEngineForNode } from "./kernels-engine.ts";
