@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadKernels } from "../src/node.ts";
 import type { Kernels } from "../src/kernels.ts";
-import { attentionRef, geluRef, rng, ulpDiff } from "./reference.ts";
+import { MASKED_KEY_BIAS } from "../src/tower.ts";
+import { attentionRef, crossAttentionRef, geluRef, rng, ulpDiff } from "./reference.ts";
 
 let K: Kernels;
 beforeAll(async () => {
@@ -86,6 +87,28 @@ describe("softmax and attention", () => {
         for (let c = 0; c < D; c++) expect(Math.abs((got[i * ldo + c] as number) - (want[i * D + c] as number))).toBeLessThanOrEqual(2e-6);
         for (let c = D; c < ldo; c++) expect(got[i * ldo + c]).toBe(9);
       }
+    }
+  });
+
+  it("cross attention with an additive key mask (HF's float32 min) matches float64 over the kept keys within 2e-6", () => {
+    const r = rng(8);
+    for (const [mq, mk, heads, hd] of [[1, 1, 1, 8], [1, 13, 2, 16], [3, 20, 3, 8], [6, 9, 2, 16]] as const) {
+      const D = heads * hd;
+      const q = Float32Array.from({ length: mq * D }, () => Math.fround(r.normal()));
+      const ldkv = 2 * D + 3;
+      const kv = Float32Array.from({ length: mk * ldkv }, () => Math.fround(r.normal() * 2));
+      const keep = Array.from({ length: mk }, (_, j) => j === 0 || r.uniform() > 0.4);
+      const scale = 1 / Math.sqrt(hd);
+      const mark = K.arena.mark();
+      const pq = K.putF32(q);
+      const pkv = K.putF32(kv);
+      const bias = K.putF32(Float32Array.from(keep, (k) => (k ? 0 : MASKED_KEY_BIAS)));
+      const out = K.putF32(new Float32Array(mq * D));
+      K.crossAttention(pq, mq, pkv, mk, { heads, headDim: hd, ldq: D, ldkv, qOff: 0, kOff: 0, vOff: D, scale, out, ldo: D, keyBias: bias });
+      const got = K.f32(out, mq * D).slice();
+      K.arena.release(mark);
+      const want = crossAttentionRef(q, mq, D, kv, mk, ldkv, heads, hd, [0, 0, D], scale, keep);
+      for (let i = 0; i < mq * D; i++) expect(Math.abs((got[i] as number) - (want[i] as number))).toBeLessThanOrEqual(2e-6);
     }
   });
 });

@@ -112,27 +112,32 @@ export function layerNormRef(x: ArrayLike<number>, eps: number, gamma?: ArrayLik
 
 /** Multi-head attention in float64 on a fused [m, ldq] QKV buffer. */
 export function attentionRef(qkv: Float32Array, m: number, ldq: number, heads: number, hd: number, offs: [number, number, number], scale: number): Float64Array {
+  return crossAttentionRef(qkv, m, ldq, qkv, m, ldq, heads, hd, offs, scale);
+}
+
+/** mq query rows over mk key/value rows in float64; keys with keep[j] false take no weight (exactly 0). */
+export function crossAttentionRef(q: Float32Array, mq: number, ldq: number, kv: Float32Array, mk: number, ldkv: number, heads: number, hd: number, offs: [number, number, number], scale: number, keep?: readonly boolean[]): Float64Array {
   const D = heads * hd;
-  const out = new Float64Array(m * D);
+  const out = new Float64Array(mq * D);
   const [qo, ko, vo] = offs;
   for (let h = 0; h < heads; h++) {
-    for (let i = 0; i < m; i++) {
-      const s = new Float64Array(m);
+    for (let i = 0; i < mq; i++) {
+      const s = new Float64Array(mk);
       let mx = -Infinity;
-      for (let j = 0; j < m; j++) {
+      for (let j = 0; j < mk; j++) {
         let d = 0;
-        for (let t = 0; t < hd; t++) d += (qkv[i * ldq + qo + h * hd + t] as number) * (qkv[j * ldq + ko + h * hd + t] as number);
-        s[j] = d * scale;
+        for (let t = 0; t < hd; t++) d += (q[i * ldq + qo + h * hd + t] as number) * (kv[j * ldkv + ko + h * hd + t] as number);
+        s[j] = keep === undefined || keep[j] === true ? d * scale : -Infinity;
         mx = Math.max(mx, s[j] as number);
       }
       let sum = 0;
-      for (let j = 0; j < m; j++) {
+      for (let j = 0; j < mk; j++) {
         s[j] = Math.exp((s[j] as number) - mx);
         sum += s[j] as number;
       }
       for (let t = 0; t < hd; t++) {
         let acc = 0;
-        for (let j = 0; j < m; j++) acc += ((s[j] as number) / sum) * (qkv[j * ldq + vo + h * hd + t] as number);
+        for (let j = 0; j < mk; j++) acc += ((s[j] as number) / sum) * (kv[j * ldkv + vo + h * hd + t] as number);
         out[i * D + h * hd + t] = acc;
       }
     }

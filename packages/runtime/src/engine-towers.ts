@@ -8,7 +8,7 @@
  * one stage graph per Worker.
  * @module
  */
-import { fileDigest, SiglipError, tensor, type Tensor } from "@siglip-edge/core";
+import { fileDigest, SiglipError, tensor, type BundleManifest, type Tensor } from "@siglip-edge/core";
 import { fixresPixels, type NaFlexBatch } from "@siglip-edge/preprocess";
 import { BufferPool } from "./buffer-pool.ts";
 import { verifiedRead, verifyStreamed } from "./bundle-source.ts";
@@ -37,9 +37,21 @@ export interface EngineTowerOptions {
   textGraph?: "textSplit" | "text";
 }
 
-/** Towers on `engine`, for `openModel({ towers: engineTowers(engine, options) })`. */
-export function engineTowers(engine: InferenceEngine, options: EngineTowerOptions = {}): TowersFactory<EngineTowers> {
-  return (bundle) => new EngineTowers(engine, bundle, options);
+/**
+ * Towers on `engine`, for `openModel({ towers: engineTowers(engine, options) })`. Given a list, the towers run on the
+ * first engine that supports the bundle (`InferenceEngine.supports`; an engine without it supports every bundle),
+ * e.g. `[kernelsEngine, webEngine]`: the kernels for int8 bundles with kernels files, onnxruntime otherwise.
+ */
+export function engineTowers(engine: InferenceEngine | readonly InferenceEngine[], options: EngineTowerOptions = {}): TowersFactory<EngineTowers> {
+  return (bundle) => new EngineTowers(pickEngine(bundle.manifest, engine), bundle, options);
+}
+
+/** The first of `engines` that supports the bundle; MODEL_LOAD_FAILED naming them when none does. */
+export function pickEngine(manifest: BundleManifest, engines: InferenceEngine | readonly InferenceEngine[]): InferenceEngine {
+  const list: readonly InferenceEngine[] = Array.isArray(engines) ? engines : [engines as InferenceEngine];
+  const e = list.find((x) => x.supports?.(manifest) !== false);
+  if (e === undefined) throw new SiglipError("MODEL_LOAD_FAILED", `none of ${list.map((x) => x.name).join(", ")} runs this ${manifest.dtype} bundle`);
+  return e;
 }
 
 /** The graph a call runs, the output it reads, and the external-data file the graph names (a stage's: its tower's). */

@@ -108,6 +108,11 @@ export interface InferenceEngine {
    */
   readonly fillsOutputs: boolean;
   createSession(model: ModelSource, config?: SessionConfig): Promise<EngineSession>;
+  /**
+   * Whether this engine runs the bundle (absent: every bundle). The kernels engine answers true for int8 bundles with
+   * kernels files only; `engineTowers([kernels, web])` takes the first engine that answers true.
+   */
+  supports?(manifest: BundleManifest): boolean;
   /** Bytes of engine-owned memory outside the JS heap (the WASM linear memory), when the engine can tell. */
   nativeMemoryBytes(): number | undefined;
 }

@@ -7,7 +7,7 @@ export { BufferPool } from "./buffer-pool.ts";
 export * from "./bundle-source.ts";
 export { TokenRowReader, type TokenTableSpec, type TokenRowStats } from "./token-rows.ts";
 export * from "./towers.ts";
-export { EngineTowers, engineTowers, type EngineTowerOptions } from "./engine-towers.ts";
+export { EngineTowers, engineTowers, pickEngine, type EngineTowerOptions } from "./engine-towers.ts";
 export { ModelPipeline, modelCard, type ModelPipelineOptions } from "./model-pipeline.ts";
 export { openModel, loadBundleTokenizer, lazyBundleTokenizer, SGTK_FILE, type OpenModelOptions } from "./model-factory.ts";
 export { naflexPositionEmbeddings } from "./naflex.ts";

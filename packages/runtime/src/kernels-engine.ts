@@ -15,7 +15,7 @@ import { fileDigest, SiglipError, tensor, type BundleManifest, type Tensor } fro
 import { KERNELS_FORMAT, KERNELS_VERSION, KernelTower, type Kernels, type TowerInputs, type TowerKind } from "@siglip-edge/kernels";
 import type { EngineSession, InferenceEngine, ModelInBundle, ModelSource } from "./engine.ts";
 
-/** An engine that can say, before loading, whether it runs a bundle. */
+/** The kernels engine: `supports` is always there (`kernelsSupport`). */
 export interface KernelsEngine extends InferenceEngine {
   supports(manifest: BundleManifest): boolean;
 }

@@ -44,7 +44,7 @@ beforeAll(async () => {
   }
 }, 600_000);
 
-const open = (dir: string, engine: InferenceEngine, stage?: number): Promise<ModelPipeline<EngineTowers>> =>
+const open = (dir: string, engine: InferenceEngine | readonly InferenceEngine[], stage?: number): Promise<ModelPipeline<EngineTowers>> =>
   openModel({ source: fsBundleSource(dir), towers: engineTowers(engine, stage === undefined ? {} : { stage }), runsOn: "test", initDecoders: initNodeDecoders });
 
 function tokenIds(T: number, seed: number): Int32Array[] {
@@ -106,6 +106,16 @@ describe("kernels engine vs onnxruntime-web fp32", () => {
       expect(ct).toBeGreaterThanOrEqual(0.9995);
     }
   }, 300_000);
+});
+
+describe("engine choice", () => {
+  it("engineTowers([kernels, web]) runs int8 bundles with kernels files on the kernels and others on onnxruntime-web", async () => {
+    const both = [kernels, web];
+    const [q, f] = await Promise.all([open(dirs("fixres").int8, both), open(dirs("fixres").fp32, both)]);
+    expect(q.towers.engine.name).toBe("siglip-kernels-w8a12");
+    expect(f.towers.engine.name).toBe(web.name);
+    await expect(openModel({ source: fsBundleSource(dirs("fixres").fp32), towers: engineTowers([kernels]), initDecoders: initNodeDecoders })).rejects.toMatchObject({ code: "MODEL_LOAD_FAILED" });
+  });
 });
 
 describe("bad bundles fail at load with typed errors", () => {
