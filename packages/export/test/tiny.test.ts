@@ -6,7 +6,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ensureTinyModel, PRESETS, resolveModel, TINY_REVISION } from "../src/index.ts";
+import type { BundleManifest } from "@siglip-edge/core";
+import { ensureTinyModel, PRESETS, resolveModel, TINY_REVISION, verifyBundle } from "../src/index.ts";
 
 const root = mkdtempSync(join(tmpdir(), "siglip-export-tiny-"));
 const env = { SIGLIP_CACHE: root };
@@ -19,9 +20,13 @@ describe("tiny models", () => {
     expect(new Set(dirs).size).toBe(1);
     expect(lines.length).toBeGreaterThanOrEqual(1);
     expect(readdirSync(join(dirs[0] as string, ".."))).toEqual(["int8"]);
-    const m = JSON.parse(readFileSync(join(dirs[0] as string, "manifest.json"), "utf8")) as { checkpoint: unknown; dtype: string; tokenTable: { rows: number; dtype: string } };
+    const m = JSON.parse(readFileSync(join(dirs[0] as string, "manifest.json"), "utf8")) as BundleManifest;
     expect(m.checkpoint).toEqual({ id: "tiny", revision: TINY_REVISION });
     expect(m.tokenTable).toMatchObject({ rows: 256000, dtype: "int8" });
+    // int8 bundles carry the towers packed for the WebAssembly kernels, listed like every file
+    expect(m.kernels).toEqual({ format: "siglip-kernels-w8a12", version: 1, vision: "vision.kernels.bin", textSplit: "text_split.kernels.bin" });
+    expect(m.files.filter((f) => f.role === "kernels").map((f) => f.path)).toEqual(["vision.kernels.bin", "text_split.kernels.bin"]);
+    await verifyBundle(dirs[0] as string, m);
     const later: string[] = [];
     expect(await ensureTinyModel("tiny", { env, dtype: "int8", log: (l) => later.push(l) })).toBe(dirs[0]);
     expect(later).toEqual([]); // found in the cache, not regenerated
