@@ -9,6 +9,9 @@
  *   CPU arena, no memory pattern). For the peer's own graphs.
  * - `runtime`: packages/runtime's onnxruntime-web engine with the options our edge pipeline passes (BundlePipeline:
  *   prepacking off, one thread). For our bundles.
+ * - `kernels`: packages/runtime's kernels engine (W8A12 WebAssembly kernels) on an int8 bundle's kernels files:
+ *   `graph` is the bundle folder's graph file, its weights read by byte range from `kernels.bin` files (cold:
+ *   session creation = ranged reads + sha256 + copies into WASM memory, then the first run).
  *
  * Usage: node packages/runtime/bench/peer-q8-tower.ts SPEC_JSON   (see TowerSpec; peer-q8.ts imports its types only)
  * @module
@@ -18,10 +21,12 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { onnxruntimeWeb as ort } from "../src/node/web-engine.ts";
 import { decodeNpy, encodeNpy, tensor, type Tensor } from "@siglip-edge/core";
-import { createWebEngineForNode } from "@siglip-edge/runtime/node";
+import { createKernelsEngineForNode, createWebEngineForNode, fsBundleSource } from "@siglip-edge/runtime/node";
+import { readManifest } from "@siglip-edge/runtime";
+import { basename, dirname } from "node:path";
 
 export interface TowerSpec {
-  engine: "ort-web" | "runtime";
+  engine: "ort-web" | "runtime" | "kernels";
   /** The .onnx file. */
   graph: string;
   /** External data: the `location` the graph names, and the file holding it. */
@@ -86,13 +91,25 @@ async function runtimeSession(spec: TowerSpec, graph: Uint8Array, ext: { path: s
   return { createMs, run: async () => (await session.run(feeds, [spec.output]))[spec.output] as Tensor };
 }
 
+async function kernelsSession(spec: TowerSpec, feeds: Record<string, Tensor>): Promise<{ createMs: number; run: Run }> {
+  const engine = await createKernelsEngineForNode(); // compiles kernels.wasm: before the clock, as a Worker's import does
+  const source = fsBundleSource(dirname(spec.graph));
+  const manifest = await readManifest(source);
+  const graph = basename(spec.graph);
+  const t0 = performance.now();
+  const session = await engine.createSession({ kind: "bundle", source, manifest, graph, data: `${graph}.data` });
+  const createMs = performance.now() - t0;
+  return { createMs, run: async () => (await session.run(feeds, [spec.output]))[spec.output] as Tensor };
+}
+
 async function timeTower(spec: TowerSpec): Promise<TowerTiming> {
-  const graph = new Uint8Array(readFileSync(spec.graph));
+  const kernels = spec.engine === "kernels";
+  const graph = kernels ? new Uint8Array(0) : new Uint8Array(readFileSync(spec.graph));
   const ext = (spec.externalData ?? []).map((e) => ({ path: e.path, data: new Uint8Array(readFileSync(e.file)) }));
   const feeds: Record<string, Tensor> = {};
   for (const [name, file] of Object.entries(spec.feeds)) feeds[name] = decodeNpy(new Uint8Array(readFileSync(file)));
   const t0 = performance.now();
-  const { createMs, run } = await (spec.engine === "ort-web" ? ortWebSession : runtimeSession)(spec, graph, ext, feeds);
+  const { createMs, run } = kernels ? await kernelsSession(spec, feeds) : await (spec.engine === "ort-web" ? ortWebSession : runtimeSession)(spec, graph, ext, feeds);
   const t1 = performance.now();
   const first = await run();
   const firstRunMs = performance.now() - t1;

@@ -14,7 +14,8 @@
  * (our bundle dtypes, default int8,fp32), FP32 (checkpoints that get the fp32 bundle: first | all, default first),
  * PEER_ARGS (extra arguments for peer_q8_models.py, e.g. "--weight-type qint8 --reduce-range off"; their models go
  * to a folder of their own). Python: tools/reference/.venv/bin/python, else $SIGLIP_PYTHON; without one that imports
- * torch, transformers, onnx and onnxruntime the peer rows and every cosine are skipped, with a message.
+ * torch, transformers, onnx and onnxruntime the peer rows and every cosine are skipped, with a message. KERNELS=0
+ * leaves out the "ours, kernels engine" rows (`kernelsRows`: the int8 bundle's kernels files on the kernels engine).
  * Other commands: `node packages/runtime/bench/peer-q8.ts inputs DIR` writes input_ids.npy and pixel_values.npy.
  *
  * Other benches add rows (the fast engine, later) through `runPeerQ8Bench({ extraRows })`: each producer gets the
@@ -171,9 +172,10 @@ function peerRow(ctx: BenchContext, peerDir: string, label: string, log: (l: str
 }
 
 /** Our bundle of a dtype (`siglip convert --dtype D`, i.e. convertCheckpoint), timed through the runtime's engine. */
-async function oursRow(ctx: BenchContext, dtype: WeightDType, log: (l: string) => void): Promise<Row> {
+async function oursRow(ctx: BenchContext, dtype: WeightDType, log: (l: string) => void, engine: "runtime" | "kernels" = "runtime"): Promise<Row> {
   const dir = join(ctx.case.dir, `bundle-${dtype}`);
-  if (!existsSync(join(dir, "manifest.json"))) {
+  const stale = dtype === "int8" && existsSync(join(dir, "manifest.json")) && (JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { kernels?: unknown }).kernels === undefined;
+  if (!existsSync(join(dir, "manifest.json")) || stale) {
     log(`${ctx.case.label}: convertCheckpoint --dtype ${dtype}`);
     await convertCheckpoint(ctx.case.checkpoint, dir, { dtype, checkpointId: `bench/${PRESET}-seed${ctx.case.seed}` });
   }
@@ -186,18 +188,22 @@ async function oursRow(ctx: BenchContext, dtype: WeightDType, log: (l: string) =
   const embedsFile = join(dir, "bench-inputs_embeds.npy");
   writeFileSync(embedsFile, encodeNpy(tensor("float32", [1, T, t.dim], await rows.embed(ctx.inputs.ids, 1, T))));
   const spec = (graph: string, input: string, file: string): Omit<TowerSpec, "outputFile"> => ({
-    engine: "runtime",
+    engine,
     graph: join(dir, graph),
     externalData: existsSync(join(dir, `${graph}.data`)) ? [{ path: `${graph}.data`, file: join(dir, `${graph}.data`) }] : [],
     feeds: { [input]: file },
     output: "pooler_output",
     runs: ctx.runs,
   });
-  const vision = tower(spec(m.graphs.vision, "pixel_values", ctx.inputs.pixelsFile), join(dir, "bench-out-vision.npy"), ctx.reference?.vision, log);
-  const text = tower(spec(m.graphs.textSplit, "inputs_embeds", embedsFile), join(dir, "bench-out-text.npy"), ctx.reference?.text, log);
+  const vision = tower(spec(m.graphs.vision, "pixel_values", ctx.inputs.pixelsFile), join(dir, `bench-out-vision-${engine}.npy`), ctx.reference?.vision, log);
+  const text = tower(spec(m.graphs.textSplit, "inputs_embeds", embedsFile), join(dir, `bench-out-text-${engine}.npy`), ctx.reference?.text, log);
+  if (engine === "kernels") return { graphs: "ours, kernels engine (W8A12 WebAssembly kernels, int8 bundle's kernels files)", checkpoint: ctx.case, vision, text };
   const what = dtype === "int8" ? "weight-only int8, DequantizeLinear + MatMul" : dtype === "q4" ? "MatMulNBits" : dtype;
   return { graphs: `ours, siglip convert --dtype ${dtype} (${what})`, checkpoint: ctx.case, vision, text };
 }
+
+/** "ours, kernels engine" rows: the int8 bundle's kernels files on the runtime's kernels engine (a RowProducer). */
+export const kernelsRows: RowProducer = async (ctx) => [await oursRow(ctx, "int8", (l) => console.error(l), "kernels")];
 
 // ---------------------------------------------------------------------------------------------------------------
 // The run
@@ -331,6 +337,7 @@ if (isMain && command === "inputs") {
     ours: (env["OURS"] ?? "int8,fp32").split(",").filter((d) => d !== "") as WeightDType[],
     fp32On: env["FP32"] === "all" ? "all" : "first",
     peerArgs: (env["PEER_ARGS"] ?? "").split(" ").filter((a) => a !== ""),
+    extraRows: env["KERNELS"] === "0" ? [] : [kernelsRows],
   });
   console.log(`\nB/16 FixRes 224 random weights, batch 1, onnxruntime-web 1.30 WASM, 1 thread, in Node; RUNS=${Math.max(5, Number(env["RUNS"] ?? 5))} warm runs per tower after the cold one.`);
   console.log(`uptime before: ${before}\nuptime after:  ${uptime()}\nwall: ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
