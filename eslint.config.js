@@ -46,11 +46,6 @@ export default tseslint.config(
     rules: restrict(HONO),
   },
   {
-    // The kernels bench times onnxruntime-web next to the kernels (a peer, as in the runtime's bench).
-    files: ["packages/kernels/bench/**/*.ts"],
-    rules: restrict(HONO),
-  },
-  {
     // The edge API owns hono.
     files: ["apps/edge-api/**/*.ts"],
     rules: restrict(ONNXRUNTIME),

@@ -1,12 +1,12 @@
 /**
- * Shared bench plumbing: the reference graphs (tools/reference/kernels_graphs.py, run once into a temp dir),
- * onnxruntime-web sessions (1 thread, as at the edge), .npy reading and timing.
+ * Shared bench plumbing: the reference graphs (tools/reference/kernels_graphs.py, run once into a temp dir), .npy
+ * reading and timing. The onnxruntime-web peers on the same graphs run in packages/runtime/bench/kernels-peers.ts
+ * (onnxruntime is reached through the runtime's engine modules only).
  * @module
  */
 import { execFileSync, execSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import * as ort from "onnxruntime-web";
 import { decodeNpy } from "@siglip-edge/core";
 
 export const ROOT = join(import.meta.dirname, "..", "..", "..");
@@ -19,17 +19,6 @@ export function ensureGraphs(part: "gemm" | "layer", marker: string): void {
   const py = process.env["SIGLIP_PYTHON"] ?? join(ROOT, "tools/reference/.venv/bin/python");
   console.error(`writing reference graphs into ${DIR} with ${py} (once)`);
   execFileSync(py, [join(ROOT, "tools/reference/kernels_graphs.py"), "--out", DIR, "--only", part], { stdio: ["ignore", "ignore", "inherit"] });
-}
-
-ort.env.wasm.numThreads = 1;
-
-export async function session(path: string): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(new Uint8Array(readFileSync(path)), { graphOptimizationLevel: "all", executionProviders: ["wasm"] });
-}
-
-export async function runOrt(s: ort.InferenceSession, x: Float32Array, dims: number[]): Promise<Float32Array> {
-  const out = await s.run({ [s.inputNames[0] as string]: new ort.Tensor("float32", x, dims) });
-  return (out[s.outputNames[0] as string] as ort.Tensor).data as Float32Array;
 }
 
 export function npy(path: string): Float32Array {
@@ -54,6 +43,16 @@ export async function time(fn: () => unknown, reps: number, warm = 3): Promise<T
   return { median: t[Math.floor(t.length / 2)] as number, best: t[0] as number };
 }
 
+/** The x of the GEMM bench for a shape: one stream per (M, K, N), x drawn first (kernels-peers.ts draws the same). */
+export function gemmInput(rnd: () => number, m: number, k: number): Float32Array {
+  return Float32Array.from({ length: m * k }, () => (rnd() - 0.5) * 4);
+}
+
+export const GEMM_SHAPES = { qkv: [768, 2304], out: [768, 768], fc1: [768, 3072], fc2: [3072, 768] } as const;
+export const GEMM_TOKENS = [196, 64];
+/** MACs of one layer's four linears at M tokens. */
+export const layerMacs = (m: number): number => m * 768 * (2304 + 768 + 3072) + m * 3072 * 768;
+
 export function uptime(): string {
   return execSync("uptime").toString().trim();
 }
@@ -76,4 +75,11 @@ export function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
   return m;
+}
+
+/** Accuracy of a layer output y against the torch reference, for input x: cosine, cosine of y - x, max abs. */
+export function layerFigures(y: Float32Array, ref: Float32Array, x: Float32Array): string {
+  const d = y.map((v, i) => v - (x[i] as number));
+  const dr = ref.map((v, i) => v - (x[i] as number));
+  return `cos ${cosine(y, ref).toFixed(6)}, cos(y-x) ${cosine(d, dr).toFixed(6)}, max abs ${maxAbs(y, ref).toExponential(2)}`;
 }

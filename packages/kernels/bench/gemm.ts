@@ -1,10 +1,10 @@
 /**
  * GEMM microbenchmark at the ViT-B/16 linear shapes, one thread, in Node: the shipped W8A12 kernel (epilogue
  * included), the register-block / layout / relaxed-SIMD variants that lost (build/variants.wasm, raw int32 output,
- * each checked exact against integer sums first), the machine's dot_i16x8 ceiling, and onnxruntime-web 1.30 (1 thread)
- * on the same shapes: fp32 MatMul, the transformers.js q8 graph (quantize_dynamic: DynamicQuantizeLinear +
- * MatMulInteger) and DynamicQuantizeLinear + MatMulIntegerToFloat.
- * Usage: npm run bench -w @siglip-edge/kernels   (env SIGLIP_PYTHON for the graph script, KERNELS_BENCH_DIR, REPS)
+ * each checked exact against integer sums first) and the machine's dot_i16x8 ceiling. onnxruntime-web 1.30 on the
+ * same shapes and inputs (fp32 MatMul, the transformers.js q8 graph, DynamicQuantizeLinear + MatMulIntegerToFloat):
+ * packages/runtime/bench/kernels-peers.ts.
+ * Usage: npm run bench -w @siglip-edge/kernels   (env REPS)
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,10 +12,10 @@ import { mulberry32 as rng } from "@siglip-edge/core";
 import { loadKernels } from "../src/node.ts";
 import { quantizeLinear } from "../src/weights.ts";
 import { VARIANTS, stepBytes, type Variant } from "../scripts/variants.ts";
-import { DIR, ensureGraphs, runOrt, session, time, uptime, cosine, type Timing } from "./common.ts";
+import { cosine, GEMM_SHAPES, GEMM_TOKENS, gemmInput, layerMacs, time, uptime, type Timing } from "./common.ts";
 
-const SHAPES = { qkv: [768, 2304], out: [768, 768], fc1: [768, 3072], fc2: [3072, 768] } as const;
-const TOKENS = [196, 64];
+const SHAPES = GEMM_SHAPES;
+const TOKENS = GEMM_TOKENS;
 const REPS = Number(process.env["REPS"] ?? 15);
 
 const gmac = (m: number, k: number, n: number, ms: number): number => (m * k * n) / ms / 1e6;
@@ -100,7 +100,6 @@ function checkVariant(vm: VariantModule, v: Variant): boolean {
 }
 
 // ---- main ---------------------------------------------------------------------------------------------------------
-ensureGraphs("gemm", "gemm/fc2_mmitf.onnx");
 console.log(`# GEMM bench (${new Date().toISOString()}), node ${process.version}, 1 thread, median of ${REPS}`);
 console.log(`# uptime: ${uptime()}`);
 
@@ -134,16 +133,16 @@ for (const v of VARIANTS) {
 }
 
 console.log("\nper shape: median ms, GMAC/s at the median (at the best run); ours = quantised A in, fp32 C out with bias epilogue; quantise = per-row fp32 -> int16 of A");
-console.log("| M | linear | K x N | ours W8A12 | ours quantise | ort fp32 MatMul | ort q8 (DQL+MatMulInteger) | ort DQL+MatMulIntegerToFloat | cosine to fp32: ours / ort q8 |");
-console.log("|---|---|---|---:|---:|---:|---:|---:|---|");
+console.log("| M | linear | K x N | ours W8A12 | ours quantise | cosine to float64 |");
+console.log("|---|---|---|---:|---:|---|");
 const layer: Record<string, number[]> = {};
 const best: Record<string, number[]> = {};
 for (const m of TOKENS) {
-  layer[m] = [0, 0, 0, 0, 0];
-  best[m] = [0, 0, 0, 0, 0];
+  layer[m] = [0, 0];
+  best[m] = [0, 0];
   for (const [name, [k, n]] of Object.entries(SHAPES)) {
     const r = rng(k * 7 + n + m);
-    const x = Float32Array.from({ length: m * k }, () => (r() - 0.5) * 4);
+    const x = gemmInput(r, m, k);
     // ours quantises its own random weights of the graphs' shape (speed does not depend on the values)
     const w = Float32Array.from({ length: k * n }, () => (r() - 0.5) * 0.1);
     const mark = K.arena.mark();
@@ -172,39 +171,21 @@ for (const m of TOKENS) {
       }
       c = cosine(got, ref);
     }
-    const cells: string[] = [];
-    const ortT: Timing[] = [];
-    let cq8 = NaN;
-    let ref32: Float32Array | undefined;
-    for (const kind of ["fp32", "q8", "mmitf"]) {
-      const s = await session(join(DIR, "gemm", `${name}_${kind}.onnx`));
-      const y = await runOrt(s, x, [m, k]);
-      if (kind === "fp32") ref32 = y.slice();
-      if (kind === "q8" && ref32 !== undefined) cq8 = cosine(y, ref32);
-      const t = await time(() => runOrt(s, x, [m, k]), Math.max(5, Math.floor(REPS / 2)));
-      ortT.push(t);
-      cells.push(fmt(t, m, k, n));
-      await s.release();
-    }
     const L = layer[m] as number[];
     const B = best[m] as number[];
     L[0] = (L[0] as number) + tg.median;
     L[1] = (L[1] as number) + tq.median;
     B[0] = (B[0] as number) + tg.best;
     B[1] = (B[1] as number) + tq.best;
-    ortT.forEach((t, i) => {
-      L[i + 2] = (L[i + 2] as number) + t.median;
-      B[i + 2] = (B[i + 2] as number) + t.best;
-    });
-    console.log(`| ${m} | ${name} | ${k} x ${n} | ${fmt(tg, m, k, n)} | ${tq.median.toFixed(3)} ms | ${cells.join(" | ")} | ${c.toFixed(6)} / ${cq8.toFixed(6)} |`);
+    console.log(`| ${m} | ${name} | ${k} x ${n} | ${fmt(tg, m, k, n)} | ${tq.median.toFixed(3)} ms | ${c.toFixed(6)} |`);
   }
 }
-console.log("\nwhole layer (the four linears; GMAC/s effective over their sum; ours counts the quantiser calls too):");
+console.log("\nwhole layer (the four linears; GMAC/s effective over their sum, the quantiser calls included):");
 for (const m of TOKENS) {
-  const macs = m * 768 * (2304 + 768 + 3072) + m * 3072 * 768;
+  const macs = layerMacs(m);
   for (const [what, L] of [["sum of medians", layer[m] as number[]], ["sum of bests", best[m] as number[]]] as const) {
     const eff = (ms: number): string => `${ms.toFixed(2)} ms = ${(macs / ms / 1e6).toFixed(1)} GMAC/s`;
-    console.log(`  M=${m} ${what}: ours ${eff((L[0] as number) + (L[1] as number))} (GEMM alone ${eff(L[0] as number)}); ort fp32 ${eff(L[2] as number)}; ort q8 ${eff(L[3] as number)}; ort MatMulIntegerToFloat ${eff(L[4] as number)}`);
+    console.log(`  M=${m} ${what}: ours ${eff((L[0] as number) + (L[1] as number))} (GEMM alone ${eff(L[0] as number)})`);
   }
 }
 console.log(`# uptime: ${uptime()}`);
