@@ -256,7 +256,7 @@ describe("Worker in workerd: errors", () => {
       expect(r.status).toBe(status);
       expect(r.json.error).toMatchObject({ code });
       expect(Object.keys(r.json.error).sort()).toEqual(["code", "message", "param", "type"]);
-      expect(r.headers.get("x-request-id")).toBeTruthy();
+      expect(r.headers.get("x-request-id")).toMatch(/^req_[0-9a-f]{24}$/); // app.ts newRequestId: 12 random bytes in hex
     });
   }
 
