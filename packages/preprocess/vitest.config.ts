@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: "node", include: ["src/**/*.test.ts", "test/**/*.test.ts"], testTimeout: 120_000 } },
+      { test: { name: "node", include: ["test/**/*.test.ts"], testTimeout: 120_000 } },
       {
         plugins: [cloudflareTest({ wrangler: { configPath: "./test-workers/wrangler.toml" } })],
         test: { name: "workerd", include: ["test-workers/**/*.test.ts"], testTimeout: 120_000, hookTimeout: 120_000 },

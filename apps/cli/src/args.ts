@@ -18,6 +18,11 @@ export interface FlagSpec {
 
 export type FlagSpecs = Record<string, FlagSpec>;
 
+/** `{ name: { type: "string" } }` for each name: flags that take one value, with no choices and no short form. */
+export function stringFlags(...names: readonly string[]): FlagSpecs {
+  return Object.fromEntries(names.map((n) => [n, { type: "string" }]));
+}
+
 export interface Parsed {
   flags: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];

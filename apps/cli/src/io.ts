@@ -25,3 +25,17 @@ export function write(stream: Writable, chunk: string | Uint8Array): Promise<voi
     else stream.once("drain", resolve);
   });
 }
+
+/**
+ * Runs a started server until SIGINT or SIGTERM, then closes it (what `siglip serve` and `siglip backend` do in the
+ * foreground); resolves to the exit code 0.
+ */
+export async function untilSignal(server: { close: () => Promise<void> }): Promise<number> {
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await server.close();
+  return 0;
+}

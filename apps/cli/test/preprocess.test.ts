@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { decodeNpy } from "@siglip-edge/core";
-import { FIXTURES, goldens } from "../../../packages/preprocess/test/golden-data.ts";
+import { FIXTURES, goldens } from "@siglip-edge/preprocess/testing";
 
 const BIN = fileURLToPath(new URL("../bin/siglip.js", import.meta.url));
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { l2Norm } from "@siglip-edge/core";
 import { generateCheckpoint } from "@siglip-edge/export";
-import { startHub } from "../../../packages/export/test/hub-server.ts";
+import { startHub } from "@siglip-edge/export/testing";
 
 const BIN = fileURLToPath(new URL("../bin/siglip.js", import.meta.url));
 const IMAGE = fileURLToPath(new URL("../../../fixtures/images/rgb.png", import.meta.url));

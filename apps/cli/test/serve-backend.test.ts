@@ -6,7 +6,7 @@ import { PassThrough } from "node:stream";
 import { startDevBackend } from "@siglip-edge/backend";
 import { cosine } from "@siglip-edge/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TINY_ID, tinyBundle } from "../../edge-api/test/node/fixtures.ts";
+import { TINY_ID, tinyBundle } from "@siglip-edge/edge-api/testing";
 import { startServe } from "../src/commands/serve.ts";
 
 const GPU = "siglip-edge/tiny-fixres@gpu";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { readGoldens } from "../../../packages/tokenizer/test/golden-data.ts";
+import { readGoldens } from "@siglip-edge/tokenizer/testing";
 
 const BIN = fileURLToPath(new URL("../bin/siglip.js", import.meta.url));
 const cache = mkdtempSync(join(tmpdir(), "siglip-cli-"));

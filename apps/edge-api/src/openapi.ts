@@ -17,8 +17,20 @@ function errors(...codes: (keyof typeof API_ERROR_TABLE)[]) {
   return out;
 }
 
+/** The errors every authenticated endpoint can answer. */
+const COMMON_ERRORS = ["invalid_api_key", "rate_limited", "overloaded", "internal_error", "model_unavailable"] as const;
+
+/** A POST operation with a required JSON body, its 200 answer, its own errors and the common ones. */
+function postJson(summary: string, request: z.ZodType, description: string, response: z.ZodType, own: (keyof typeof API_ERROR_TABLE)[]) {
+  return {
+    summary,
+    requestBody: { required: true, content: json(request, "input") },
+    responses: { "200": { description, content: json(response, "output") }, ...errors(...own), ...errors(...COMMON_ERRORS) },
+  };
+}
+
 export function openApiDocument(serverUrl?: string): Record<string, unknown> {
-  const common = errors("invalid_api_key", "rate_limited", "overloaded", "internal_error", "model_unavailable");
+  const common = errors(...COMMON_ERRORS);
   return {
     openapi: "3.0.3",
     info: {
@@ -32,26 +44,14 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
     security: [{ bearer: [] }],
     paths: {
       "/v1/embeddings": {
-        post: {
-          summary: "Embed texts and images",
-          requestBody: { required: true, content: json(S.EmbeddingsRequest, "input") },
-          responses: {
-            "200": { description: "Embeddings", content: json(S.EmbeddingsResponse, "output") },
-            ...errors("invalid_request", "dimensions_not_supported", "max_num_patches_not_supported", "unsupported_max_num_patches", "unsupported_embedding_type", "model_not_found", "payload_too_large", "unsupported_media_type", "image_decode_failed"),
-            ...common,
-          },
-        },
+        post: postJson("Embed texts and images", S.EmbeddingsRequest, "Embeddings", S.EmbeddingsResponse, [
+          "invalid_request", "dimensions_not_supported", "max_num_patches_not_supported", "unsupported_max_num_patches", "unsupported_embedding_type", "model_not_found", "payload_too_large", "unsupported_media_type", "image_decode_failed",
+        ]),
       },
       "/v1/classify": {
-        post: {
-          summary: "Zero-shot image classification (sigmoid scores)",
-          requestBody: { required: true, content: json(S.ClassifyRequest, "input") },
-          responses: {
-            "200": { description: "Scores per image", content: json(S.ClassifyResponse, "output") },
-            ...errors("invalid_request", "max_num_patches_not_supported", "unsupported_max_num_patches", "model_not_found", "payload_too_large", "unsupported_media_type", "image_decode_failed"),
-            ...common,
-          },
-        },
+        post: postJson("Zero-shot image classification (sigmoid scores)", S.ClassifyRequest, "Scores per image", S.ClassifyResponse, [
+          "invalid_request", "max_num_patches_not_supported", "unsupported_max_num_patches", "model_not_found", "payload_too_large", "unsupported_media_type", "image_decode_failed",
+        ]),
       },
       "/v1/models": {
         get: { summary: "Served models", responses: { "200": { description: "Models", content: json(S.ModelList, "output") }, ...common } },

@@ -21,7 +21,7 @@ import {
 import { createNodeEngine, fsBundleSource, initNodeDecoders } from "@siglip-edge/runtime/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevBackend, type DevBackend } from "../src/index.ts";
-import { rawWriteFirst } from "../../../apps/edge-api/test/write-first.ts";
+import { rawWriteFirst } from "./write-first.ts";
 import { photo, TINY_ID, tinyBundle } from "./fixtures.ts";
 
 let dir = "";

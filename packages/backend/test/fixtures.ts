@@ -1,33 +1,10 @@
 /**
- * Test fixtures built at test time (nothing large is committed), as apps/edge-api's tests build them: the tiny
- * random-weight FixRes bundle from packages/export (seeded checkpoint -> `convertCheckpoint`) plus `tokenizer.sgtk`
- * compiled from the real Gemma vocabulary. Photos are the repo's fixtures/photos.
+ * Test fixtures: the tiny random-weight FixRes bundle and the repo's photos, from `@siglip-edge/export/testing` (as
+ * apps/edge-api's tests build them).
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { convertCheckpoint, generateCheckpoint } from "@siglip-edge/export";
-import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
+import { tinyBundle as tinyFixRes } from "@siglip-edge/export/testing";
 
-export const TINY_ID = "siglip-edge/tiny-fixres";
-export const PHOTOS = join(import.meta.dirname, "..", "..", "..", "fixtures", "photos");
+export { photo, PHOTOS, TINY_ID } from "@siglip-edge/export/testing";
 
-let built: Promise<string> | undefined;
-
-/** Builds the tiny bundle (folder `tiny-fixres`) once per test file; returns its directory. */
-export function tinyBundle(): Promise<string> {
-  built ??= (async () => {
-    const root = await mkdtemp(join(tmpdir(), "siglip-backend-"));
-    await generateCheckpoint(join(root, "ck"), "tiny-fixres", { seed: 20261129 });
-    const dir = join(root, "tiny-fixres");
-    await convertCheckpoint(join(root, "ck"), dir, { checkpointId: TINY_ID });
-    if (!existsSync(join(dir, "tokenizer.sgtk"))) writeFileSync(join(dir, "tokenizer.sgtk"), (await loadTokenizer(devTokenizerJsonPath())).toBinary());
-    return dir;
-  })();
-  return built;
-}
-
-export function photo(name: string): Uint8Array {
-  return new Uint8Array(readFileSync(join(PHOTOS, name)));
-}
+/** Builds the tiny bundle (folder `tiny-fixres`, no stage graphs) once per test file; returns its directory. */
+export const tinyBundle = (): Promise<string> => tinyFixRes();

@@ -4,7 +4,7 @@
  * @module
  */
 import { SiglipError } from "./errors.ts";
-import { numel, tensor, type DType, type Tensor } from "./tensor.ts";
+import { DTYPE_BYTES, numel, tensor, typedArrayOf, type DType, type Tensor } from "./tensor.ts";
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -69,26 +69,13 @@ export function decodeNpy(bytes: Uint8Array): Tensor {
     .filter((s) => s.length > 0)
     .map((s) => Number(s.replace(/L$/, "")));
   const n = numel(dims);
-  const bytesPer = { float32: 4, float16: 2, int32: 4, int64: 8, uint8: 1, int8: 1 }[dtype];
+  const bytesPer = DTYPE_BYTES[dtype];
   const dataStart = start + headerLen;
   if (bytes.length - dataStart < n * bytesPer) bad(`data section holds ${bytes.length - dataStart} bytes, shape needs ${n * bytesPer}`);
   // Copy so the result is aligned and independent of the input buffer. `new Uint8Array(view)` copies even for a
   // Node Buffer, whose `slice` would return a view into Node's shared pool.
   const raw = new Uint8Array(bytes.subarray(dataStart, dataStart + n * bytesPer)).buffer;
-  switch (dtype) {
-    case "float32":
-      return tensor(dtype, dims, new Float32Array(raw));
-    case "float16":
-      return tensor(dtype, dims, new Uint16Array(raw));
-    case "int32":
-      return tensor(dtype, dims, new Int32Array(raw));
-    case "int64":
-      return tensor(dtype, dims, new BigInt64Array(raw));
-    case "uint8":
-      return tensor(dtype, dims, new Uint8Array(raw));
-    case "int8":
-      return tensor(dtype, dims, new Int8Array(raw));
-  }
+  return tensor(dtype, dims, typedArrayOf(dtype, raw));
 }
 
 /** Converts a numeric tensor to float32 (int64 through Number), for metrics on user-supplied arrays. */

@@ -70,6 +70,14 @@ const CTORS = {
   int8: Int8Array,
 } as const;
 
+/**
+ * The elements of `dtype` over a whole buffer, as a view (no copy); float16 as its uint16 bits. The buffer's length
+ * must be a multiple of the element size.
+ */
+export function typedArrayOf<T extends DType>(dtype: T, buffer: ArrayBuffer): DataTypeMap[T] {
+  return new CTORS[dtype](buffer) as DataTypeMap[T];
+}
+
 /** Builds a tensor, checking that the data length equals the shape's element count. */
 export function tensor<T extends DType>(dtype: T, dims: readonly number[], data?: DataTypeMap[T]): Tensor<T> {
   const n = numel(dims);

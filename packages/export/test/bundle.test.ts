@@ -30,7 +30,7 @@ describe("bundle", () => {
     const src = await bundle("tiny-fixres");
     const dir = await mkdtemp(join(tmpdir(), "siglip-bundle-"));
     await cp(src, dir, { recursive: true });
-    await expect(loadManifest(dir)).resolves.toBeDefined();
+    await expect(loadManifest(dir)).resolves.toMatchObject({ tokenTable: { rows: 1000, dim: 64 } });
     const data = join(dir, "vision.onnx.data");
     const orig = await readFile(data);
     const flipped = Buffer.from(orig);
@@ -38,7 +38,7 @@ describe("bundle", () => {
     await writeFile(data, flipped);
     const e1 = await loadManifest(dir).catch((e: unknown) => e);
     expect(hasErrorCode(e1, "INTEGRITY_MISMATCH") && (e1 as Error).message).toContain("vision.onnx.data has sha256");
-    await expect(loadManifest(dir, { hashes: false })).resolves.toBeDefined(); // sizes-only mode cannot see it
+    await expect(loadManifest(dir, { hashes: false })).resolves.toMatchObject({ tokenTable: { rows: 1000, dim: 64 } }); // sizes-only mode cannot see it
     await writeFile(data, orig.subarray(0, orig.length - 1));
     const e2 = await loadManifest(dir, { hashes: false }).catch((e: unknown) => e);
     expect(hasErrorCode(e2, "INTEGRITY_MISMATCH") && (e2 as Error).message).toContain("vision.onnx.data has");

@@ -1,12 +1,14 @@
 /**
- * Shared test fixtures: goldens from tools/reference/export_goldens.py, checkpoints regenerated from the seed. The
- * parity tests that run bundles against the goldens are packages/runtime's (test/parity.test.ts and others).
+ * Shared test fixtures: goldens from tools/reference/export_goldens.py, checkpoints regenerated from the seed, and
+ * the bundles converted from them, once per test file. The parity tests that run bundles against the goldens are
+ * packages/runtime's (test/parity.test.ts and others), through `@siglip-edge/export/testing`.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateCheckpoint } from "../src/generate.ts";
+import { decodeNpy, type Tensor } from "@siglip-edge/core";
+import { generateCheckpoint, PRESETS } from "../src/generate.ts";
 import { openCheckpoint } from "../src/checkpoint.ts";
 import { convertCheckpoint } from "../src/convert.ts";
 import type { WeightDType } from "../src/graphs/layers.ts";
@@ -22,12 +24,18 @@ export interface GoldenMeta {
   naflex_grids: [number, number][] | null;
 }
 
+/** The golden tensor `name` (`pixel_values`, `image_embeds`, ...) of a preset. */
+export function golden(preset: string, name: string): Tensor {
+  return decodeNpy(new Uint8Array(readFileSync(join(GOLDENS, preset, `${name}.npy`))));
+}
+
 export function goldenMeta(preset: string): GoldenMeta {
   return JSON.parse(readFileSync(join(GOLDENS, preset, "meta.json"), "utf8")) as GoldenMeta;
 }
 
 let root: Promise<string> | null = null;
-function tmpRoot(): Promise<string> {
+/** This test file's temporary folder (removed by `removeTmp`). */
+export function tmpRoot(): Promise<string> {
   root ??= mkdtemp(join(tmpdir(), "siglip-export-test-"));
   return root;
 }
@@ -38,6 +46,7 @@ export async function removeTmp(): Promise<void> {
   root = null;
   checkpoints.clear();
   bundles.clear();
+  staged.clear();
 }
 
 const checkpoints = new Map<string, Promise<string>>();
@@ -66,6 +75,43 @@ export function bundle(preset: string, dtype: WeightDType = "fp32"): Promise<str
       return out;
     })();
     bundles.set(key, p);
+  }
+  return p;
+}
+
+/**
+ * Encoder layers per tower of the staged checkpoints: the tiny presets have 2, too few to tell stages apart; with 3,
+ * stages 2 are layers [0,1) [1,3) and stages 3 one each.
+ */
+export const STAGED_LAYERS = 3;
+
+const staged = new Map<string, Promise<string>>();
+/** The tiny preset with `STAGED_LAYERS` encoder layers in both towers (seed 7), once per test file. */
+export function stagedCheckpoint(preset: string): Promise<string> {
+  return once(staged, `ck-${preset}`, async (dir) => {
+    const base = PRESETS[preset] as { model_type: string; text_config: object; vision_config: object };
+    const layers = { num_hidden_layers: STAGED_LAYERS };
+    await generateCheckpoint(dir, { ...base, text_config: { ...base.text_config, ...layers }, vision_config: { ...base.vision_config, ...layers } }, { seed: 7 });
+  });
+}
+
+/** `stagedCheckpoint(preset)` converted with `stages` stage graphs per tower, once per test file. */
+export function stagedBundle(preset: string, dtype: WeightDType, stages: number): Promise<string> {
+  return once(staged, `bundle-${preset}-${dtype}-${stages}`, async (out) => {
+    await convertCheckpoint(await stagedCheckpoint(preset), out, { dtype, stages });
+  });
+}
+
+/** Makes `tmpRoot()/name` with `make` the first time `name` is asked for; its directory. */
+function once(cache: Map<string, Promise<string>>, name: string, make: (dir: string) => Promise<void>): Promise<string> {
+  let p = cache.get(name);
+  if (p === undefined) {
+    p = (async () => {
+      const dir = join(await tmpRoot(), name);
+      await make(dir);
+      return dir;
+    })();
+    cache.set(name, p);
   }
   return p;
 }

@@ -6,62 +6,18 @@
  * each).
  */
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { hasErrorCode, type BundleManifest } from "@siglip-edge/core";
 import { readManifest } from "../src/bundle.ts";
 import { convertCheckpoint } from "../src/convert.ts";
-import { generateCheckpoint, PRESETS } from "../src/generate.ts";
 import type { WeightDType } from "../src/graphs/layers.ts";
 import { sharedDataSink } from "../src/onnx/builder.ts";
+import { removeTmp, STAGED_LAYERS, stagedBundle, stagedCheckpoint, tmpRoot } from "./fixtures.ts";
 
-const LAYERS = 3;
-let root: string | null = null;
-afterAll(async () => {
-  if (root !== null) await rm(root, { recursive: true, force: true });
-});
-
-async function tmp(): Promise<string> {
-  root ??= await mkdtemp(join(tmpdir(), "siglip-stages-test-"));
-  return root;
-}
-
-const checkpoints = new Map<string, Promise<string>>();
-/** The tiny preset with 3 encoder layers in both towers. */
-function checkpoint3(preset: string): Promise<string> {
-  let p = checkpoints.get(preset);
-  if (p === undefined) {
-    p = (async () => {
-      const base = PRESETS[preset] as { model_type: string; text_config: object; vision_config: object };
-      const dir = join(await tmp(), `ck-${preset}`);
-      await generateCheckpoint(dir, {
-        ...base,
-        text_config: { ...base.text_config, num_hidden_layers: LAYERS },
-        vision_config: { ...base.vision_config, num_hidden_layers: LAYERS },
-      }, { seed: 7 });
-      return dir;
-    })();
-    checkpoints.set(preset, p);
-  }
-  return p;
-}
-
-const bundles = new Map<string, Promise<string>>();
-function bundle(preset: string, dtype: WeightDType, stages: number): Promise<string> {
-  const key = `${preset}-${dtype}-${stages}`;
-  let p = bundles.get(key);
-  if (p === undefined) {
-    p = (async () => {
-      const out = join(await tmp(), `bundle-${key}`);
-      await convertCheckpoint(await checkpoint3(preset), out, { dtype, stages });
-      return out;
-    })();
-    bundles.set(key, p);
-  }
-  return p;
-}
+const LAYERS = STAGED_LAYERS;
+afterAll(removeTmp);
 
 // --- a minimal ONNX reader: the external-data entries of each initializer -------------------------------------
 
@@ -142,7 +98,7 @@ for (const preset of ["tiny-fixres", "tiny-naflex"]) {
     for (const dtype of ["fp32", "q4"] as WeightDType[]) {
       for (const K of [2, 3]) {
         it(`${dtype}, ${K} stages: the stages hold no weights; together they use every weight of the whole graph`, async () => {
-          const dir = await bundle(preset, dtype, K);
+          const dir = await stagedBundle(preset, dtype, K);
           const m = await readManifest(dir);
           expect(m.stages).toEqual({
             vision: Array.from({ length: K }, (_, i) => `vision.stage${i}.onnx`),
@@ -182,8 +138,8 @@ for (const preset of ["tiny-fixres", "tiny-naflex"]) {
     }
 
     it("adds only the stage .onnx files to the bundle; the data files are the unsplit bundle's, byte for byte", async () => {
-      const one = await readManifest(await bundle(preset, "fp32", 1));
-      const two = await readManifest(await bundle(preset, "fp32", 2));
+      const one = await readManifest(await stagedBundle(preset, "fp32", 1));
+      const two = await readManifest(await stagedBundle(preset, "fp32", 2));
       expect(one.stages).toBeUndefined();
       const total = (m: BundleManifest): number => m.files.reduce((a, f) => a + f.bytes, 0);
       const stageFiles = two.files.filter((f) => f.role === "onnx-stage");
@@ -201,7 +157,7 @@ for (const preset of ["tiny-fixres", "tiny-naflex"]) {
 
 describe("shared data sink", () => {
   it("refuses a name the data file lacks, a different length and different bytes", async () => {
-    const dir = await bundle("tiny-fixres", "fp32", 2);
+    const dir = await stagedBundle("tiny-fixres", "fp32", 2);
     const whole = initializers(join(dir, "vision.onnx")).filter((i) => i.external !== null);
     const extents = new Map(whole.map((i) => [i.name, { offset: i.external?.offset ?? 0, length: i.external?.length ?? 0 }]));
     const first = whole[0];
@@ -231,9 +187,9 @@ describe("shared data sink", () => {
 
 describe("stage count", () => {
   it("is a typed INVALID_ARGUMENT outside 1..layers", async () => {
-    const ck = await checkpoint3("tiny-fixres");
+    const ck = await stagedCheckpoint("tiny-fixres");
     for (const stages of [0, LAYERS + 1, 1.5, -1]) {
-      const e = await convertCheckpoint(ck, join(await tmp(), `bad-${stages}`), { stages }).catch((x: unknown) => x);
+      const e = await convertCheckpoint(ck, join(await tmpRoot(), `bad-${stages}`), { stages }).catch((x: unknown) => x);
       expect(hasErrorCode(e, "INVALID_ARGUMENT")).toBe(true);
       expect((e as Error).message).toContain(`from 1 to ${LAYERS}`);
     }

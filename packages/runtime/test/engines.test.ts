@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { InferenceEngine, ModelSource } from "../src/index.ts";
 import { createNodeEngine, createWebEngineForNode } from "../src/node/index.ts";
 
-const dir = fileURLToPath(new URL("./fixtures/", import.meta.url));
+const dir = fileURLToPath(new URL("../../../fixtures/engine-graphs/", import.meta.url));
 const expected = JSON.parse(readFileSync(`${dir}expected.json`, "utf8")) as {
   x: { dims: number[]; data: number[] };
   y: { dims: number[]; data: number[] };

@@ -4,42 +4,16 @@
  * they hold no weights of their own is packages/export's test/stages.test.ts.) The tiny presets have 2 layers per
  * tower, so the checkpoints here are the same presets with 3 layers (stages 2: layers [0,1) [1,3); stages 3: one each).
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { maxAbsDiff, tensor, type BundleManifest, type Tensor, type WeightDType } from "@siglip-edge/core";
-import { convertCheckpoint, generateCheckpoint, PRESETS, readManifest } from "@siglip-edge/export";
+import { readManifest } from "@siglip-edge/export";
 import { naflexPositionEmbeddings, TokenRowReader } from "../src/index.ts";
 import { createNodeEngine, fsBundleSource } from "../src/node/index.ts";
-import { golden, idRows } from "./goldens.ts";
+import { golden, idRows, removeTmp, stagedBundle } from "./goldens.ts";
 
-const LAYERS = 3;
-let root: string | null = null;
-afterAll(async () => {
-  if (root !== null) await rm(root, { recursive: true, force: true });
-});
-
-async function tmp(): Promise<string> {
-  root ??= await mkdtemp(join(tmpdir(), "siglip-stage-graphs-"));
-  return root;
-}
-
-const checkpoints = new Map<string, Promise<string>>();
-/** The tiny preset with 3 encoder layers in both towers. */
-function checkpoint3(preset: string): Promise<string> {
-  let p = checkpoints.get(preset);
-  if (p === undefined) {
-    p = (async () => {
-      const base = PRESETS[preset] as { model_type: string; text_config: object; vision_config: object };
-      const dir = join(await tmp(), `ck-${preset}`);
-      await generateCheckpoint(dir, { ...base, text_config: { ...base.text_config, num_hidden_layers: LAYERS }, vision_config: { ...base.vision_config, num_hidden_layers: LAYERS } }, { seed: 7 });
-      return dir;
-    })();
-    checkpoints.set(preset, p);
-  }
-  return p;
-}
+afterAll(removeTmp);
 
 interface Tower {
   graph: string;
@@ -123,8 +97,7 @@ for (const preset of ["tiny-fixres", "tiny-naflex"]) {
     for (const dtype of ["fp32", "q4"] as WeightDType[]) {
       for (const K of [2, 3]) {
         it(`${dtype}, ${K} stages: chained pooler_output = the whole graph's`, async () => {
-          const dir = join(await tmp(), `bundle-${preset}-${dtype}-${K}`);
-          await convertCheckpoint(await checkpoint3(preset), dir, { dtype, stages: K });
+          const dir = await stagedBundle(preset, dtype, K);
           const m = await readManifest(dir);
           for (const [tower, spec] of Object.entries(await towers(dir, m))) {
             // Nodes as written: the stages compute exactly the whole graph's function, bit for bit.

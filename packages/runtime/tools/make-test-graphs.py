@@ -3,7 +3,7 @@
 
     tools/reference/.venv/bin/python packages/runtime/tools/make-test-graphs.py
 
-Writes packages/runtime/test/fixtures/{affine-softmax.onnx, affine-softmax-ext.onnx, affine-softmax-ext.onnx.data,
+Writes fixtures/engine-graphs/{affine-softmax.onnx, affine-softmax-ext.onnx, affine-softmax-ext.onnx.data,
 expected.json}. The weights are seeded, so reruns produce identical files.
 """
 import json
@@ -14,7 +14,7 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures")
+OUT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "fixtures", "engine-graphs")
 rng = np.random.default_rng(20261129)
 D_IN, D_OUT = 8, 5
 W = rng.standard_normal((D_IN, D_OUT)).astype(np.float32)

@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { createHash } from "node:crypto";
 import type { EmbeddingProvider, ImageInput } from "@siglip-edge/audit/node";
 import type { ImageOptions, ModelPipeline, SiglipPipeline } from "@siglip-edge/runtime";
-import { intFlag, parseArgs, stringFlag, UsageError, type Parsed } from "../args.ts";
+import { intFlag, parseArgs, stringFlag, stringFlags, UsageError, type FlagSpecs, type Parsed } from "../args.ts";
 import { write, type Command, type CommandIO } from "../io.ts";
 
 const USAGE = `siglip audit <subcommand> [options]
@@ -72,6 +72,13 @@ async function readReport(io: CommandIO, path: string) {
   return parseReport(await readJson(io, path), path);
 }
 
+/** The retrieval ranking and bootstrap flags of `audit retrieval` and `audit run`. */
+const RETRIEVAL_FLAGS: FlagSpecs = {
+  "caption-policy": { type: "string", choices: ["all", "first"] },
+  ties: { type: "string", choices: ["optimistic", "pessimistic"] },
+  ...stringFlags("seed", "resamples"),
+};
+
 const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<number>> = {
   async bias(argv, io) {
     const p = parseArgs(argv, { images: { type: "string" }, groups: { type: "string" }, seed: { type: "string" }, resamples: { type: "string" } });
@@ -88,15 +95,7 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
     return 0;
   },
   async retrieval(argv, io) {
-    const p = parseArgs(argv, {
-      images: { type: "string" },
-      texts: { type: "string" },
-      pairs: { type: "string" },
-      "caption-policy": { type: "string", choices: ["all", "first"] },
-      ties: { type: "string", choices: ["optimistic", "pessimistic"] },
-      seed: { type: "string" },
-      resamples: { type: "string" },
-    });
+    const p = parseArgs(argv, { ...stringFlags("images", "texts", "pairs"), ...RETRIEVAL_FLAGS });
     const images = await readNpy(io, need(p, "images"), "--images");
     const texts = await readNpy(io, need(p, "texts"), "--texts");
     const { parsePairs, retrievalFromEmbeddings } = await import("@siglip-edge/audit");
@@ -150,26 +149,10 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<num
   },
   async run(argv, io) {
     const p = parseArgs(argv, {
-      out: { type: "string" },
       provider: { type: "string", choices: ["bundle", "edge-api", "kserve", "stand-in", "precomputed"] },
-      kserve: { type: "string" },
-      "kserve-name": { type: "string" },
-      api: { type: "string" },
-      "api-model": { type: "string" },
-      embeddings: { type: "string" },
-      model: { type: "string" },
-      dataset: { type: "string" },
-      prompts: { type: "string" },
-      languages: { type: "string" },
-      "caption-policy": { type: "string", choices: ["all", "first"] },
-      ties: { type: "string", choices: ["optimistic", "pessimistic"] },
-      seed: { type: "string" },
-      resamples: { type: "string" },
-      batch: { type: "string" },
-      concurrency: { type: "string" },
-      fairface: { type: "string" },
-      "max-num-patches": { type: "string" },
-      thumbnails: { type: "string" },
+      ...stringFlags("out", "kserve", "kserve-name", "api", "api-model", "embeddings", "model", "dataset", "prompts", "languages"),
+      ...RETRIEVAL_FLAGS,
+      ...stringFlags("batch", "concurrency", "fairface", "max-num-patches", "thumbnails"),
     });
     quietSqliteWarning();
     const { imageOptionsFlag } = await import("./embed-common.ts");

@@ -1,7 +1,7 @@
 /** `siglip backend`: the KServe v2 dev backend (a CPU stand-in for Triton in development and tests). */
 import { startDevBackend } from "@siglip-edge/backend";
 import { intFlag, listFlag, parseArgs, stringFlag, UsageError } from "../args.ts";
-import { write, type Command } from "../io.ts";
+import { untilSignal, write, type Command } from "../io.ts";
 import { resolveBundleSpec } from "../model.ts";
 
 const USAGE = `siglip backend --model BUNDLE_DIR|MODEL_ID|tiny[=NAME]... [--port 8000] [--host 127.0.0.1] [--threads 1]
@@ -29,12 +29,6 @@ export const command: Command = {
   summary: "serve bundles over KServe v2 on CPU (a dev stand-in for Triton)",
   usage: USAGE,
   async run(argv, io) {
-    const { close } = await startBackend(argv, io);
-    await new Promise<void>((resolve) => {
-      process.once("SIGINT", () => resolve());
-      process.once("SIGTERM", () => resolve());
-    });
-    await close();
-    return 0;
+    return untilSignal(await startBackend(argv, io));
   },
 };

@@ -1,6 +1,6 @@
 /** `siglip convert`: a Hugging Face checkpoint directory to an ONNX bundle (or the transformers.js layout). */
 import { convertCheckpoint, openCheckpoint, WEIGHT_DTYPES, type WeightDType } from "@siglip-edge/export";
-import { intFlag, parseArgs, stringFlag, UsageError } from "../args.ts";
+import { intFlag, parseArgs, stringFlag, stringFlags, UsageError } from "../args.ts";
 import { write, type Command } from "../io.ts";
 
 const USAGE = `siglip convert CHECKPOINT_DIR --out BUNDLE_DIR [--dtype fp32|fp16|int8|q4] [--layout bundle|transformers.js] [--id ID] [--revision R] [--stages N]
@@ -17,11 +17,9 @@ export const command: Command = {
   async run(argv, io) {
     const args = parseArgs(argv, {
       out: { type: "string", short: "o" },
+      ...stringFlags("id", "revision", "stages"),
       dtype: { type: "string", choices: WEIGHT_DTYPES },
       layout: { type: "string", choices: ["bundle", "transformers.js"] },
-      id: { type: "string" },
-      revision: { type: "string" },
-      stages: { type: "string" },
     });
     const [dir, extra] = args.positionals;
     if (dir === undefined) throw new UsageError("missing CHECKPOINT_DIR");

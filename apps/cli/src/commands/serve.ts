@@ -11,7 +11,7 @@ import { readManifest, SGTK_FILE } from "@siglip-edge/runtime";
 import { fsBundleSource, initNodeDecoders } from "@siglip-edge/runtime/node";
 import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
 import { intFlag, listFlag, parseArgs, stringFlag, UsageError } from "../args.ts";
-import { write, type Command, type CommandIO } from "../io.ts";
+import { untilSignal, write, type Command, type CommandIO } from "../io.ts";
 import { resolveBundle } from "../model.ts";
 
 const USAGE = `siglip serve --model BUNDLE_DIR|MODEL_ID|tiny [--model ...] [--port 8080] [--host 127.0.0.1] [--engine node|web] [--threads N]
@@ -73,13 +73,6 @@ export const command: Command = {
   summary: "serve the HTTP API (OpenAI-compatible embeddings, zero-shot classify) on Node",
   usage: USAGE,
   async run(argv, io) {
-    const { close } = await startServe(argv, io);
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-    });
-    await close();
-    return 0;
+    return untilSignal(await startServe(argv, io));
   },
 };

@@ -1,6 +1,6 @@
 /** `siglip triton-repo`: an NVIDIA Triton model repository (config.pbtxt + ONNX) for bundles. */
 import { writeTritonRepo } from "@siglip-edge/backend";
-import { intFlag, parseArgs, stringFlag, UsageError } from "../args.ts";
+import { intFlag, parseArgs, stringFlag, stringFlags, UsageError } from "../args.ts";
 import { write, type Command } from "../io.ts";
 import { resolveBundleSpec } from "../model.ts";
 
@@ -16,10 +16,8 @@ export const command: Command = {
   async run(argv, io) {
     const args = parseArgs(argv, {
       out: { type: "string", short: "o" },
-      "max-batch-size": { type: "string" },
-      instances: { type: "string" },
+      ...stringFlags("max-batch-size", "instances", "max-queue-delay-us"),
       kind: { type: "string", choices: ["gpu", "cpu"] },
-      "max-queue-delay-us": { type: "string" },
       "tensorrt-fp16": { type: "boolean" },
     });
     const out = stringFlag(args, "out");

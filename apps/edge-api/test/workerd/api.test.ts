@@ -1,7 +1,7 @@
 /**
  * The Worker inside real workerd (@cloudflare/vitest-plugin): onnxruntime-web from the CompiledWasm import, the tiny
  * bundle in the local R2 bucket, every endpoint, every error status, auth on and off, SSRF refusals, and parity with
- * `siglip embed` on Node.
+ * the Node reference (`openModel` on onnxruntime-node, the factory `siglip embed` runs).
  */
 import { env } from "cloudflare:test";
 import { cosine, l2Normalize } from "@siglip-edge/core";
@@ -52,7 +52,7 @@ describe("Worker in workerd: endpoints", () => {
     expect((await call("/docs")).json["text"]).toContain("siglip-edge API");
   });
 
-  it("POST /v1/embeddings equals siglip embed on Node (cosine >= 0.99999); base64 decodes to the same floats", async () => {
+  it("POST /v1/embeddings equals the Node reference (cosine >= 0.99999); base64 decodes to the same floats", async () => {
     const r = await call("/v1/embeddings", { json: { model: MODEL, input: [...ref.texts.map((text) => ({ type: "text", text })), imagePart(coinsUri)] } });
     expect(r.status).toBe(200);
     const vecs = r.json.data.map((d) => d["embedding"] as number[]);
@@ -70,7 +70,7 @@ describe("Worker in workerd: endpoints", () => {
     });
   });
 
-  it("a JPEG (WebAssembly decoder from a CompiledWasm import) equals siglip embed on Node", async () => {
+  it("a JPEG (WebAssembly decoder from a CompiledWasm import) equals the Node reference", async () => {
     const r = await call("/v1/embeddings", { json: { model: MODEL, input: [imagePart(`${origin}/photos/matplotlib/grace_hopper.jpg`)] } });
     expect(r.status).toBe(200);
     const c = cosine(r.json.data[0]?.["embedding"] as number[], ref.jpegEmbedding);
@@ -107,7 +107,7 @@ describe("Worker in workerd: B/16 layout with tower roles", () => {
     const viaRoles = await call("/v1/embeddings", { json: { model: MODEL, input } }, split);
     expect(viaRoles.status).toBe(200);
     expect(viaRoles.json.data).toEqual(one.json.data);
-    // One bundle, one answer: the Worker and its tower Workers give `siglip embed`'s vectors (onnxruntime-web here,
+    // One bundle, one answer: the Worker and its tower Workers give the Node reference vectors (onnxruntime-web here,
     // onnxruntime-node there), cosine 1.0 at six decimals; apps/cli's one-factory test ties the Node paths together.
     const want = [ref.textEmbeddings[0] as number[], ref.imageEmbedding];
     viaRoles.json.data.forEach((d, i) => expect(Math.abs(1 - cosine(d["embedding"] as number[], want[i] as number[]))).toBeLessThan(1e-6));
@@ -256,7 +256,7 @@ describe("Worker in workerd: errors", () => {
       expect(r.status).toBe(status);
       expect(r.json.error).toMatchObject({ code });
       expect(Object.keys(r.json.error).sort()).toEqual(["code", "message", "param", "type"]);
-      expect(r.headers.get("x-request-id")).toBeTruthy();
+      expect(r.headers.get("x-request-id")).toMatch(/^req_[0-9a-f]{24}$/); // app.ts newRequestId: 12 random bytes in hex
     });
   }
 

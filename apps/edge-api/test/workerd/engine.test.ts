@@ -3,9 +3,9 @@ import { verifyStreamed, type BundleSource, type RangedFile } from "@siglip-edge
 import { workerdEngine } from "@siglip-edge/runtime/workerd";
 import { describe, expect, it } from "vitest";
 import { readBodyInto } from "../../src/tower-protocol.ts";
-import graph from "../../../../packages/runtime/test/fixtures/affine-softmax-ext.onnx";
-import weights from "../../../../packages/runtime/test/fixtures/affine-softmax-ext.onnx.data";
-import expected from "../../../../packages/runtime/test/fixtures/expected.json";
+import graph from "../../../../fixtures/engine-graphs/affine-softmax-ext.onnx";
+import weights from "../../../../fixtures/engine-graphs/affine-softmax-ext.onnx.data";
+import expected from "../../../../fixtures/engine-graphs/expected.json";
 
 const x = () => tensor("float32", expected.x.dims, Float32Array.from(expected.x.data));
 

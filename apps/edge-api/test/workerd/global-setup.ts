@@ -17,31 +17,24 @@ declare module "vitest" {
     /** The tiny NaFlex bundle's files (served under /bundle-naflex/) and the HF goldens with the images as data URIs. */
     naflexBundleFiles: string[];
     naflex: { cases: NaFlexCase[]; budgets: number[]; uris: Record<string, string> };
-    /** Node references on the same bundle: `siglip embed --image` for coins.png and a JPEG, onnxruntime-node for texts. */
+    /** Node references on the same bundle (onnxruntime-node through `openModel`): coins.png and a JPEG, and the texts. */
     reference: { texts: string[]; textEmbeddings: number[][]; imageEmbedding: number[]; jpegEmbedding: number[] };
   }
 }
 
 export const REFERENCE_TEXTS = ["a photo of a cat", "ein Foto einer Katze"];
 
+/**
+ * The Node reference on the same bundle: `openModel` on onnxruntime-node with the Node decoders, the factory that
+ * `siglip embed` runs (apps/cli's one-factory test holds them to cosine 1.0), reached from runtime: an app above
+ * this one (the CLI) is not imported.
+ */
 async function nodeReference(dir: string): Promise<ProvidedContext["reference"]> {
-  const { main } = await import("@siglip-edge/cli");
-  const { Writable, Readable } = await import("node:stream");
-  let out = "";
-  let err = "";
-  const sink = (f: (s: string) => void) => new Writable({ write: (c: Buffer, _e, cb) => (f(c.toString()), cb()) });
-  const code = await main(["embed", "--model", dir, "--image", join(PHOTOS, "skimage/coins.png"), "--image", join(PHOTOS, "matplotlib/grace_hopper.jpg")], {
-    stdin: Readable.from([]),
-    stdout: sink((s) => (out += s)),
-    stderr: sink((s) => (err += s)),
-    env: process.env,
-    cwd: process.cwd(),
-  });
-  if (code !== 0) throw new Error(`siglip embed failed: ${err}`);
-  const [imageEmbedding, jpegEmbedding] = out.trim().split("\n").map((l) => (JSON.parse(l) as { embedding: number[] }).embedding) as [number[], number[]];
   const { engineTowers, openModel } = await import("@siglip-edge/runtime");
-  const { createNodeEngine, fsBundleSource } = await import("@siglip-edge/runtime/node");
-  const m = await openModel({ source: fsBundleSource(dir), towers: engineTowers(createNodeEngine()), foldTokenIds: true });
+  const { createNodeEngine, fsBundleSource, initNodeDecoders } = await import("@siglip-edge/runtime/node");
+  const m = await openModel({ source: fsBundleSource(dir), towers: engineTowers(createNodeEngine()), foldTokenIds: true, initDecoders: initNodeDecoders });
+  const photos = ["skimage/coins.png", "matplotlib/grace_hopper.jpg"].map((name) => new Uint8Array(readFileSync(join(PHOTOS, name))));
+  const [imageEmbedding, jpegEmbedding] = (await m.embedImages(photos)).map((v) => Array.from(v)) as [number[], number[]];
   const textEmbeddings = (await m.embedTexts(REFERENCE_TEXTS)).embeddings.map((v) => Array.from(v));
   return { texts: REFERENCE_TEXTS, textEmbeddings, imageEmbedding, jpegEmbedding };
 }

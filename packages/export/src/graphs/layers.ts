@@ -217,16 +217,16 @@ export interface TowerDims {
   eps: number;
 }
 
+/**
+ * A block of a tower graph over the weights under prefix `p`: the encoder layer and the MAP head.
+ * @param x the block's input tensor name
+ * @param maskAdd `[B, 1, 1, N]` additive key mask (`additiveKeyMask`), or null for none
+ * @returns the output tensor name
+ */
+export type TowerBlock = (g: GraphBuilder, x: string, p: string, read: WeightReader, t: TowerDims, maskAdd: string | null, dtype: WeightDType) => Promise<string>;
+
 /** One pre-LN encoder layer: x + Attn(LN1(x)), then + MLP(LN2(x)). */
-export async function encoderLayer(
-  g: GraphBuilder,
-  x: string,
-  p: string,
-  read: WeightReader,
-  t: TowerDims,
-  maskAdd: string | null,
-  dtype: WeightDType,
-): Promise<string> {
+export const encoderLayer: TowerBlock = async (g, x, p, read, t, maskAdd, dtype) => {
   const { D, M } = t;
   const h = layerNorm(g, x, `${p}.layer_norm1`, await read(`${p}.layer_norm1.weight`), await read(`${p}.layer_norm1.bias`), t.eps);
   const proj = async (n: string): Promise<string> =>
@@ -237,7 +237,7 @@ export async function encoderLayer(
   const h2 = layerNorm(g, x1, `${p}.layer_norm2`, await read(`${p}.layer_norm2.weight`), await read(`${p}.layer_norm2.bias`), t.eps);
   const m = await mlp(g, h2, `${p}.mlp`, read, D, M, dtype);
   return g.op("Add", [x1, m]);
-}
+};
 
 export async function mlp(g: GraphBuilder, x: string, p: string, read: WeightReader, D: number, M: number, dtype: WeightDType): Promise<string> {
   const f1 = linear(g, x, `${p}.fc1`, await read(`${p}.fc1.weight`), await read(`${p}.fc1.bias`), M, D, dtype);
@@ -250,15 +250,7 @@ export async function mlp(g: GraphBuilder, x: string, p: string, read: WeightRea
  * @param h [B, N, D] post-LN tokens
  * @returns [B, D] pooled
  */
-export async function mapHead(
-  g: GraphBuilder,
-  h: string,
-  p: string,
-  read: WeightReader,
-  t: TowerDims,
-  maskAdd: string | null,
-  dtype: WeightDType,
-): Promise<string> {
+export const mapHead: TowerBlock = async (g, h, p, read, t, maskAdd, dtype) => {
   const { D, M } = t;
   const probe = g.init(`${p}.probe`, "float32", [1, 1, D], await read(`${p}.probe`));
   const inW = await read(`${p}.attention.in_proj_weight`); // [3D, D]
@@ -275,4 +267,4 @@ export async function mapHead(
   const ln = layerNorm(g, a, `${p}.layernorm`, await read(`${p}.layernorm.weight`), await read(`${p}.layernorm.bias`), t.eps);
   const y = g.op("Add", [a, await mlp(g, ln, `${p}.mlp`, read, D, M, dtype)]); // residual is the attention output
   return g.op("Reshape", [y, g.i64([0, D])]); // [B, D]
-}
+};

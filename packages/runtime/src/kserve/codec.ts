@@ -8,7 +8,7 @@
  * `INVALID_ARGUMENT` on the server), never a tensor with the wrong size.
  * @module
  */
-import { concatBytes, float16BitsToFloat32, float32ToFloat16Bits, numel, SiglipError, type DataTypeMap, type DType, type ErrorCode, type Tensor } from "@siglip-edge/core";
+import { concatBytes, float16BitsToFloat32, float32ToFloat16Bits, numel, SiglipError, typedArrayOf, type DataTypeMap, type DType, type ErrorCode, type Tensor } from "@siglip-edge/core";
 
 /** The header naming the JSON part's byte length in a binary-extension body. */
 export const HEADER_LENGTH = "inference-header-content-length";
@@ -180,21 +180,7 @@ function fromJsonData(name: string, dtype: DType, flat: readonly unknown[], code
 }
 
 function fromBytes(dtype: DType, bytes: Uint8Array): DataTypeMap[DType] {
-  const copy = bytes.slice().buffer; // aligned copy: the binary section may start at any offset
-  switch (dtype) {
-    case "float32":
-      return new Float32Array(copy);
-    case "float16":
-      return new Uint16Array(copy);
-    case "int64":
-      return new BigInt64Array(copy);
-    case "int32":
-      return new Int32Array(copy);
-    case "uint8":
-      return new Uint8Array(copy);
-    case "int8":
-      return new Int8Array(copy);
-  }
+  return typedArrayOf(dtype, bytes.slice().buffer); // aligned copy: the binary section may start at any offset
 }
 
 /** Element size of every KServe v2 datatype with a fixed size (BYTES elements are length-prefixed). */

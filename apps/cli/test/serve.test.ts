@@ -2,8 +2,8 @@
 import { Readable, Writable } from "node:stream";
 import { cosine } from "@siglip-edge/core";
 import { describe, expect, it } from "vitest";
-import { startServe } from "../../../cli/src/commands/serve.ts";
-import { dataUri, photo, tinyBundle } from "./fixtures.ts";
+import { startServe } from "../src/commands/serve.ts";
+import { dataUri, photo, tinyBundle } from "@siglip-edge/edge-api/testing";
 
 function io(env: Record<string, string> = {}) {
   let out = "";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { holmAdjust, mcnemarExact, wilcoxonSignedRank } from "./paired.ts";
+import { holmAdjust, mcnemarExact, wilcoxonSignedRank } from "../src/paired.ts";
 
 describe("paired tests (audit-metrics §5)", () => {
   it("exact McNemar on discordant pairs", () => {

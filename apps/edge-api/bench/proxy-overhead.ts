@@ -3,7 +3,8 @@
  * the dev backend directly with the same prepared tensors, and bytes on the wire per text and per image (binary
  * extension with FP32 or UINT8 pixels, vs JSON), measured on the tiny bundle and computed for the real checkpoint
  * shapes.
- * Usage: npm run bench -w @siglip-edge/backend   (BENCH_N to change the request count, default 200)
+ * Usage: node apps/edge-api/bench/proxy-overhead.ts   (BENCH_N to change the request count, default 200; also the
+ * second part of `npm run bench -w @siglip-edge/edge-api`)
  */
 import { loadavg } from "node:os";
 import { encodeInferRequest, encodeInferResponse, KServeClient, kserveTowers, openModel } from "@siglip-edge/runtime";
@@ -11,13 +12,12 @@ import { fsBundleSource } from "@siglip-edge/runtime/node";
 import { tensor } from "@siglip-edge/core";
 import { fixresSamples, preprocessFixRes, preprocessFixResRgb } from "@siglip-edge/preprocess";
 import { initNodeDecoders } from "@siglip-edge/preprocess/node";
-import { startDevBackend } from "../src/index.ts";
-import { photo, TINY_ID, tinyBundle } from "../test/fixtures.ts";
-// The edge API is an app, not a dependency of this package: the bench reaches it by path.
-import { createApp } from "../../../apps/edge-api/src/app.ts";
-import { parseBackendRoutes, routedProvider } from "../../../apps/edge-api/src/backend-routing.ts";
-import { DEFAULT_CONFIG } from "../../../apps/edge-api/src/config.ts";
-import { serveFetch } from "../../../apps/edge-api/src/node/server.ts";
+import { startDevBackend } from "@siglip-edge/backend";
+import { photo, TINY_ID, tinyBundle } from "@siglip-edge/export/testing";
+import { createApp } from "../src/app.ts";
+import { parseBackendRoutes, routedProvider } from "../src/backend-routing.ts";
+import { DEFAULT_CONFIG } from "../src/config.ts";
+import { serveFetch } from "../src/node/server.ts";
 
 const N = Number(process.env["BENCH_N"] ?? 200);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ApiError } from "./errors.ts";
-import { FifoGate } from "./gate.ts";
+import { ApiError } from "../../src/errors.ts";
+import { FifoGate } from "../../src/gate.ts";
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -11,16 +11,18 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PassThrough } from "node:stream";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServe } from "../../../cli/src/commands/serve.ts";
-import { LINGER } from "../../src/limits.ts";
-import { httpRequestWriteAll, rawWriteFirst, type Answer } from "../write-first.ts";
-import { tinyBundle } from "./fixtures.ts";
+import { httpRequestWriteAll, rawWriteFirst, type Answer } from "@siglip-edge/backend/testing";
+import { LINGER } from "@siglip-edge/edge-api/node";
+import { tinyBundle } from "@siglip-edge/edge-api/testing";
+import { startServe } from "../src/commands/serve.ts";
 
 const KEY = "sk-linger-test";
 const KEY_HASH = createHash("sha256").update(KEY).digest("hex");
 const MB64 = 64 * 1024 * 1024;
-const APP = resolve(import.meta.dirname, "../..");
+/** apps/edge-api, where `wrangler dev` finds wrangler.toml (its package entry is src/index.ts). */
+const APP = resolve(fileURLToPath(import.meta.resolve("@siglip-edge/edge-api")), "..", "..");
 const WRANGLER = join(APP, "..", "..", "node_modules", "wrangler", "bin", "wrangler.js");
 
 function errorCode(a: Answer): string | undefined {

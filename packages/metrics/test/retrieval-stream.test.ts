@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { tensor, type Tensor } from "@siglip-edge/core";
-import { jsKernel, type SimilarityKernel } from "./kernel.ts";
-import { createRng } from "./prng.ts";
-import { retrieval, type CaptionPolicy, type TiePolicy } from "./retrieval.ts";
-import { streamRetrieval, streamRetrievalSync } from "./retrieval-stream.ts";
-import { cosineSimilarityMatrix } from "./similarity.ts";
-import { densify, plantedRanks, plantRetrieval } from "./testing/planted.ts";
+import { jsKernel, type SimilarityKernel } from "../src/kernel.ts";
+import { createRng } from "../src/prng.ts";
+import { retrieval, type CaptionPolicy, type TiePolicy } from "../src/retrieval.ts";
+import { streamRetrieval, streamRetrievalSync } from "../src/retrieval-stream.ts";
+import { cosineSimilarityMatrix } from "../src/similarity.ts";
+import { densify, plantedRanks, plantRetrieval } from "../src/testing/planted.ts";
 
 const POLICIES: [CaptionPolicy, TiePolicy][] = [
   ["all", "optimistic"],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ratioEstimate } from "./bootstrap.ts";
-import { retrieval } from "./retrieval.ts";
-import { retrievalRatioStats } from "./retrieval-stats.ts";
+import { ratioEstimate } from "../src/bootstrap.ts";
+import { retrieval } from "../src/retrieval.ts";
+import { retrievalRatioStats } from "../src/retrieval-stats.ts";
 
 describe("retrievalRatioStats (per-image sums for the image bootstrap)", () => {
   // The hand case of retrieval.test.ts: T→I ranks [1, 3, 2, 1] for captions of images [0, 0, 1, 2]; I→T ranks [1, 3, 2].

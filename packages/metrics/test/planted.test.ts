@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { tensor } from "@siglip-edge/core";
-import { retrieval } from "../retrieval.ts";
-import { cosineSimilarityMatrix } from "../similarity.ts";
-import { densify, plantedRanks, plantRetrieval } from "./planted.ts";
+import { retrieval } from "../src/retrieval.ts";
+import { cosineSimilarityMatrix } from "../src/similarity.ts";
+import { densify, plantedRanks, plantRetrieval } from "../src/testing/planted.ts";
 
 describe("planted retrieval data", () => {
   const plant = plantRetrieval({ images: 40, captionsPerImage: 2, dim: 48, seed: 1, top1: 0.3, hubs: 5, tieShare: 0.4 });

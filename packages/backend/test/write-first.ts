@@ -1,7 +1,8 @@
 /**
  * Clients that send the whole request body before reading the answer, as Python's urllib and many SDKs do, for the
  * lingering-close tests: a server that answers early (413, 415, 401) and closes while the client is still writing
- * makes them fail with a reset or a broken pipe instead of the answer.
+ * makes them fail with a reset or a broken pipe instead of the answer. Exported as `@siglip-edge/backend/testing`
+ * (apps/cli's lingering-close test, this package's dev backend test).
  * @module
  */
 import { request } from "node:http";

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { tensor } from "@siglip-edge/core";
-import { associationBias, preferenceHits, preferenceMargins, representationBias } from "./bias.ts";
-import { createRng } from "./prng.ts";
-import { normalizeRows } from "./similarity.ts";
-import { maxSkewAtK, ndkl } from "./skew.ts";
-import { weat, weatFromAssociations } from "./weat.ts";
-import { zeroShotRates } from "./zero-shot.ts";
+import { associationBias, preferenceHits, preferenceMargins, representationBias } from "../src/bias.ts";
+import { createRng } from "../src/prng.ts";
+import { normalizeRows } from "../src/similarity.ts";
+import { maxSkewAtK, ndkl } from "../src/skew.ts";
+import { weat, weatFromAssociations } from "../src/weat.ts";
+import { zeroShotRates } from "../src/zero-shot.ts";
 
 const t2 = (rows: number[][]) => tensor("float32", [rows.length, 2], Float32Array.from(rows.flat()));
 

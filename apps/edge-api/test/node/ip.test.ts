@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isBlockedAddress, parseIPv4, parseIPv6 } from "./ip.ts";
+import { isBlockedAddress, parseIPv4, parseIPv6 } from "../../src/ip.ts";
 
 describe("IP parsing and blocked ranges", () => {
   it("parses IPv4 and IPv6 text, including :: and a trailing dotted quad", () => {

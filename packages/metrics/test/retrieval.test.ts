@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { retrieval, selectCaptions } from "./retrieval.ts";
-import { cosineSimilarityMatrix, type SimilarityMatrix } from "./similarity.ts";
+import { retrieval, selectCaptions } from "../src/retrieval.ts";
+import { cosineSimilarityMatrix, type SimilarityMatrix } from "../src/similarity.ts";
 import { tensor } from "@siglip-edge/core";
 
 // 3 images, 4 captions; captions 0 and 1 describe image 0, caption 2 image 1, caption 3 image 2.
@@ -78,8 +78,8 @@ describe("retrieval (audit-metrics §5)", () => {
 
 describe("dotRows (blocked kernel)", () => {
   it("matches a plain triple loop on ragged sizes", async () => {
-    const { dotRows } = await import("./similarity.ts");
-    const { createRng } = await import("./prng.ts");
+    const { dotRows } = await import("../src/similarity.ts");
+    const { createRng } = await import("../src/prng.ts");
     const rng = createRng(3);
     for (const [I, T, D] of [[7, 9, 5], [4, 4, 3], [1, 6, 2], [9, 1, 4]] as const) {
       const a = Float32Array.from({ length: I * D }, () => rng.next() - 0.5);

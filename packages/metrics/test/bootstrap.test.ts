@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { bootstrapRatios, forEachResample, pairedBootstrap, percentileInterval, ratioEstimate } from "./bootstrap.ts";
-import { createRng } from "./prng.ts";
-import { quantile, wilsonInterval } from "./stats.ts";
+import { bootstrapRatios, forEachResample, pairedBootstrap, percentileInterval, ratioEstimate } from "../src/bootstrap.ts";
+import { createRng } from "../src/prng.ts";
+import { quantile, wilsonInterval } from "../src/stats.ts";
 
 describe("seeded PRNG", () => {
   it("is deterministic per seed and roughly uniform", () => {
