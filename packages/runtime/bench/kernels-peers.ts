@@ -11,7 +11,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { mulberry32 as rng, tensor } from "@siglip-edge/core";
-import { cosine, DIR, ensureGraphs, GEMM_SHAPES, GEMM_TOKENS, gemmInput, layerFigures, layerMacs, npy, time, uptime, type Timing } from "../../kernels/bench/common.ts";
+import { cosine, DIR, ensureGraphs, GEMM_SHAPES, GEMM_TOKENS, gemmInput, layerFigures, layerMacs, npy, time, uptime, type Timing } from "@siglip-edge/kernels/bench";
 import type { EngineSession } from "../src/index.ts";
 import { createWebEngineForNode } from "../src/node/index.ts";
 
