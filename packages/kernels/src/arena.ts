@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+// (the WebAssembly types, for every package whose typecheck reaches the kernels; Node and workerd both have WebAssembly)
 /**
  * A bump allocator over one `WebAssembly.Memory`: weights are allocated once at load, per-call activations between
  * `mark()` and `release()`. Growing the memory detaches every typed-array view of it, so views are made fresh from

@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+// (the WebAssembly types, for every package whose typecheck reaches the kernels; Node and workerd both have WebAssembly)
 /**
  * The kernels module instantiated on one `WebAssembly.Memory`, with typed wrappers. Takes a precompiled
  * `WebAssembly.Module` (workerd forbids compiling wasm from bytes: import the .wasm through wrangler's CompiledWasm

@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+// (the WebAssembly types, for every package whose typecheck reaches the kernels; Node and workerd both have WebAssembly)
 /**
  * Node: compile build/kernels.wasm from the file (workerd cannot compile bytes; there, hand `instantiateKernels` the
  * module wrangler's CompiledWasm rule imports).
