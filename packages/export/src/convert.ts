@@ -17,8 +17,7 @@ import { toF16, type WeightDType } from "./graphs/layers.ts";
 import { buildFixResVision, buildNaFlexVision, buildText, opsetsFor, quantizeRowsInt8, tableChunks, type StageSpec } from "./graphs/towers.ts";
 import { fileSink, recordingSink, sharedDataSink, type Extent } from "./onnx/builder.ts";
 import { memoryTick } from "./memory.ts";
-import { packTower, type KernelsTowerConfig } from "@siglip-edge/kernels";
-import type { ModelConfig } from "./config.ts";
+import { packTower, towerConfigOf } from "@siglip-edge/kernels";
 import type { GraphBuilder, WeightSink } from "./onnx/builder.ts";
 
 export interface ConvertOptions {
@@ -87,17 +86,6 @@ async function writeStages(
     names.push(file);
   }
   return names;
-}
-
-/** The kernels file's tower config (packages/kernels format.ts) of a checkpoint's tower. */
-export function kernelsConfig(c: ModelConfig, tower: "vision" | "text"): KernelsTowerConfig {
-  if (tower === "text") {
-    const t = c.text;
-    return { kind: "text", hidden: t.hiddenSize, heads: t.numHeads, intermediate: t.intermediateSize, layers: t.numLayers, eps: t.layerNormEps, maxPositions: t.maxPositions, projection: t.projectionSize };
-  }
-  const v = c.vision;
-  const common = { hidden: v.hiddenSize, heads: v.numHeads, intermediate: v.intermediateSize, layers: v.numLayers, eps: v.layerNormEps, channels: v.numChannels, patchSize: v.patchSize };
-  return c.family === "fixres" ? { kind: "vision-fixres", ...common, imageSize: v.imageSize ?? 0, numPositions: v.numPositions } : { kind: "vision-naflex", ...common };
 }
 
 function writeRaw(path: string, chunks: (Float32Array | Uint16Array | Int8Array | Uint8Array)[]): void {
@@ -205,7 +193,7 @@ export async function convertCheckpoint(checkpointDir: string, out: string, opts
   if (dtype === "int8") {
     log("kernels files (W8A12)");
     kernels = { format: "siglip-kernels-w8a12", version: 1, vision: "vision.kernels.bin", textSplit: "text_split.kernels.bin" };
-    for (const [file, config] of [[kernels.vision, kernelsConfig(c, "vision")], [kernels.textSplit, kernelsConfig(c, "text")]] as const) {
+    for (const [file, config] of [[kernels.vision, towerConfigOf(c.family, c, "vision")], [kernels.textSplit, towerConfigOf(c.family, c, "text")]] as const) {
       const packed = await packTower(config, ck.read);
       writeRaw(join(out, file), packed.chunks);
       files.push(await describeFile(out, file, "kernels", "mixed"));

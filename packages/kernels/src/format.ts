@@ -20,7 +20,7 @@
  *   (D -> F, the head LayerNorm folded), `fc2` (F -> D); text `head` (D -> P, the final LayerNorm folded).
  * @module
  */
-import { SiglipError } from "@siglip-edge/core";
+import { SiglipError, type Family, type TextConfig, type VisionConfig } from "@siglip-edge/core";
 import { ALIGN, alignUp } from "./arena.ts";
 import { linearLayout } from "./weights.ts";
 
@@ -49,6 +49,26 @@ export interface KernelsTowerConfig {
   /** text: position table rows and head width */
   maxPositions?: number;
   projection?: number;
+}
+
+/**
+ * The kernels config of a checkpoint's or bundle's tower (core's sizes): what `siglip convert` packs, and what a
+ * loader expects the header of that tower's file to say.
+ */
+export function towerConfigOf(family: Family, sizes: { text: TextConfig; vision: VisionConfig }, tower: "vision" | "text"): KernelsTowerConfig {
+  if (tower === "text") {
+    const t = sizes.text;
+    return { kind: "text", hidden: t.hiddenSize, heads: t.numHeads, intermediate: t.intermediateSize, layers: t.numLayers, eps: t.layerNormEps, maxPositions: t.maxPositions, projection: t.projectionSize };
+  }
+  const v = sizes.vision;
+  const common = { hidden: v.hiddenSize, heads: v.numHeads, intermediate: v.intermediateSize, layers: v.numLayers, eps: v.layerNormEps, channels: v.numChannels, patchSize: v.patchSize };
+  return family === "fixres" ? { kind: "vision-fixres", ...common, imageSize: v.imageSize ?? 0, numPositions: v.numPositions } : { kind: "vision-naflex", ...common };
+}
+
+/** True when two tower configs have the same fields with the same values. */
+export function sameTowerConfig(a: KernelsTowerConfig, b: KernelsTowerConfig): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof KernelsTowerConfig)[]);
+  return [...keys].every((k) => a[k] === b[k]);
 }
 
 export interface KernelsBlock {

@@ -31,6 +31,8 @@ export interface TowerLoadOptions {
   verify?: boolean;
   /** Names the file in messages. */
   where?: string;
+  /** Called with the parsed header before any block is read (a caller's own checks: the manifest's size, its tower). */
+  checkHeader?: (header: KernelsHeader) => void;
 }
 
 /** The inputs of one call, by graph input. */
@@ -109,6 +111,7 @@ export class KernelTower {
   static async load(K: Kernels, read: RangeReader, options: TowerLoadOptions = {}): Promise<KernelTower> {
     const where = options.where ?? "kernels file";
     const header = await readKernelsHeader(read, where);
+    options.checkHeader?.(header);
     const L = header.config.layers;
     let range: [number, number] = [0, L];
     let first = true;

@@ -12,7 +12,7 @@
  * @module
  */
 import { fileDigest, SiglipError, tensor, type BundleManifest, type Tensor } from "@siglip-edge/core";
-import { KERNELS_FORMAT, KERNELS_VERSION, KernelTower, type Kernels, type TowerInputs, type TowerKind } from "@siglip-edge/kernels";
+import { KERNELS_FORMAT, KERNELS_VERSION, KernelTower, sameTowerConfig, towerConfigOf, type Kernels, type KernelsHeader, type TowerInputs } from "@siglip-edge/kernels";
 import type { EngineSession, InferenceEngine, ModelInBundle, ModelSource } from "./engine.ts";
 
 /** The kernels engine: `supports` is always there (`kernelsSupport`). */
@@ -48,13 +48,12 @@ export function kernelsGraph(manifest: BundleManifest, graph: string): KernelsGr
   throw new SiglipError("MODEL_LOAD_FAILED", `the kernels engine runs the vision and split text graphs (and their stages), not ${graph}`);
 }
 
-/** The header's tower must be the manifest's: kind, widths, heads, layers. */
-function checkAgainstManifest(t: KernelTower, m: BundleManifest, tower: "vision" | "text", file: string): void {
-  const c = t.config;
-  const s = tower === "vision" ? m.sizes.vision : m.sizes.text;
-  const kind: TowerKind = tower === "text" ? "text" : m.family === "fixres" ? "vision-fixres" : "vision-naflex";
-  const ok = c.kind === kind && c.hidden === s.hiddenSize && c.heads === s.numHeads && c.intermediate === s.intermediateSize && c.layers === s.numLayers && (tower === "vision" ? c.patchSize === m.sizes.vision.patchSize : c.projection === m.sizes.text.projectionSize);
-  if (!ok) throw new SiglipError("CHECKPOINT_INVALID", `${file}: its tower (${JSON.stringify(c)}) is not the manifest's ${tower} tower`);
+/** The header must describe the file the manifest lists (its size) and the manifest's tower (every config field). */
+function checkAgainstManifest(h: KernelsHeader, m: BundleManifest, g: KernelsGraph, size: number, where: string): void {
+  if (h.fileBytes !== size) throw new SiglipError("INTEGRITY_MISMATCH", `${where}: the kernels header describes ${h.fileBytes} bytes, the manifest lists ${size}`);
+  if (!sameTowerConfig(h.config, towerConfigOf(m.family, m.sizes, g.tower))) {
+    throw new SiglipError("CHECKPOINT_INVALID", `${g.file}: its tower (${JSON.stringify(h.config)}) is not the manifest's ${g.tower} tower`);
+  }
 }
 
 class KernelsSession implements EngineSession {
@@ -130,13 +129,12 @@ export function createKernelsEngine(kernels: Kernels): KernelsEngine {
       };
       let tower: KernelTower;
       try {
-        tower = await KernelTower.load(kernels, read, { where, ...(g.stage === undefined ? {} : { stage: g.stage }) });
+        const checkHeader = (h: KernelsHeader): void => checkAgainstManifest(h, manifest, g, digest.size, where);
+        tower = await KernelTower.load(kernels, read, { where, checkHeader, ...(g.stage === undefined ? {} : { stage: g.stage }) });
       } catch (cause) {
         if (cause instanceof SiglipError) throw cause;
         throw new SiglipError("MODEL_LOAD_FAILED", `${where}: cannot load the kernels file`, { cause });
       }
-      if (tower.header.fileBytes !== digest.size) throw new SiglipError("INTEGRITY_MISMATCH", `${where}: the kernels header describes ${tower.header.fileBytes} bytes, the manifest lists ${digest.size}`);
-      checkAgainstManifest(tower, manifest, g.tower, g.file);
       return new KernelsSession(tower);
     },
   };
