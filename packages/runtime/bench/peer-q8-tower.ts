@@ -18,12 +18,11 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { onnxruntimeWeb as ort } from "../src/node/web-engine.ts";
 import { decodeNpy, encodeNpy, tensor, type Tensor } from "@siglip-edge/core";
 import { createKernelsEngineForNode, createWebEngineForNode, fsBundleSource } from "@siglip-edge/runtime/node";
 import { readManifest } from "@siglip-edge/runtime";
-import { basename, dirname } from "node:path";
 
 export interface TowerSpec {
   engine: "ort-web" | "runtime" | "kernels";
@@ -58,7 +57,7 @@ function median(xs: readonly number[]): number {
 
 type Run = () => Promise<Tensor>;
 
-const WARMUP_GRAPH = join(import.meta.dirname, "..", "test", "fixtures", "affine-softmax.onnx");
+const WARMUP_GRAPH = join(import.meta.dirname, "..", "..", "..", "fixtures", "engine-graphs", "affine-softmax.onnx");
 
 async function ortWebSession(spec: TowerSpec, graph: Uint8Array, ext: { path: string; data: Uint8Array }[], feeds: Record<string, Tensor>): Promise<{ createMs: number; run: Run }> {
   const require = createRequire(import.meta.url);
@@ -105,7 +104,8 @@ async function kernelsSession(spec: TowerSpec, feeds: Record<string, Tensor>): P
 async function timeTower(spec: TowerSpec): Promise<TowerTiming> {
   const kernels = spec.engine === "kernels";
   const graph = kernels ? new Uint8Array(0) : new Uint8Array(readFileSync(spec.graph));
-  const ext = (spec.externalData ?? []).map((e) => ({ path: e.path, data: new Uint8Array(readFileSync(e.file)) }));
+  // the kernels engine reads its own kernels files by range: the ONNX external data is not read for it
+  const ext = kernels ? [] : (spec.externalData ?? []).map((e) => ({ path: e.path, data: new Uint8Array(readFileSync(e.file)) }));
   const feeds: Record<string, Tensor> = {};
   for (const [name, file] of Object.entries(spec.feeds)) feeds[name] = decodeNpy(new Uint8Array(readFileSync(file)));
   const t0 = performance.now();
